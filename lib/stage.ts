@@ -1,0 +1,181 @@
+/**
+ * The one harness every stage shares (CONTRACT.md, "Stages"): read and validate one envelope,
+ * pass an upstream error through, run the stage, write exactly one line of JSON, and map the
+ * outcome to the contract's exit code. stdout carries only the envelope; people read stderr.
+ */
+import { Envelope, ENVELOPE_VERSION, describeIssues, type StageName } from './envelope.js';
+import { EXIT, JgoError, UsageError, messageOf, type ExitCode } from './errors.js';
+import { loadSettings, Settings } from './config.js';
+import { Redactor } from './redact.js';
+import { jsonErrorWhere } from './json-where.js';
+
+export interface StageIO {
+  stdin: NodeJS.ReadableStream & { isTTY?: boolean };
+  stdout: NodeJS.WritableStream;
+  stderr: NodeJS.WritableStream & { isTTY?: boolean };
+  env: NodeJS.ProcessEnv;
+  cwd: string;
+}
+
+export interface StageContext {
+  name: StageName;
+  settings: Settings;
+  io: StageIO;
+  /** One line for people on stderr, prefixed with the stage and scrubbed of secrets. */
+  log: (line: string) => void;
+  /** Aborted on SIGINT/SIGTERM: long work stops and cleans up. */
+  signal: AbortSignal;
+  redact: Redactor;
+}
+
+export interface StageSpec {
+  name: Exclude<StageName, 'run'>;
+  /** How to call the stage, shown with every usage error. */
+  usage: string;
+  /** jgo-gate: stdin that does not start with `{` or `[` is the request text itself. */
+  plainText?: boolean;
+  /** Input that replaces stdin (jgo-gate's request given as arguments). */
+  input?: Envelope;
+  /** A usage error found before the stage ran (bad flags). */
+  usageError?: UsageError;
+  run: (envelope: Envelope, context: StageContext) => Promise<Envelope>;
+}
+
+async function readAll(stream: NodeJS.ReadableStream): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of stream) chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+
+/** Turns stdin into an envelope, or throws a UsageError saying what was wrong. */
+export async function readEnvelope(spec: StageSpec, stdin: StageIO['stdin']): Promise<Envelope> {
+  if (spec.input) return parseEnvelope(spec.input);
+  if (stdin.isTTY) {
+    throw new UsageError('no_input', `jgo-${spec.name} reads an envelope on stdin, and stdin is a terminal`);
+  }
+  const text = await readAll(stdin);
+  const trimmed = text.trim();
+  if (trimmed === '') throw new UsageError('no_input', 'stdin is empty: expected one JSON envelope');
+  if (spec.plainText && !trimmed.startsWith('{') && !trimmed.startsWith('[')) {
+    return { jgo: ENVELOPE_VERSION, request: trimmed };
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(trimmed);
+  } catch (error) {
+    const where = jsonErrorWhere(trimmed);
+    throw new UsageError('bad_input', `stdin${where ? `:${where}` : ''}: not JSON (${messageOf(error).split('\n')[0]?.slice(0, 80)})`);
+  }
+  return parseEnvelope(value);
+}
+
+export function parseEnvelope(value: unknown): Envelope {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    const kind = Array.isArray(value) ? 'an array' : value === null ? 'null' : `a ${typeof value}`;
+    throw new UsageError('bad_input', `stdin holds ${kind}, expected one JSON object (an envelope)`);
+  }
+  const version = (value as Record<string, unknown>).jgo;
+  if (version !== ENVELOPE_VERSION) {
+    throw new UsageError(
+      'bad_envelope_version',
+      version === undefined
+        ? 'stdin is a JSON object without "jgo": 1, not a jgo envelope'
+        : `unknown envelope version ${JSON.stringify(version)}; this jgo speaks version ${ENVELOPE_VERSION}`,
+    );
+  }
+  const parsed = Envelope.safeParse(value);
+  if (!parsed.success) throw new UsageError('bad_envelope', `invalid envelope: ${describeIssues(parsed.error)}`);
+  return parsed.data;
+}
+
+/** The envelope that reports a failure: the input, the stage's partial result, and `error`. */
+function failed(name: StageName, base: Envelope, error: JgoError, redact: Redactor): Envelope {
+  return {
+    ...base,
+    ...(error.patch ?? {}),
+    jgo: ENVELOPE_VERSION,
+    error: { stage: name, code: error.code, message: redact.text(error.message), exit_code: error.exitCode },
+  };
+}
+
+/** Runs one stage against the given streams and returns its exit code. Never throws. */
+export async function runStage(spec: StageSpec, io: StageIO): Promise<ExitCode> {
+  const debug = io.env.JGO_DEBUG === '1';
+  const prefix = `jgo-${spec.name}`;
+  let redact = new Redactor([]);
+  const say = (line: string) => io.stderr.write(`${prefix}: ${redact.text(line)}\n`);
+  const controller = new AbortController();
+  let envelope: Envelope = { jgo: ENVELOPE_VERSION };
+
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (controller.signal.aborted) process.exit(signal === 'SIGINT' ? 130 : 143);
+    say(`${signal}: stopping`);
+    controller.abort(new JgoError('interrupted', `stopped by ${signal}`, EXIT.failed));
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+
+  let code: ExitCode;
+  let out: Envelope;
+  try {
+    const settings = loadSettings({ env: io.env, cwd: io.cwd });
+    redact = new Redactor(settings.secrets());
+    if (spec.usageError) throw spec.usageError;
+    envelope = await readEnvelope(spec, io.stdin);
+    if (envelope.error) {
+      // Upstream failed: pass its envelope on unchanged so the pipeline's end says where and why.
+      out = envelope;
+      code = envelope.error.exit_code as ExitCode;
+    } else {
+      out = await spec.run(envelope, { name: spec.name, settings, io, log: say, signal: controller.signal, redact });
+      code = EXIT.ok;
+    }
+  } catch (thrown) {
+    const error =
+      thrown instanceof JgoError ? thrown : new JgoError('internal', `unexpected failure: ${messageOf(thrown)}`, EXIT.failed);
+    out = failed(spec.name, envelope, error, redact);
+    code = error.exitCode;
+    say(error.message);
+    if (error.hint) io.stderr.write(`  ${redact.text(error.hint)}\n`);
+    if (error instanceof UsageError && !spec.usageError) io.stderr.write(`  usage: ${spec.usage}\n`);
+    if (debug && thrown instanceof Error && thrown.stack) io.stderr.write(`${redact.text(thrown.stack)}\n`);
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+  await writeLine(io.stdout, redact.text(JSON.stringify(out)));
+  return code;
+}
+
+/** Writes one line and waits for it to be flushed; a closed reader (EPIPE) is not an error. */
+export function writeLine(stream: NodeJS.WritableStream, line: string): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      stream.off('error', onError);
+      resolve();
+    };
+    const onError = (error: NodeJS.ErrnoException) => {
+      if (error.code !== 'EPIPE') process.stderr.write(`jgo: cannot write output: ${error.message}\n`);
+      done();
+    };
+    stream.on('error', onError);
+    stream.write(`${line}\n`, () => done());
+  });
+}
+
+/** The process entry point of a stage: real streams, then exit with the stage's code. */
+export async function stageMain(spec: StageSpec): Promise<never> {
+  // A reader that goes away (`| head`) must not turn into an uncaught EPIPE.
+  process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+  });
+  const code = await runStage(spec, {
+    stdin: process.stdin,
+    stdout: process.stdout,
+    stderr: process.stderr,
+    env: process.env,
+    cwd: process.cwd(),
+  });
+  process.exit(code);
+}

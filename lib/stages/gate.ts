@@ -1,0 +1,164 @@
+/**
+ * jgo-gate: asks the model whether the request is executable and for a prompt written for codex,
+ * then fixes the repository the rest of the pipeline works on.
+ */
+import * as z from 'zod';
+import { randomBytes } from 'node:crypto';
+import type OpenAI from 'openai';
+import { ENVELOPE_VERSION, type Envelope, type Gate, type Usage } from '../envelope.js';
+import { EXIT, JgoError, UsageError } from '../errors.js';
+import { openAISettings } from '../config.js';
+import { createClient, llmError, llmOptions } from '../llm.js';
+import { findRepoRefs, gitBaseUrl, refuseReason, resolveRepoRef } from '../repo-ref.js';
+import type { StageContext, StageSpec } from '../stage.js';
+
+export const GATE_SYSTEM_PROMPT = `You are the gate of jgo, a tool that turns one chat request into changes on a git repository, made by the Codex coding agent working unattended in a fresh checkout.
+
+Decide whether the request can be executed as a change to one git repository, and if so rewrite it as a prompt for Codex.
+
+A request is executable when it names one repository (owner/repo or an http(s) URL) and asks for a concrete change to its files that an agent can make without asking questions. It is not executable when it names no repository, asks only a question, is too vague to act on, or asks for something harmful or destructive (deleting history, leaking secrets, attacking systems).
+
+Reply with only a JSON object, no prose and no code fences:
+{"executable": true or false,
+ "reason": "one sentence: why it is or is not executable",
+ "repo_ref": "the repository exactly as named in the request (owner/repo or URL), or an empty string",
+ "optimized_prompt": "for an executable request: a clear, self-contained task for Codex in the imperative, stating the goal, the files or areas likely involved, constraints and how to check the work; empty when not executable"}`;
+
+/** What the model must answer; an executable answer needs a prompt for codex. */
+export const GateReply = z
+  .object({
+    executable: z.boolean(),
+    reason: z.string().default(''),
+    repo_ref: z.string().nullish().transform((v) => (v ?? '').trim()),
+    optimized_prompt: z.string().nullish().transform((v) => (v ?? '').trim()),
+  })
+  .refine((r) => !r.executable || r.optimized_prompt.length > 0, {
+    message: 'optimized_prompt must not be empty when executable is true',
+    path: ['optimized_prompt'],
+  });
+export type GateReply = z.infer<typeof GateReply>;
+
+const CORRECTION =
+  'Your reply was not a JSON object with the fields executable (boolean), reason, repo_ref and optimized_prompt (strings). Reply again with only that JSON object.';
+
+/** `20261123-202500-7f3a`: the UTC time the run began plus random hex. */
+export function newRunId(now: Date = new Date()): string {
+  const iso = now.toISOString();
+  const stamp = `${iso.slice(0, 4)}${iso.slice(5, 7)}${iso.slice(8, 10)}-${iso.slice(11, 13)}${iso.slice(14, 16)}${iso.slice(17, 19)}`;
+  return `${stamp}-${randomBytes(2).toString('hex')}`;
+}
+
+function stripFences(text: string): string {
+  const fenced = /^\s*```(?:json)?\s*([\s\S]*?)\s*```\s*$/i.exec(text);
+  return fenced?.[1] ?? text;
+}
+
+export function parseGateReply(content: string): { reply?: GateReply; problem?: string } {
+  let value: unknown;
+  try {
+    value = JSON.parse(stripFences(content));
+  } catch {
+    return { problem: 'not valid JSON' };
+  }
+  const parsed = GateReply.safeParse(value);
+  if (!parsed.success) return { problem: parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ') };
+  return { reply: parsed.data };
+}
+
+function addUsage(total: Usage, usage: OpenAI.CompletionUsage | undefined): Usage {
+  if (!usage) return total;
+  return {
+    input_tokens: (total.input_tokens ?? 0) + usage.prompt_tokens,
+    output_tokens: (total.output_tokens ?? 0) + usage.completion_tokens,
+    total_tokens: (total.total_tokens ?? 0) + usage.total_tokens,
+  };
+}
+
+export interface GateDeps {
+  /** Injected by unit tests that want a client of their own; the default is the real SDK. */
+  client?: OpenAI;
+}
+
+/** Two attempts at most: the answer, and one correction if it was not the JSON we asked for. */
+async function askModel(client: OpenAI, model: string, request: string): Promise<{ reply: GateReply; usage: Usage }> {
+  const messages: OpenAI.ChatCompletionMessageParam[] = [
+    { role: 'system', content: GATE_SYSTEM_PROMPT },
+    { role: 'user', content: request },
+  ];
+  let usage: Usage = {};
+  let content = '';
+  for (let attempt = 1; attempt <= 2; attempt++) {
+    const completion = await client.chat.completions.create({
+      model,
+      messages,
+      response_format: { type: 'json_object' },
+    });
+    usage = addUsage(usage, completion.usage);
+    content = completion.choices[0]?.message?.content ?? '';
+    const { reply } = parseGateReply(content);
+    if (reply) return { reply, usage };
+    messages.push({ role: 'assistant', content }, { role: 'user', content: CORRECTION });
+  }
+  const quoted = content.length > 200 ? `${content.slice(0, 200)}…` : content;
+  throw new JgoError('bad_gate_reply', `the model did not answer with the gate's JSON object, twice; last reply: ${JSON.stringify(quoted)}`, EXIT.failed, {
+    hint: 'Try a model that follows JSON instructions (MODEL), or check what the endpoint returns.',
+  });
+}
+
+export async function gate(envelope: Envelope, context: StageContext, deps: GateDeps = {}): Promise<Envelope> {
+  const request = envelope.request?.trim() ?? '';
+  if (request === '') {
+    throw new UsageError('no_request', 'no request: give it as arguments, as text on stdin, or as an envelope with "request"');
+  }
+  const settings = context.settings;
+  const openai = openAISettings(settings);
+  const baseUrl = gitBaseUrl(settings.get('JGO_GIT_BASE_URL'));
+  const options = llmOptions(settings);
+  const run_id = envelope.run_id ?? newRunId();
+  const model = openai.model.value;
+
+  const started = Date.now();
+  let answer: { reply: GateReply; usage: Usage };
+  try {
+    const client = deps.client ?? (await createClient(openai, options));
+    answer = await askModel(client, model, request);
+  } catch (error) {
+    throw await llmError(error, openai.baseURL.value);
+  }
+  const { reply, usage } = answer;
+  context.log(`${reply.executable ? 'executable' : 'not executable'} (${model}, ${Date.now() - started} ms): ${reply.reason}`);
+
+  const gateResult: Gate = { ...reply, model, usage };
+  const base = { ...envelope, run_id, request };
+  const refuse = (reason: string): never => {
+    const refused: Gate = { ...gateResult, executable: false, reason };
+    throw new JgoError('not_executable', `not executable: ${reason}`, EXIT.refused, {
+      patch: { ...base, gate: refused },
+    });
+  };
+  if (!reply.executable) refuse(reply.reason || 'the model judged the request not executable');
+
+  // The model's reference first; else the first acceptable one in the request itself.
+  let ref = reply.repo_ref;
+  if (ref === '' || refuseReason(ref) !== undefined) {
+    const fromText = findRepoRefs(request)[0];
+    if (fromText !== undefined) ref = fromText;
+    else if (ref !== '') refuse(`repository reference ${JSON.stringify(ref.slice(0, 100))} refused: ${refuseReason(ref)}`);
+    else refuse('the request names no repository (owner/repo or an https:// URL)');
+  }
+  const repo = resolveRepoRef(ref, baseUrl);
+  return { ...base, gate: { ...gateResult, repo_ref: repo.ref }, repo };
+}
+
+export const GATE_USAGE = 'jgo-gate "owner/repo what to change"  |  echo "owner/repo what to change" | jgo-gate';
+
+/** The stage as the harness runs it; `words` is the request given as arguments, if any. */
+export function gateStage(words: readonly string[] = [], deps: GateDeps = {}): StageSpec {
+  return {
+    name: 'gate',
+    usage: GATE_USAGE,
+    plainText: true,
+    ...(words.length > 0 ? { input: { jgo: ENVELOPE_VERSION, request: words.join(' ') } } : {}),
+    run: (envelope, context) => gate(envelope, context, deps),
+  };
+}
