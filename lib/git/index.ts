@@ -1,0 +1,28 @@
+/**
+ * The git layer: everything jgo does with git goes through here (sync a mirror, make a working
+ * copy, and, as later stages land, list changed paths, commit, push, read remote refs). Stages
+ * never call a git library or binary directly; the engine for each operation is chosen inside.
+ */
+import type { StageContext } from '../stage.js';
+import { gitCredentials } from './auth.js';
+import { EngineChooser, engineSetting } from './engine.js';
+import type { GitContext } from './mirror.js';
+
+export { syncMirror, mirrorPath, remoteState, type MirrorResult, type GitContext } from './mirror.js';
+export { makeWorkingCopy, checkBranchName } from './worktree.js';
+export { AUTO, type Engine, type Operation } from './engine.js';
+
+export function gitContext(stage: StageContext): GitContext {
+  return {
+    engines: new EngineChooser(engineSetting(stage.settings), stage.io.env),
+    credentials: gitCredentials(stage.settings),
+    log: stage.log,
+    stderr: stage.io.stderr,
+    signal: stage.signal,
+    env: stage.io.env,
+  };
+}
+export { changedPaths, type Change, type ChangeKind } from './status.js';
+
+/** The engine chooser and credentials for callers outside a stage harness (tests, bench). */
+export { EngineChooser, engineSetting } from './engine.js';

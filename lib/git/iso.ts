@@ -1,0 +1,55 @@
+/**
+ * isomorphic-git, loaded on first use, with the node fs and HTTP client, credentials through
+ * its auth callback, and its errors mapped to the git layer's stable codes.
+ */
+import * as fs from 'node:fs';
+import type { AuthCallback, HttpClient } from 'isomorphic-git';
+import { JgoError, EXIT, messageOf } from '../errors.js';
+import { authFailed } from './native.js';
+import type { GitCredentials } from './auth.js';
+
+export type Iso = typeof import('isomorphic-git');
+
+let loaded: Promise<{ git: Iso; http: HttpClient }> | undefined;
+
+/** One import per process, shared by every operation. */
+export function iso(): Promise<{ git: Iso; http: HttpClient }> {
+  loaded ??= Promise.all([import('isomorphic-git'), import('isomorphic-git/http/node')]).then(([git, http]) => ({
+    git: git.default,
+    http: http.default,
+  }));
+  return loaded;
+}
+
+export { fs };
+
+/** onAuth/onAuthFailure for isomorphic-git: the token once; a refusal stops at once. */
+export function isoAuth(url: string, credentials: GitCredentials | undefined): { onAuth?: AuthCallback; onAuthFailure: () => never } {
+  return {
+    ...(credentials ? { onAuth: () => ({ username: 'x-access-token', password: credentials.token }) } : {}),
+    onAuthFailure: () => {
+      throw authFailed(url, credentials);
+    },
+  };
+}
+
+/** Maps an isomorphic-git failure of a network operation to a stable code. */
+export function classifyIsoFailure(error: unknown, url: string, credentials: GitCredentials | undefined): JgoError {
+  if (error instanceof JgoError) return error;
+  const e = error as { code?: string; data?: { statusCode?: number }; caller?: string };
+  const status = e.data?.statusCode;
+  if (status === 401 || status === 403) return authFailed(url, credentials);
+  if (status === 404) {
+    return new JgoError('repo_not_found', `repository not found: ${url}`, EXIT.failed, {
+      hint: credentials ? `Check the name, and that ${credentials.from} can read it.` : 'Check the name; a private repository needs GITHUB_TOKEN.',
+    });
+  }
+  const text = messageOf(error);
+  if (/ECONNREFUSED|ENOTFOUND|EAI_AGAIN|ETIMEDOUT|ECONNRESET|EHOSTUNREACH|ENETUNREACH|socket hang up/.test(`${e.code ?? ''} ${text}`)) {
+    return new JgoError('network_error', `cannot reach ${new URL(url).host}: ${text}`, EXIT.failed, {
+      hint: 'Check the network and JGO_GIT_BASE_URL.',
+    });
+  }
+  if (typeof status === 'number') return new JgoError('git_failed', `the git server answered HTTP ${status} for ${url}`, EXIT.failed);
+  return new JgoError('git_failed', `git failed: ${text}`, EXIT.failed);
+}

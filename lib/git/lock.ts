@@ -1,0 +1,131 @@
+/**
+ * A per-mirror lock that works on network file systems and recovers from a holder that died.
+ *
+ * `mkdir` is atomic on local disks and on NFS (unlike O_EXCL on old NFS, and unlike flock, which
+ * many network file systems do not carry between hosts). The holder writes who it is into the
+ * directory and refreshes its mtime every few seconds; a lock whose heartbeat is older than
+ * `staleMs` belongs to a holder that died (SIGKILL, a lost pod) and is broken. On the same host a
+ * holder whose pid is gone is recognised at once, without waiting for the heartbeat to age.
+ */
+import { mkdir, readFile, rm, stat, utimes, writeFile, rename } from 'node:fs/promises';
+import { hostname } from 'node:os';
+import { JgoError, EXIT } from '../errors.js';
+
+export interface LockOptions {
+  /** Heartbeat age after which the lock is taken over. */
+  staleMs?: number;
+  /** How long to wait for a live holder before giving up. */
+  timeoutMs?: number;
+  /** Told once when the lock is busy, so people know why nothing happens. */
+  onWait?: (holder: string) => void;
+  signal?: AbortSignal;
+}
+
+export interface Lock {
+  release: () => Promise<void>;
+}
+
+interface Owner {
+  host: string;
+  pid: number;
+  since: string;
+}
+
+const HEARTBEAT_MS = 5_000;
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+async function readOwner(dir: string): Promise<Owner | undefined> {
+  try {
+    return JSON.parse(await readFile(`${dir}/owner.json`, 'utf8')) as Owner;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Whether the lock at `dir` was left by a holder that is gone. */
+async function isStale(dir: string, staleMs: number): Promise<boolean> {
+  let mtime: number;
+  try {
+    mtime = (await stat(dir)).mtimeMs;
+  } catch {
+    return false; // released meanwhile: not stale, just free
+  }
+  const owner = await readOwner(dir);
+  if (owner && owner.host === hostname() && !pidAlive(owner.pid)) return true;
+  // No owner file yet: the holder may be between mkdir and writeFile; only age decides.
+  return Date.now() - mtime > staleMs;
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+export async function acquireLock(dir: string, options: LockOptions = {}): Promise<Lock> {
+  const staleMs = options.staleMs ?? 60_000;
+  const deadline = Date.now() + (options.timeoutMs ?? 30 * 60_000);
+  let told = false;
+  let delay = 25;
+  for (;;) {
+    options.signal?.throwIfAborted();
+    try {
+      await mkdir(dir);
+      break;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    }
+    if (await isStale(dir, staleMs)) {
+      // Move it aside first so that two waiters cannot both break it and both win.
+      const aside = `${dir}.stale-${process.pid}-${Date.now()}`;
+      try {
+        await rename(dir, aside);
+        await rm(aside, { recursive: true, force: true });
+      } catch {
+        /* someone else broke it first */
+      }
+      continue;
+    }
+    if (Date.now() > deadline) {
+      const owner = await readOwner(dir);
+      throw new JgoError('lock_timeout', `gave up waiting for the lock ${dir}${owner ? ` held by pid ${owner.pid} on ${owner.host}` : ''}`, EXIT.failed);
+    }
+    if (!told && options.onWait) {
+      const owner = await readOwner(dir);
+      options.onWait(owner ? `pid ${owner.pid} on ${owner.host} since ${owner.since}` : 'another process');
+      told = true;
+    }
+    await sleep(delay);
+    delay = Math.min(delay * 2, 500);
+  }
+  const owner: Owner = { host: hostname(), pid: process.pid, since: new Date().toISOString() };
+  await writeFile(`${dir}/owner.json`, JSON.stringify(owner));
+  const beat = setInterval(() => {
+    const now = new Date();
+    utimes(dir, now, now).catch(() => {});
+  }, HEARTBEAT_MS);
+  beat.unref();
+  let released = false;
+  return {
+    release: async () => {
+      if (released) return;
+      released = true;
+      clearInterval(beat);
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Runs `fn` holding the lock, and always releases it. */
+export async function withLock<T>(dir: string, options: LockOptions, fn: () => Promise<T>): Promise<T> {
+  const lock = await acquireLock(dir, options);
+  try {
+    return await fn();
+  } finally {
+    await lock.release();
+  }
+}

@@ -1,0 +1,329 @@
+/**
+ * The repository mirror: a bare repository per remote URL under $JGO_CACHE_DIR/repos, holding
+ * the remote's branches and tags. Built once at a temporary path and renamed into place (a sync
+ * killed mid-clone leaves nothing half-made where the next one looks), then kept current with
+ * incremental fetches under a per-mirror lock. The warm path reads the remote's refs and fetches
+ * only when they differ from the mirror's.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdir, open, readdir, rename, rm, stat, writeFile, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { JgoError, EXIT } from '../errors.js';
+import type { GitCredentials } from './auth.js';
+import type { Engine, EngineChooser } from './engine.js';
+import { classifyGitFailure, runGit } from './native.js';
+import { classifyIsoFailure, fs, iso, isoAuth } from './iso.js';
+import { readHeadBranch, readLocalRefs, sameRefs, type RefMap } from './refs.js';
+import { withLock } from './lock.js';
+import { Progress } from './progress.js';
+
+export interface RemoteState {
+  /** refs/heads/* and refs/tags/* as the remote advertises them (tags unpeeled). */
+  refs: RefMap;
+  /** The branch the remote's HEAD points at. */
+  defaultBranch: string | undefined;
+}
+
+export interface GitContext {
+  engines: EngineChooser;
+  credentials: GitCredentials | undefined;
+  /** Progress and notices for people. */
+  log: (line: string) => void;
+  stderr: NodeJS.WritableStream & { isTTY?: boolean };
+  signal?: AbortSignal;
+  env?: NodeJS.ProcessEnv;
+}
+
+export interface MirrorResult {
+  path: string;
+  defaultBranch: string;
+  headSha: string;
+  /** A mirror existed but could not be opened or verified, and was built anew. */
+  rebuilt: boolean;
+  /** Whether anything was fetched (false on the warm no-change path). */
+  fetched: boolean;
+}
+
+const REFSPECS = ['+refs/heads/*:refs/heads/*', '+refs/tags/*:refs/tags/*'];
+const MARKER = 'jgo-mirror.json';
+
+/** `acme-widgets-1a2b3c4d.git`: readable, and distinct per URL. */
+export function mirrorName(url: string): string {
+  const parts = new URL(url).pathname.replace(/\.git$/, '').split('/').filter(Boolean);
+  const slug = parts.slice(-2).join('-').toLowerCase().replace(/[^a-z0-9._-]+/g, '-').replace(/^[.-]+/, '') || 'repo';
+  const hash = createHash('sha256').update(url).digest('hex').slice(0, 8);
+  return `${slug}-${hash}.git`;
+}
+
+export function mirrorPath(cacheDir: string, url: string): string {
+  return join(cacheDir, 'repos', mirrorName(url));
+}
+
+/** The remote's branches, tags and default branch: one small exchange, no pack. */
+export async function remoteState(url: string, ctx: GitContext): Promise<RemoteState> {
+  const refs: RefMap = new Map();
+  let defaultBranch: string | undefined;
+  if (ctx.engines.for('remoteRefs') === 'native') {
+    const result = await runGit(['ls-remote', '--symref', url], { credentials: ctx.credentials, env: ctx.env, signal: ctx.signal });
+    if (result.code !== 0) throw classifyGitFailure(result.stderr, url, ctx.credentials);
+    for (const line of result.stdout.split('\n')) {
+      const sym = /^ref: refs\/heads\/(\S+)\tHEAD$/.exec(line);
+      if (sym) defaultBranch = sym[1];
+      const ref = /^([0-9a-f]{40,64})\t(refs\/(?:heads|tags)\/\S+)$/.exec(line);
+      if (ref && !ref[2]!.endsWith('^{}')) refs.set(ref[2]!, ref[1]!);
+    }
+    return { refs, defaultBranch };
+  }
+  const { git, http } = await iso();
+  try {
+    const advertised = await git.listServerRefs({ http, url, protocolVersion: 2, symrefs: true, ...isoAuth(url, ctx.credentials) });
+    for (const r of advertised) {
+      if (r.ref === 'HEAD' && r.target?.startsWith('refs/heads/')) defaultBranch = r.target.slice('refs/heads/'.length);
+      else if (/^refs\/(heads|tags)\//.test(r.ref) && !r.ref.endsWith('^{}')) refs.set(r.ref, r.oid);
+    }
+  } catch (error) {
+    throw classifyIsoFailure(error, url, ctx.credentials);
+  }
+  return { refs, defaultBranch };
+}
+
+async function exists(path: string): Promise<boolean> {
+  return stat(path).then(
+    () => true,
+    () => false,
+  );
+}
+
+/** The last `n` bytes of a file, or undefined when it is shorter or unreadable. */
+async function tail(file: string, n: number): Promise<Buffer | undefined> {
+  let handle;
+  try {
+    handle = await open(file, 'r');
+    const { size } = await handle.stat();
+    if (size < n) return undefined;
+    const buffer = Buffer.alloc(n);
+    await handle.read(buffer, 0, n, size - n);
+    return buffer;
+  } catch {
+    return undefined;
+  } finally {
+    await handle?.close();
+  }
+}
+
+/**
+ * Every pack ends with its own checksum, and its index repeats that checksum just before its
+ * own: a pack cut short or replaced no longer matches. A few small reads per pack, so the check
+ * runs on every sync.
+ */
+async function packsIntact(path: string): Promise<boolean> {
+  const dir = join(path, 'objects', 'pack');
+  const names = await readdir(dir).catch(() => [] as string[]);
+  for (const name of names.filter((n) => n.endsWith('.idx'))) {
+    const [idx, pack] = await Promise.all([tail(join(dir, name), 40), tail(join(dir, name.replace(/\.idx$/, '.pack')), 20)]);
+    if (!idx || !pack || !idx.subarray(0, 20).equals(pack)) return false;
+  }
+  return true;
+}
+
+/** A mirror is usable when our marker, HEAD, config and objects are there and its packs intact. */
+async function looksUsable(path: string): Promise<boolean> {
+  const checks = await Promise.all([MARKER, 'HEAD', 'config', 'objects'].map((f) => exists(join(path, f))));
+  return checks.every(Boolean) && (await packsIntact(path));
+}
+
+/** Whether the commit is readable from the mirror: the deep check after every fetch. */
+async function hasCommit(path: string, sha: string, ctx: GitContext): Promise<boolean> {
+  if (ctx.engines.for('fetchMirror') === 'native') {
+    const result = await runGit(['cat-file', '-e', `${sha}^{commit}`], { cwd: path, env: ctx.env });
+    return result.code === 0;
+  }
+  const { git } = await iso();
+  try {
+    await git.readCommit({ fs, gitdir: path, oid: sha });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Sum of pack sizes: how much a fetch brought, for the summary line. */
+async function packBytes(path: string): Promise<number> {
+  const dir = join(path, 'objects', 'pack');
+  const names = await readdir(dir).catch(() => [] as string[]);
+  const sizes = await Promise.all(names.filter((n) => n.endsWith('.pack')).map((n) => stat(join(dir, n)).then((s) => s.size, () => 0)));
+  return sizes.reduce((a, b) => a + b, 0);
+}
+
+/** A git process killed mid-fetch leaves *.lock files; we hold the mirror lock, so they are dead. */
+async function removeStaleGitLocks(dir: string): Promise<void> {
+  const entries = await readdir(dir, { withFileTypes: true }).catch(() => []);
+  await Promise.all(
+    entries.map(async (entry) => {
+      const p = join(dir, entry.name);
+      if (entry.isDirectory() && entry.name !== 'objects') return removeStaleGitLocks(p);
+      if (entry.isFile() && entry.name.endsWith('.lock')) await rm(p, { force: true });
+    }),
+  );
+}
+
+async function fetchInto(path: string, url: string, ctx: GitContext, progress: Progress, engine: Engine): Promise<void> {
+  if (engine === 'native') {
+    const args = ['fetch', '--prune', '--no-write-fetch-head', ctx.stderr.isTTY ? '--progress' : '--quiet', url, ...REFSPECS];
+    const result = await runGit(args, { cwd: path, credentials: ctx.credentials, env: ctx.env, signal: ctx.signal, stderr: ctx.stderr.isTTY ? ctx.stderr : undefined });
+    if (result.code !== 0) throw classifyGitFailure(result.stderr, url, ctx.credentials);
+    return;
+  }
+  const { git, http } = await iso();
+  try {
+    await git.fetch({
+      fs,
+      http,
+      gitdir: path,
+      url,
+      remote: 'origin',
+      singleBranch: false,
+      tags: true,
+      prune: true,
+      pruneTags: true,
+      onProgress: progress.callback(),
+      ...isoAuth(url, ctx.credentials),
+    });
+  } catch (error) {
+    throw classifyIsoFailure(error, url, ctx.credentials);
+  }
+}
+
+/** A new, empty bare repository set up as a mirror of `url` (no credentials anywhere in it). */
+async function initMirror(path: string, url: string, defaultBranch: string, ctx: GitContext): Promise<void> {
+  if (ctx.engines.for('cloneMirror') === 'native') {
+    const init = await runGit(['init', '--bare', '--quiet', `--initial-branch=${defaultBranch}`, path], { env: ctx.env });
+    if (init.code !== 0) throw new JgoError('git_failed', `git init failed: ${init.stderr.trim()}`, EXIT.failed);
+  } else {
+    const { git } = await iso();
+    await git.init({ fs, dir: path, gitdir: path, bare: true, defaultBranch });
+  }
+  // Written as a file rather than through either engine: both read it, and it is the same text.
+  const config = await readFile(join(path, 'config'), 'utf8');
+  await writeFile(
+    join(path, 'config'),
+    // Only the heads refspec: isomorphic-git applies configured refspecs to peeled tag entries
+    // (refs/tags/v1^{}) and fails; tags arrive through its `tags` option, and native git gets
+    // both refspecs on its command line.
+    // Packs are kept as they arrive (unpackLimit 1): a few files to verify and to hardlink into
+    // working copies, instead of thousands of loose objects. No automatic gc: it could delete a
+    // pack while a working copy is being linked from it.
+    `${config.trimEnd()}\n[remote "origin"]\n\turl = ${url}\n\tfetch = ${REFSPECS[0]}\n[gc]\n\tauto = 0\n[transfer]\n\tunpackLimit = 1\n`,
+  );
+}
+
+async function setHead(path: string, branch: string): Promise<void> {
+  if ((await readHeadBranch(path)) !== branch) await writeFile(join(path, 'HEAD'), `ref: refs/heads/${branch}\n`);
+}
+
+/** Builds a mirror at a temporary path and renames it into place. */
+async function build(path: string, url: string, remote: RemoteState, ctx: GitContext, progress: Progress): Promise<void> {
+  const tmp = join(path, '..', '.tmp', `${mirrorName(url)}-${process.pid}-${randomBytes(3).toString('hex')}`);
+  await mkdir(tmp, { recursive: true });
+  try {
+    await initMirror(tmp, url, remote.defaultBranch ?? 'main', ctx);
+    await fetchInto(tmp, url, ctx, progress, ctx.engines.for('cloneMirror'));
+    await writeFile(join(tmp, MARKER), JSON.stringify({ url, created: new Date().toISOString() }) + '\n');
+    if (await exists(path)) {
+      const trash = `${path}.trash-${process.pid}-${Date.now()}`;
+      await rename(path, trash);
+      await rename(tmp, path);
+      await rm(trash, { recursive: true, force: true });
+    } else {
+      await rename(tmp, path);
+    }
+  } catch (error) {
+    await rm(tmp, { recursive: true, force: true });
+    throw error;
+  }
+}
+
+/** Temporary builds left by syncs that were killed (we hold the lock: none is in progress). */
+async function removeAbandoned(reposDir: string, name: string): Promise<void> {
+  const tmpDir = join(reposDir, '.tmp');
+  const entries = await readdir(tmpDir).catch(() => [] as string[]);
+  await Promise.all(entries.filter((e) => e.startsWith(`${name}-`)).map((e) => rm(join(tmpDir, e), { recursive: true, force: true })));
+  const siblings = await readdir(reposDir).catch(() => [] as string[]);
+  await Promise.all(siblings.filter((e) => e.startsWith(`${name}.trash-`)).map((e) => rm(join(reposDir, e), { recursive: true, force: true })));
+}
+
+export function mirrorLockPath(path: string): string {
+  return `${path}.lock`;
+}
+
+export async function syncMirror(url: string, cacheDir: string, ctx: GitContext): Promise<MirrorResult> {
+  const path = mirrorPath(cacheDir, url);
+  const reposDir = join(cacheDir, 'repos');
+  await mkdir(reposDir, { recursive: true });
+  const started = Date.now();
+  const progress = new Progress(ctx.stderr);
+  return withLock(
+    mirrorLockPath(path),
+    { signal: ctx.signal, onWait: (holder) => ctx.log(`waiting for another sync of this repository (${holder})`) },
+    async () => {
+      await removeAbandoned(reposDir, mirrorName(url));
+      const remote = await remoteState(url, ctx);
+      if (remote.refs.size === 0) {
+        throw new JgoError('repo_empty', `${url} has no branches yet`, EXIT.failed, { hint: 'Push a first commit to the repository.' });
+      }
+      const defaultBranch = remote.defaultBranch ?? (remote.refs.has('refs/heads/main') ? 'main' : [...remote.refs.keys()].find((r) => r.startsWith('refs/heads/'))?.slice(11));
+      if (defaultBranch === undefined) throw new JgoError('repo_empty', `${url} has no branches`, EXIT.failed);
+      const before = await packBytes(path);
+      let rebuilt = false;
+      let fetched = true;
+      const existed = await exists(path);
+      if (!existed || !(await looksUsable(path))) {
+        if (existed) {
+          rebuilt = true;
+          ctx.log(`the cached mirror ${path} is incomplete or damaged: building it anew`);
+        }
+        await build(path, url, remote, ctx, progress);
+      } else {
+        await removeStaleGitLocks(path);
+        const local = await readLocalRefs(path);
+        if (sameRefs(local, remote.refs)) {
+          fetched = false;
+        } else {
+          try {
+            await fetchInto(path, url, ctx, progress, ctx.engines.for('fetchMirror'));
+          } catch (error) {
+            if (error instanceof JgoError && ['auth_failed', 'repo_not_found', 'network_error', 'interrupted'].includes(error.code)) throw error;
+            ctx.log(`fetching into the cached mirror failed (${(error as Error).message}): building it anew`);
+            rebuilt = true;
+            await build(path, url, remote, ctx, progress);
+          }
+        }
+      }
+      await setHead(path, defaultBranch);
+      let headSha = (await readLocalRefs(path)).get(`refs/heads/${defaultBranch}`);
+      if (headSha === undefined || (fetched && !(await hasCommit(path, headSha, ctx)))) {
+        if (rebuilt) throw new JgoError('mirror_broken', `the mirror ${path} does not hold ${defaultBranch} after a fresh build`, EXIT.failed);
+        ctx.log(`the cached mirror does not hold ${defaultBranch}: building it anew`);
+        await build(path, url, remote, ctx, progress);
+        await setHead(path, defaultBranch);
+        rebuilt = true;
+        fetched = true;
+        headSha = (await readLocalRefs(path)).get(`refs/heads/${defaultBranch}`);
+        if (headSha === undefined) throw new JgoError('mirror_broken', `the mirror ${path} does not hold ${defaultBranch}`, EXIT.failed);
+      }
+      const bytes = (await packBytes(path)) - (rebuilt ? 0 : before);
+      progress.done();
+      const what = !existed ? 'cloned' : rebuilt ? 'rebuilt' : fetched ? 'fetched' : 'up to date,';
+      ctx.log(
+        `${what} ${remote.refs.size} refs${fetched ? `, ${formatBytes(Math.max(bytes, 0))} of packs` : ''}, ${defaultBranch} at ${headSha.slice(0, 12)}, in ${Date.now() - started} ms`,
+      );
+      return { path, defaultBranch, headSha, rebuilt, fetched };
+    },
+  );
+}
+
+export function formatBytes(n: number): string {
+  if (n < 1024) return `${n} B`;
+  if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KiB`;
+  return `${(n / 1024 / 1024).toFixed(1)} MiB`;
+}

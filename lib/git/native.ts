@@ -1,0 +1,117 @@
+/**
+ * Running the native git binary: through cross-spawn, with an argument vector (never a shell),
+ * an environment built here (credentials by helper, no prompts, no system or user config that
+ * could redirect URLs), and failures mapped to the stable codes of the git layer.
+ */
+import spawn from 'cross-spawn';
+import { existsSync } from 'node:fs';
+import { delimiter, join } from 'node:path';
+import { JgoError, EXIT } from '../errors.js';
+import { configEnv, nativeConfig, TOKEN_ENV, type GitCredentials } from './auth.js';
+
+export interface NativeOptions {
+  cwd?: string;
+  credentials?: GitCredentials | undefined;
+  /** Extra config pairs for this run (GIT_CONFIG_*), e.g. core settings. */
+  config?: Array<[string, string]>;
+  /** Pass git's stderr (progress) through to this stream as it comes. */
+  stderr?: NodeJS.WritableStream | undefined;
+  input?: string;
+  signal?: AbortSignal;
+  /** The environment to take PATH, HOME and locale from. */
+  env?: NodeJS.ProcessEnv;
+}
+
+export interface NativeResult {
+  stdout: string;
+  stderr: string;
+  code: number;
+}
+
+/** The git binary on PATH, or undefined; looked up without spawning anything. */
+export function findGit(env: NodeJS.ProcessEnv = process.env): string | undefined {
+  for (const dir of (env.PATH ?? '').split(delimiter)) {
+    if (dir === '') continue;
+    const candidate = join(dir, 'git');
+    if (existsSync(candidate)) return candidate;
+  }
+  return undefined;
+}
+
+/** The environment native git runs with: what it needs, and nothing that changes its meaning. */
+export function gitEnv(options: NativeOptions): NodeJS.ProcessEnv {
+  const from = options.env ?? process.env;
+  const env: NodeJS.ProcessEnv = {};
+  for (const key of ['PATH', 'HOME', 'LANG', 'LC_ALL', 'TMPDIR', 'SSL_CERT_FILE', 'SSL_CERT_DIR', 'HTTPS_PROXY', 'HTTP_PROXY', 'NO_PROXY', 'https_proxy', 'http_proxy', 'no_proxy']) {
+    const value = from[key];
+    if (value !== undefined) env[key] = value;
+  }
+  Object.assign(env, {
+    GIT_TERMINAL_PROMPT: '0',
+    GIT_ASKPASS: '',
+    SSH_ASKPASS: '',
+    GCM_INTERACTIVE: 'never',
+    GIT_CONFIG_NOSYSTEM: '1',
+    // The user's ~/.gitconfig may hold url.insteadOf rewrites or helpers; jgo's git is its own.
+    GIT_CONFIG_GLOBAL: '/dev/null',
+    ...configEnv([...nativeConfig(options.credentials), ...(options.config ?? [])]),
+  });
+  if (options.credentials) env[TOKEN_ENV] = options.credentials.token;
+  return env;
+}
+
+export function runGit(args: string[], options: NativeOptions = {}): Promise<NativeResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('git', args, {
+      cwd: options.cwd,
+      env: gitEnv(options),
+      stdio: [options.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
+    });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    child.stdout?.on('data', (d: Buffer) => out.push(d));
+    child.stderr?.on('data', (d: Buffer) => {
+      err.push(d);
+      options.stderr?.write(d);
+    });
+    const onAbort = () => child.kill('SIGTERM');
+    options.signal?.addEventListener('abort', onAbort, { once: true });
+    child.on('error', (error) => {
+      options.signal?.removeEventListener('abort', onAbort);
+      reject(new JgoError('git_missing', `cannot run git: ${error.message}`, EXIT.failed, { hint: 'Install git, or set JGO_GIT_ENGINE=isomorphic.' }));
+    });
+    child.on('close', (code) => {
+      options.signal?.removeEventListener('abort', onAbort);
+      resolve({ stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8'), code: code ?? 1 });
+    });
+    if (options.input !== undefined) child.stdin?.end(options.input);
+  });
+}
+
+/** Classifies a failed network operation from git's own words. */
+export function classifyGitFailure(stderr: string, url: string, credentials: GitCredentials | undefined): JgoError {
+  const text = stderr.toLowerCase();
+  const last = stderr.trim().split('\n').filter((l) => !/^(remote: )?(counting|compressing|receiving|resolving|enumerating)/i.test(l)).at(-1) ?? '';
+  if (/authentication failed|could not read username|could not read password|terminal prompts disabled|returned error: 40[13]|http 40[13]|403 forbidden|401 unauthorized|permission to .* denied/.test(text)) {
+    return authFailed(url, credentials);
+  }
+  if (/repository .*not found|returned error: 404|http 404|not found|does not appear to be a git repository/.test(text)) {
+    return new JgoError('repo_not_found', `repository not found: ${url}`, EXIT.failed, {
+      hint: credentials ? `Check the name, and that ${credentials.from} can read it.` : 'Check the name; a private repository needs GITHUB_TOKEN.',
+    });
+  }
+  if (/could not resolve host|failed to connect|connection refused|couldn't connect|connection timed out|network is unreachable|operation timed out|empty reply from server|connection reset/.test(text)) {
+    return new JgoError('network_error', `cannot reach ${new URL(url).host}: ${last.replace(/^fatal: /, '')}`, EXIT.failed, {
+      hint: 'Check the network and JGO_GIT_BASE_URL.',
+    });
+  }
+  return new JgoError('git_failed', `git failed: ${last.replace(/^fatal: /, '') || 'no message'}`, EXIT.failed);
+}
+
+export function authFailed(url: string, credentials: GitCredentials | undefined): JgoError {
+  return new JgoError('auth_failed', `${new URL(url).host} refused the credentials for ${url}`, EXIT.failed, {
+    hint: credentials
+      ? `${credentials.from} was sent and refused: check that it is valid and can access this repository.`
+      : 'No token was sent: set GITHUB_TOKEN (or GH_TOKEN) for a private repository.',
+  });
+}

@@ -1,0 +1,53 @@
+/**
+ * Reading a repository's refs straight from disk (packed-refs plus loose refs). The warm sync
+ * compares these with the remote's advertisement and skips the fetch when they match; reading
+ * two small files beats starting any git engine.
+ */
+import { readFile, readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+
+export type RefMap = Map<string, string>;
+
+async function loose(gitdir: string, prefix: string, into: RefMap): Promise<void> {
+  let entries;
+  try {
+    entries = await readdir(join(gitdir, prefix), { withFileTypes: true });
+  } catch {
+    return;
+  }
+  await Promise.all(
+    entries.map(async (entry) => {
+      const name = `${prefix}/${entry.name}`;
+      if (entry.isDirectory()) return loose(gitdir, name, into);
+      if (entry.name.endsWith('.lock')) return;
+      const text = (await readFile(join(gitdir, name), 'utf8').catch(() => '')).trim();
+      if (/^[0-9a-f]{40}([0-9a-f]{24})?$/.test(text)) into.set(name, text);
+    }),
+  );
+}
+
+/** refs/heads/* and refs/tags/* (unpeeled) of a git directory. Loose refs win over packed ones. */
+export async function readLocalRefs(gitdir: string): Promise<RefMap> {
+  const refs: RefMap = new Map();
+  const packed = await readFile(join(gitdir, 'packed-refs'), 'utf8').catch(() => '');
+  for (const line of packed.split('\n')) {
+    const match = /^([0-9a-f]{40,64}) (refs\/(?:heads|tags)\/\S+)$/.exec(line);
+    if (match) refs.set(match[2] as string, match[1] as string);
+  }
+  await loose(gitdir, 'refs/heads', refs);
+  await loose(gitdir, 'refs/tags', refs);
+  return refs;
+}
+
+/** The branch HEAD points at (`main` for `ref: refs/heads/main`), if it is symbolic. */
+export async function readHeadBranch(gitdir: string): Promise<string | undefined> {
+  const head = (await readFile(join(gitdir, 'HEAD'), 'utf8').catch(() => '')).trim();
+  const match = /^ref: refs\/heads\/(.+)$/.exec(head);
+  return match?.[1];
+}
+
+export function sameRefs(a: RefMap, b: RefMap): boolean {
+  if (a.size !== b.size) return false;
+  for (const [name, sha] of a) if (b.get(name) !== sha) return false;
+  return true;
+}

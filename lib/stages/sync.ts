@@ -1,0 +1,31 @@
+/** jgo-sync: keeps the mirror of `repo.url` in the cache current, and says where it is. */
+import type { Envelope } from '../envelope.js';
+import { UsageError } from '../errors.js';
+import { cacheDir } from '../cache.js';
+import { gitBaseUrl, resolveRepoRef } from '../repo-ref.js';
+import type { StageContext, StageSpec } from '../stage.js';
+
+export const SYNC_USAGE = 'jgo-gate "owner/repo …" | jgo-sync   |   echo \'{"jgo":1,"repo":{"ref":"owner/repo","url":"https://…"}}\' | jgo-sync';
+
+export async function sync(envelope: Envelope, context: StageContext): Promise<Envelope> {
+  if (!envelope.repo) throw new UsageError('missing_field', 'the envelope has no "repo": run jgo-gate first');
+  // The URL is checked again here: a hand-written envelope gets the same scrutiny as the gate's.
+  resolveRepoRef(envelope.repo.url, gitBaseUrl(context.settings.get('JGO_GIT_BASE_URL')));
+  const { gitContext, syncMirror } = await import('../git/index.js');
+  const git = gitContext(context);
+  const mirror = await syncMirror(envelope.repo.url, cacheDir(context), git);
+  return {
+    ...envelope,
+    mirror: {
+      path: mirror.path,
+      default_branch: mirror.defaultBranch,
+      head_sha: mirror.headSha,
+      fetched: mirror.fetched,
+      ...(mirror.rebuilt ? { rebuilt: true } : {}),
+    },
+  };
+}
+
+export function syncStage(): StageSpec {
+  return { name: 'sync', usage: SYNC_USAGE, run: sync };
+}

@@ -1,0 +1,101 @@
+/**
+ * jgo-worktree: a working copy for this run at $JGO_CACHE_DIR/work/<run_id>/repo, made from the
+ * mirror without the network, on a new branch jgo/<UTC YYYYMMDD-HHMMSS> (-2, -3, … when taken).
+ */
+import { mkdir, readFile, rm, writeFile, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Envelope } from '../envelope.js';
+import { EXIT, JgoError, UsageError } from '../errors.js';
+import { cacheDir } from '../cache.js';
+import type { StageContext, StageSpec } from '../stage.js';
+import { newRunId } from './gate.js';
+
+export const WORKTREE_USAGE = '… | jgo-sync | jgo-worktree [--base <branch>]';
+
+export interface WorktreeOptions {
+  base?: string | undefined;
+  now?: () => Date;
+}
+
+/** jgo/20261123-202500 from the run's own timestamp, else from the clock. */
+export function branchStem(runId: string, now: Date): string {
+  const fromRun = /^(\d{8}-\d{6})/.exec(runId)?.[1];
+  if (fromRun) return `jgo/${fromRun}`;
+  const iso = now.toISOString();
+  return `jgo/${iso.slice(0, 4)}${iso.slice(5, 7)}${iso.slice(8, 10)}-${iso.slice(11, 13)}${iso.slice(14, 16)}${iso.slice(17, 19)}`;
+}
+
+async function exists(path: string): Promise<boolean> {
+  return stat(path).then(
+    () => true,
+    () => false,
+  );
+}
+
+/**
+ * Claims a branch name no other run holds and the mirror does not have: an atomic mkdir under
+ * work/.branches per name, so two runs started in the same second still get distinct branches.
+ * A claim whose run's working directory is gone belongs to nobody and is taken over.
+ */
+async function claimBranch(workDir: string, stem: string, runId: string, mirrorRefs: Map<string, string>): Promise<string> {
+  const claims = join(workDir, '.branches');
+  await mkdir(claims, { recursive: true });
+  for (let n = 1; n < 1000; n++) {
+    const name = n === 1 ? stem : `${stem}-${n}`;
+    if (mirrorRefs.has(`refs/heads/${name}`)) continue;
+    const claim = join(claims, name.replace(/\//g, '%2F'));
+    try {
+      await mkdir(claim);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      const holder = (await readFile(join(claim, 'run_id'), 'utf8').catch(() => '')).trim();
+      if (holder === '' || holder === runId || (await exists(join(workDir, holder)))) continue;
+      await rm(claim, { recursive: true, force: true });
+      n--; // try the same name again, now free
+      continue;
+    }
+    await writeFile(join(claim, 'run_id'), runId);
+    return name;
+  }
+  throw new JgoError('branch_names_exhausted', `no free branch name after ${stem}-999`, EXIT.failed);
+}
+
+export async function worktree(envelope: Envelope, context: StageContext, options: WorktreeOptions = {}): Promise<Envelope> {
+  if (!envelope.repo) throw new UsageError('missing_field', 'the envelope has no "repo": run jgo-gate first');
+  if (!envelope.mirror) throw new UsageError('missing_field', 'the envelope has no "mirror": run jgo-sync first');
+  const { gitContext, makeWorkingCopy, checkBranchName } = await import('../git/index.js');
+  const { readLocalRefs } = await import('../git/refs.js');
+  const base = options.base ?? envelope.mirror.default_branch;
+  checkBranchName(base, 'base branch');
+  const runId = envelope.run_id ?? newRunId();
+  const cache = cacheDir(context);
+  const workDir = join(cache, 'work');
+  const runDir = join(workDir, runId);
+  const dest = join(runDir, 'repo');
+  if (await exists(dest)) {
+    throw new JgoError('worktree_exists', `the working copy ${dest} already exists`, EXIT.failed, {
+      hint: 'Each run has its own working copy: start a new run, or remove the old one (jgo gc).',
+    });
+  }
+  const started = Date.now();
+  const mirrorRefs = await readLocalRefs(envelope.mirror.path);
+  if (mirrorRefs.size === 0) {
+    throw new UsageError('mirror_missing', `no mirror at ${envelope.mirror.path}`, { hint: 'Run jgo-sync first.' });
+  }
+  await mkdir(runDir, { recursive: true });
+  const branch = await claimBranch(workDir, branchStem(runId, (options.now ?? (() => new Date()))()), runId, mirrorRefs);
+  try {
+    const { baseSha } = await makeWorkingCopy({ mirror: envelope.mirror.path, url: envelope.repo.url, dest, base, branch }, gitContext(context));
+    context.log(`${dest} on ${branch} from ${base} at ${baseSha.slice(0, 12)}, in ${Date.now() - started} ms`);
+    return { ...envelope, run_id: runId, worktree: { path: dest, branch, base_branch: base, base_sha: baseSha } };
+  } catch (error) {
+    // Leave nothing half-made behind: the next attempt starts clean.
+    await rm(runDir, { recursive: true, force: true });
+    await rm(join(workDir, '.branches', branch.replace(/\//g, '%2F')), { recursive: true, force: true });
+    throw error;
+  }
+}
+
+export function worktreeStage(options: WorktreeOptions = {}): StageSpec {
+  return { name: 'worktree', usage: WORKTREE_USAGE, run: (envelope, context) => worktree(envelope, context, options) };
+}

@@ -1,0 +1,154 @@
+/**
+ * The mirror against a real git smart-HTTP server (git http-backend on loopback), once per
+ * engine: every case must hold whether isomorphic-git or native git does the work.
+ */
+import t from 'tap';
+import { randomBytes } from 'node:crypto';
+import { execFileSync } from 'node:child_process';
+import { existsSync, readdirSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { syncMirror, mirrorPath, EngineChooser, type Engine, type GitContext } from '../../lib/git/index.js';
+import { startGitServer, createBareRepo, commitToBare, deleteBranch, forcePush, createTag, revParse } from '../helpers/git-server.js';
+import { tempDir } from '../helpers/run.js';
+import { grepTree } from '../helpers/files.js';
+import { PassThrough } from 'node:stream';
+
+function context(engine: Engine, token?: string) {
+  const lines: string[] = [];
+  const stderr = new PassThrough();
+  let err = '';
+  stderr.setEncoding('utf8').on('data', (d: string) => (err += d));
+  const ctx: GitContext = {
+    engines: new EngineChooser(engine),
+    credentials: token ? { token, from: 'GITHUB_TOKEN' } : undefined,
+    log: (line) => lines.push(line),
+    stderr,
+    env: { PATH: process.env.PATH, HOME: process.env.HOME },
+  };
+  return { ctx, lines, stderr: () => err };
+}
+
+const git = (dir: string, ...args: string[]) =>
+  execFileSync('git', args, { cwd: dir, encoding: 'utf8', env: { PATH: process.env.PATH, HOME: dir, GIT_CONFIG_NOSYSTEM: '1' } }).trim();
+
+for (const engine of ['isomorphic', 'native'] as const) {
+  t.test(`${engine}: cold sync, warm no-change, new commit, deleted branch, force push, tags`, async (t) => {
+    const server = await startGitServer();
+    t.teardown(server.close);
+    const cache = tempDir(t);
+    const first = await createBareRepo(server, 'acme/widgets.git', { files: { 'README.md': '# widgets\n', 'src/a.txt': 'a\n' } });
+    await commitToBare(server, 'acme/widgets.git', { branch: 'feature', files: { 'f.txt': 'f\n' } });
+    await createTag(server, 'acme/widgets.git', 'v1', 'main', true);
+    const url = server.repoUrl('acme/widgets.git');
+
+    const { ctx, lines } = context(engine);
+    const cold = await syncMirror(url, cache, ctx);
+    t.equal(cold.path, mirrorPath(cache, url));
+    t.match(cold.path, /\/repos\/acme-widgets-[0-9a-f]{8}\.git$/);
+    t.equal(cold.defaultBranch, 'main');
+    t.equal(cold.headSha, first);
+    t.equal(cold.fetched, true);
+    t.equal(cold.rebuilt, false);
+    t.equal(git(cold.path, 'rev-parse', 'refs/heads/feature'), await revParse(server, 'acme/widgets.git', 'feature'));
+    t.equal(git(cold.path, 'cat-file', '-t', 'refs/tags/v1'), 'tag', 'annotated tags arrive as tag objects');
+    t.equal(git(cold.path, 'fsck', '--no-progress', '--no-dangling'), '', 'git fsck accepts the mirror');
+    t.match(lines.at(-1), /^cloned 3 refs/);
+
+    server.resetStats();
+    const warm = await syncMirror(url, cache, ctx);
+    t.equal(warm.fetched, false, 'nothing fetched when nothing changed');
+    t.equal(server.uploadPackCount(), 0, 'no pack negotiated or transferred');
+    t.equal(warm.headSha, first);
+    t.match(lines.at(-1), /^up to date, 3 refs/);
+
+    const second = await commitToBare(server, 'acme/widgets.git', { branch: 'main', files: { 'src/b.txt': 'b\n' } });
+    const newer = await syncMirror(url, cache, ctx);
+    t.equal(newer.fetched, true);
+    t.equal(newer.headSha, second, 'the new commit arrived');
+    t.equal(git(newer.path, 'show', `${second}:src/b.txt`), 'b');
+
+    await deleteBranch(server, 'acme/widgets.git', 'feature');
+    const rewritten = await forcePush(server, 'acme/widgets.git', 'main', { 'NEW.md': 'new history\n' });
+    await createTag(server, 'acme/widgets.git', 'v2', 'main');
+    const after = await syncMirror(url, cache, ctx);
+    t.equal(after.headSha, rewritten, 'a force-pushed branch follows the remote');
+    t.throws(() => git(after.path, 'rev-parse', '--verify', '-q', 'refs/heads/feature'), 'a deleted remote branch is pruned');
+    t.equal(git(after.path, 'rev-parse', 'refs/tags/v2'), rewritten, 'new tags arrive');
+    t.equal(git(after.path, 'fsck', '--no-progress', '--no-dangling'), '');
+  });
+
+  t.test(`${engine}: private repository with and without a token; the token is written nowhere`, async (t) => {
+    const token = `tok-${randomBytes(16).toString('hex')}`;
+    const server = await startGitServer({ auth: { username: 'x-access-token', password: token } });
+    t.teardown(server.close);
+    await createBareRepo(server, 'acme/private.git');
+    const cache = tempDir(t);
+    const url = server.repoUrl('acme/private.git');
+
+    const anonymous = context(engine);
+    await t.rejects(syncMirror(url, cache, anonymous.ctx), { code: 'auth_failed', exitCode: 1 });
+    t.notOk(existsSync(mirrorPath(cache, url)), 'no mirror is left behind');
+
+    const wrong = context(engine, 'wrong-token-value');
+    await t.rejects(syncMirror(url, cache, wrong.ctx), { code: 'auth_failed' });
+
+    const authed = context(engine, token);
+    const result = await syncMirror(url, cache, authed.ctx);
+    t.equal(result.fetched, true);
+    t.same(await grepTree(cache, token), [], 'the token is in no file under the cache');
+    t.notMatch(authed.lines.join('\n') + authed.stderr(), token, 'nor in any output');
+    t.notMatch(git(result.path, 'config', '--list'), token);
+  });
+
+  t.test(`${engine}: a missing repository and an unreachable host have their own codes`, async (t) => {
+    const server = await startGitServer();
+    t.teardown(server.close);
+    const cache = tempDir(t);
+    await t.rejects(syncMirror(server.repoUrl('acme/nope.git'), cache, context(engine).ctx), { code: 'repo_not_found' });
+    await t.rejects(syncMirror('http://127.0.0.1:9/acme/widgets.git', cache, context(engine).ctx), { code: 'network_error' });
+  });
+
+  t.test(`${engine}: a damaged mirror is rebuilt, and says so`, async (t) => {
+    const server = await startGitServer();
+    t.teardown(server.close);
+    const head = await createBareRepo(server, 'acme/widgets.git');
+    const cache = tempDir(t);
+    const url = server.repoUrl('acme/widgets.git');
+    const { ctx } = context(engine);
+    const first = await syncMirror(url, cache, ctx);
+    rmSync(join(first.path, 'objects'), { recursive: true });
+    const again = await syncMirror(url, cache, ctx);
+    t.equal(again.rebuilt, true);
+    t.equal(again.headSha, head);
+    t.equal(git(again.path, 'fsck', '--no-progress', '--no-dangling'), '');
+    // A pack cut short (a disk that filled up): the fetch or the check after it fails, so the
+    // mirror is built anew instead of serving broken objects.
+    await commitToBare(server, 'acme/widgets.git', { branch: 'main', files: { 'x.txt': 'x\n' } });
+    const packDir = join(again.path, 'objects', 'pack');
+    const packs = readdirSync(packDir).filter((e) => e.endsWith('.pack'));
+    t.ok(packs.length > 0, 'the mirror keeps packs, not loose objects');
+    for (const entry of packs) truncateSync(join(packDir, entry), 40);
+    const third = await syncMirror(url, cache, ctx);
+    t.equal(third.rebuilt, true);
+    t.equal(git(third.path, 'fsck', '--no-progress', '--no-dangling'), '');
+  });
+}
+
+t.test('leftovers of a killed sync (temp build, git lock files) do not break the next one', async (t) => {
+  const server = await startGitServer();
+  t.teardown(server.close);
+  await createBareRepo(server, 'acme/widgets.git');
+  const cache = tempDir(t);
+  const url = server.repoUrl('acme/widgets.git');
+  const { ctx } = context('native');
+  const first = await syncMirror(url, cache, ctx);
+  writeFileSync(join(first.path, 'packed-refs.lock'), '');
+  const name = first.path.split('/').at(-1)!;
+  const tmp = join(cache, 'repos', '.tmp', `${name}-99999-abcdef`);
+  execFileSync('mkdir', ['-p', join(tmp, 'objects')]);
+  await commitToBare(server, 'acme/widgets.git', { branch: 'main', files: { 'y.txt': 'y\n' } });
+  const second = await syncMirror(url, cache, ctx);
+  t.equal(second.fetched, true);
+  t.notOk(existsSync(join(first.path, 'packed-refs.lock')));
+  t.notOk(existsSync(tmp), 'the abandoned temporary build is removed');
+});
