@@ -1,14 +1,16 @@
-/** The cache directory of this process, resolved once (and the fallback notice said once). */
-import { resolveCacheDir } from './config.js';
+/** The cache directory for a set of settings, resolved once (and the fallback notice said once). */
+import { resolveCacheDir, type Settings } from './config.js';
 import type { StageContext } from './stage.js';
 
-let resolved: string | undefined;
+const resolved = new WeakMap<Settings, string>();
 
 export function cacheDir(context: Pick<StageContext, 'settings' | 'log'>): string {
-  if (resolved === undefined) {
+  let path = resolved.get(context.settings);
+  if (path === undefined) {
     const result = resolveCacheDir(context.settings);
     if (result.fellBack) context.log(result.fellBack);
-    resolved = result.path;
+    path = result.path;
+    resolved.set(context.settings, path);
   }
-  return resolved;
+  return path;
 }

@@ -52,7 +52,8 @@ async function linkTree(from: string, to: string): Promise<void> {
 
 async function nativeCopy(req: WorkingCopyRequest, ctx: GitContext): Promise<void> {
   const run = async (args: string[], cwd?: string) => {
-    const result = await runGit(args, { cwd, env: ctx.env, signal: ctx.signal });
+    // The clone reads a local path: allow the file transport for this call alone.
+    const result = await runGit(args, { cwd, env: ctx.env, signal: ctx.signal, config: [['protocol.file.allow', 'always']] });
     if (result.code !== 0) throw new JgoError('worktree_failed', `git ${args[0]} failed: ${result.stderr.trim().split('\n').at(-1) ?? ''}`, EXIT.failed);
   };
   // --local hardlinks the mirror's objects; --no-hardlinks would copy them (measured in bench).
@@ -67,12 +68,11 @@ async function isoCopy(req: WorkingCopyRequest, baseSha: string): Promise<void> 
   await git.init({ fs, dir: req.dest, defaultBranch: req.branch });
   await linkTree(join(req.mirror, 'objects'), join(gitdir, 'objects'));
   const refs = await readLocalRefs(req.mirror);
-  const lines = ['# pack-refs with: peeled fully-peeled sorted'];
-  for (const [name, sha] of [...refs].sort(([a], [b]) => (a < b ? -1 : 1))) {
-    if (name.startsWith('refs/heads/')) lines.push(`${sha} refs/remotes/origin/${name.slice(11)}`);
-    else lines.push(`${sha} ${name}`);
-  }
-  lines.push(`${baseSha} refs/heads/${req.branch}`);
+  const entries: Array<[string, string]> = [[`refs/heads/${req.branch}`, baseSha]];
+  for (const [name, sha] of refs) entries.push([name.startsWith('refs/heads/') ? `refs/remotes/origin/${name.slice(11)}` : name, sha]);
+  // Git binary-searches a packed-refs file that declares itself sorted: it must be.
+  entries.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  const lines = ['# pack-refs with: sorted', ...entries.map(([name, sha]) => `${sha} ${name}`)];
   await writeFile(join(gitdir, 'packed-refs'), `${lines.join('\n')}\n`);
   // isomorphic-git's init writes filemode=false, symlinks=false, ignorecase=true, which would hide
   // exec bits and symlinks from the native git that codex runs here. Say what this disk does.

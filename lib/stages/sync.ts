@@ -2,7 +2,7 @@
 import type { Envelope } from '../envelope.js';
 import { UsageError } from '../errors.js';
 import { cacheDir } from '../cache.js';
-import { gitBaseUrl, resolveRepoRef } from '../repo-ref.js';
+import { refuseReason } from '../repo-ref.js';
 import type { StageContext, StageSpec } from '../stage.js';
 
 export const SYNC_USAGE = 'jgo-gate "owner/repo …" | jgo-sync   |   echo \'{"jgo":1,"repo":{"ref":"owner/repo","url":"https://…"}}\' | jgo-sync';
@@ -10,7 +10,10 @@ export const SYNC_USAGE = 'jgo-gate "owner/repo …" | jgo-sync   |   echo \'{"j
 export async function sync(envelope: Envelope, context: StageContext): Promise<Envelope> {
   if (!envelope.repo) throw new UsageError('missing_field', 'the envelope has no "repo": run jgo-gate first');
   // The URL is checked again here: a hand-written envelope gets the same scrutiny as the gate's.
-  resolveRepoRef(envelope.repo.url, gitBaseUrl(context.settings.get('JGO_GIT_BASE_URL')));
+  const why = refuseReason(envelope.repo.url);
+  if (why !== undefined || !/^https?:\/\//i.test(envelope.repo.url)) {
+    throw new UsageError('bad_repo', `repo.url ${JSON.stringify(envelope.repo.url.slice(0, 100))} refused: ${why ?? 'not an http(s) URL'}`);
+  }
   const { gitContext, syncMirror } = await import('../git/index.js');
   const git = gitContext(context);
   const mirror = await syncMirror(envelope.repo.url, cacheDir(context), git);
