@@ -1,0 +1,102 @@
+/**
+ * Commits and pushes from a working copy: exactly the paths given (additions, edits, deletions),
+ * a message, an identity; a push that never forces and sends only what the remote lacks.
+ */
+import { JgoError, EXIT } from '../errors.js';
+import type { EngineChooser } from './engine.js';
+import { classifyGitFailure, runGit } from './native.js';
+import { classifyIsoFailure, fs, iso, isoAuth } from './iso.js';
+import type { GitCredentials } from './auth.js';
+import type { Change } from './status.js';
+
+export interface Identity {
+  name: string;
+  email: string;
+}
+
+export interface CommitRequest {
+  dir: string;
+  message: string;
+  changes: Change[];
+  author: Identity;
+}
+
+/** Stages exactly `changes` and commits them; returns the new commit's sha. */
+export async function commitChanges(req: CommitRequest, engines: EngineChooser, env?: NodeJS.ProcessEnv): Promise<string> {
+  if (req.changes.length === 0) throw new JgoError('nothing_to_commit', 'no paths to commit', EXIT.failed);
+  if (engines.for('commit') === 'native') {
+    // Author and committer through config for this call: jgo's git ignores the user's own.
+    const identity: Array<[string, string]> = [
+      ['user.name', req.author.name],
+      ['user.email', req.author.email],
+    ];
+    const base = { cwd: req.dir, env, config: identity };
+    const paths = req.changes.flatMap((c) => (c.from ? [c.from, c.path] : [c.path]));
+    // -A on explicit paths stages additions, edits and deletions of those paths and nothing else.
+    const add = await runGit(['add', '-A', '--', ...paths], base);
+    if (add.code !== 0) throw new JgoError('commit_failed', `git add failed: ${add.stderr.trim()}`, EXIT.failed);
+    // The message goes on stdin: no quoting, no length limit, nothing in ps.
+    const commit = await runGit(['commit', '--quiet', '--no-verify', '--no-gpg-sign', '--file=-'], { ...base, input: req.message });
+    if (commit.code !== 0) throw new JgoError('commit_failed', `git commit failed: ${(commit.stderr || commit.stdout).trim()}`, EXIT.failed);
+    const head = await runGit(['rev-parse', 'HEAD'], base);
+    return head.stdout.trim();
+  }
+  const { git } = await iso();
+  for (const change of req.changes) {
+    if (change.from) await git.remove({ fs, dir: req.dir, filepath: change.from });
+    if (change.kind === 'deleted') await git.remove({ fs, dir: req.dir, filepath: change.path });
+    else await git.add({ fs, dir: req.dir, filepath: change.path });
+  }
+  const now = Math.floor(Date.now() / 1000);
+  const who = { ...req.author, timestamp: now, timezoneOffset: 0 };
+  return git.commit({ fs, dir: req.dir, message: req.message, author: who, committer: who });
+}
+
+export interface PushRequest {
+  dir: string;
+  url: string;
+  branch: string;
+  credentials: GitCredentials | undefined;
+}
+
+/** Pushes refs/heads/<branch> to the remote, never forcing. */
+export async function pushBranch(req: PushRequest, engines: EngineChooser, options: { env?: NodeJS.ProcessEnv; signal?: AbortSignal } = {}): Promise<void> {
+  const ref = `refs/heads/${req.branch}`;
+  if (engines.for('push') === 'native') {
+    const result = await runGit(['push', '--quiet', '--porcelain', req.url, `${ref}:${ref}`], {
+      cwd: req.dir,
+      credentials: req.credentials,
+      env: options.env,
+      signal: options.signal,
+    });
+    if (result.code !== 0) throw classifyPushFailure(result.stderr + result.stdout, req);
+    return;
+  }
+  const { git, http } = await iso();
+  let result;
+  try {
+    result = await git.push({ fs, http, dir: req.dir, url: req.url, ref, remoteRef: ref, force: false, ...isoAuth(req.url, req.credentials) });
+  } catch (error) {
+    const e = error as { code?: string };
+    if (e.code === 'PushRejectedError') throw rejected(req.url, req.branch, 'the branch there has other history');
+    throw classifyIsoFailure(error, req.url, req.credentials);
+  }
+  if (!result.ok) {
+    const why = Object.values(result.refs ?? {}).find((r) => !r.ok)?.error ?? result.error ?? 'rejected';
+    throw rejected(req.url, req.branch, String(why));
+  }
+}
+
+function rejected(url: string, branch: string, why: string): JgoError {
+  return new JgoError('push_rejected', `${new URL(url).host} rejected the push of ${branch}: ${why}`, EXIT.failed, {
+    hint: 'jgo never forces a push; the working copy and its commits are kept, so run jgo-ship again once the cause is fixed.',
+  });
+}
+
+function classifyPushFailure(text: string, req: PushRequest): JgoError {
+  if (/\[rejected\]|non-fast-forward|fetch first|\[remote rejected\]|pre-receive hook declined/i.test(text)) {
+    const reason = /\[(?:remote )?rejected\][^\n]*\(([^)]+)\)/.exec(text)?.[1] ?? 'the branch there has other history';
+    return rejected(req.url, req.branch, reason);
+  }
+  return classifyGitFailure(text, req.url, req.credentials);
+}

@@ -1,0 +1,103 @@
+/** Commit and push through the git layer, on both engines, against git http-backend. */
+import t, { type Test } from 'tap';
+import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { renameSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
+import { changedPaths, commitChanges, pushBranch, syncMirror, makeWorkingCopy, remoteState, EngineChooser, type Engine, type GitContext } from '../../lib/git/index.js';
+import { startGitServer, createBareRepo, commitToBare, revParse, type GitServer } from '../helpers/git-server.js';
+import { tempDir } from '../helpers/run.js';
+
+const git = (dir: string, ...args: string[]) =>
+  execFileSync('git', args, { cwd: dir, encoding: 'utf8', env: { PATH: process.env.PATH, HOME: dir, GIT_CONFIG_NOSYSTEM: '1' } }).trim();
+
+function ctx(engine: Engine, token?: string): GitContext {
+  return {
+    engines: new EngineChooser(engine),
+    credentials: token ? { token, from: 'GITHUB_TOKEN' } : undefined,
+    log: () => {},
+    stderr: new PassThrough(),
+    env: { PATH: process.env.PATH, HOME: process.env.HOME },
+  };
+}
+
+async function workingCopy(t: Test, server: GitServer, engine: Engine, branch: string, token?: string) {
+  const cache = tempDir(t);
+  const url = server.repoUrl('acme/widgets.git');
+  const c = ctx(engine, token);
+  const mirror = await syncMirror(url, cache, c);
+  const dest = join(cache, 'work', 'r', 'repo');
+  await makeWorkingCopy({ mirror: mirror.path, url, dest, base: 'main', branch }, c);
+  return { dest, url, c };
+}
+
+const me = { name: 'jgo', email: 'jgo@example.invalid' };
+
+for (const engine of ['isomorphic', 'native'] as const) {
+  t.test(`${engine}: additions, edits, deletions and renames in two commits, pushed and verified`, async (t) => {
+    const server = await startGitServer();
+    t.teardown(server.close);
+    await createBareRepo(server, 'acme/widgets.git', { files: { 'README.md': 'r\n', 'old.txt': 'o\n', 'gone.txt': 'g\n' } });
+    const { dest, url, c } = await workingCopy(t, server, engine, 'jgo/20261123-202500');
+    writeFileSync(join(dest, 'README.md'), 'r2\n');
+    writeFileSync(join(dest, 'NEW.md'), 'n\n');
+    rmSync(join(dest, 'gone.txt'));
+    renameSync(join(dest, 'old.txt'), join(dest, 'moved.txt'));
+    const changes = await changedPaths(dest, c.engines);
+    t.same(changes.map((x) => `${x.kind} ${x.path}`), ['added NEW.md', 'modified README.md', 'deleted gone.txt', 'added moved.txt', 'deleted old.txt']);
+
+    const docs = changes.filter((x) => x.path.endsWith('.md'));
+    const rest = changes.filter((x) => !x.path.endsWith('.md'));
+    const first = await commitChanges({ dir: dest, message: 'docs: update the readme\n', changes: docs, author: me }, c.engines);
+    const second = await commitChanges({ dir: dest, message: 'chore: move old.txt and drop gone.txt\n\nBody line.\n', changes: rest, author: me }, c.engines);
+    t.equal(git(dest, 'rev-parse', 'HEAD'), second);
+    t.equal(git(dest, 'rev-parse', 'HEAD~1'), first);
+    t.equal(git(dest, 'status', '--porcelain'), '', 'everything committed');
+    t.equal(git(dest, 'log', '-1', '--format=%an <%ae>|%cn|%B', first), 'jgo <jgo@example.invalid>|jgo|docs: update the readme');
+    t.equal(git(dest, 'show', '--name-status', '--format=', second).split('\n').sort().join(','), 'D\tgone.txt,R100\told.txt\tmoved.txt', 'git sees the rename');
+
+    await pushBranch({ dir: dest, url, branch: 'jgo/20261123-202500', credentials: undefined }, c.engines);
+    t.equal(await revParse(server, 'acme/widgets.git', 'jgo/20261123-202500'), second, 'the server has the branch at HEAD');
+    const remote = await remoteState(url, c);
+    t.equal(remote.refs.get('refs/heads/jgo/20261123-202500'), second);
+  });
+
+  t.test(`${engine}: a push never forces, and a rejected push says so`, async (t) => {
+    const server = await startGitServer();
+    t.teardown(server.close);
+    await createBareRepo(server, 'acme/widgets.git');
+    const { dest, url, c } = await workingCopy(t, server, engine, 'jgo/taken');
+    await commitToBare(server, 'acme/widgets.git', { branch: 'jgo/taken', files: { 'other.txt': 'someone else\n' }, from: 'main' });
+    writeFileSync(join(dest, 'mine.txt'), 'mine\n');
+    await commitChanges({ dir: dest, message: 'feat: mine\n', changes: await changedPaths(dest, c.engines), author: me }, c.engines);
+    await t.rejects(pushBranch({ dir: dest, url, branch: 'jgo/taken', credentials: undefined }, c.engines), { code: 'push_rejected' });
+    t.notOk((await revParse(server, 'acme/widgets.git', 'jgo/taken')) === git(dest, 'rev-parse', 'HEAD'), 'the remote branch is untouched');
+  });
+
+  t.test(`${engine}: pushing to a repository that needs a token`, async (t) => {
+    const token = `tok-${randomBytes(12).toString('hex')}`;
+    const server = await startGitServer({ auth: { username: 'x-access-token', password: token } });
+    t.teardown(server.close);
+    await createBareRepo(server, 'acme/widgets.git');
+    const { dest, url, c } = await workingCopy(t, server, engine, 'jgo/b', token);
+    writeFileSync(join(dest, 'x.txt'), 'x\n');
+    await commitChanges({ dir: dest, message: 'feat: x\n', changes: await changedPaths(dest, c.engines), author: me }, c.engines);
+    await t.rejects(pushBranch({ dir: dest, url, branch: 'jgo/b', credentials: undefined }, c.engines), { code: 'auth_failed' });
+    await pushBranch({ dir: dest, url, branch: 'jgo/b', credentials: { token, from: 'GITHUB_TOKEN' } }, c.engines);
+    t.equal(await revParse(server, 'acme/widgets.git', 'jgo/b'), git(dest, 'rev-parse', 'HEAD'));
+    t.notMatch(git(dest, 'config', '--list'), token, 'the token is not in .git/config');
+  });
+
+  t.test(`${engine}: the remote's default branch moved while we worked`, async (t) => {
+    const server = await startGitServer();
+    t.teardown(server.close);
+    await createBareRepo(server, 'acme/widgets.git');
+    const { dest, url, c } = await workingCopy(t, server, engine, 'jgo/moved');
+    await commitToBare(server, 'acme/widgets.git', { branch: 'main', files: { 'upstream.txt': 'u\n' } });
+    writeFileSync(join(dest, 'mine.txt'), 'm\n');
+    const sha = await commitChanges({ dir: dest, message: 'feat: mine\n', changes: await changedPaths(dest, c.engines), author: me }, c.engines);
+    await pushBranch({ dir: dest, url, branch: 'jgo/moved', credentials: undefined }, c.engines);
+    t.equal(await revParse(server, 'acme/widgets.git', 'jgo/moved'), sha);
+  });
+}
