@@ -1,0 +1,143 @@
+/**
+ * jgo-codex: runs `codex exec` in the run's working copy (or the current directory in the
+ * ad-hoc chain `echo "…" | jgo-gate | jgo-codex`) with the gate's prompt, and reports what truly
+ * happened: exit 0 from codex is not success, a changed repository is.
+ */
+import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { existsSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Codex, Envelope } from '../envelope.js';
+import { EXIT, JgoError, UsageError } from '../errors.js';
+import type { StageContext, StageSpec } from '../stage.js';
+import { editPrompt } from '../codex/prompt.js';
+import { shellQuote } from '../codex/args.js';
+import { codexConfig, CodexRunError, findGitRoot, runCodex, type CodexRun } from '../codex/run.js';
+
+export const CODEX_USAGE = '… | jgo-worktree | jgo-codex   |   echo "owner/repo what to change" | jgo-gate | jgo-codex';
+
+/** What the envelope says about a run (also on failure, so the last envelope shows what codex did). */
+export function codexField(run: CodexRun, changed: string[] | undefined): Codex {
+  return {
+    exit_code: run.exitCode,
+    ...(changed !== undefined ? { changed_files: changed } : {}),
+    last_message: run.lastMessage,
+    duration_ms: run.durationMs,
+    ...(run.threadId !== undefined ? { thread_id: run.threadId } : {}),
+    ...(run.usage !== undefined ? { usage: run.usage } : {}),
+    failed_commands: run.failedCommands,
+    sandbox: run.sandbox,
+    ...(run.model !== undefined ? { model: run.model } : {}),
+  };
+}
+
+/** Path -> a fingerprint of its content, for every path git reports as changed. */
+type Snapshot = Map<string, string>;
+
+async function fingerprint(path: string): Promise<string> {
+  try {
+    return createHash('sha1').update(await readFile(path)).digest('hex');
+  } catch {
+    return 'missing';
+  }
+}
+
+async function snapshot(root: string, context: StageContext, only?: Snapshot): Promise<Snapshot> {
+  const { changedPaths, EngineChooser, engineSetting } = await import('../git/index.js');
+  const changes = await changedPaths(root, new EngineChooser(engineSetting(context.settings), context.io.env), { env: context.io.env });
+  const snap: Snapshot = new Map();
+  for (const change of changes) {
+    // Content matters only where the path was already dirty before the run.
+    const print = only === undefined || only.has(change.path) ? await fingerprint(join(root, change.path)) : 'new';
+    snap.set(change.path, `${change.kind}:${print}`);
+  }
+  return snap;
+}
+
+/**
+ * What codex changed: paths dirty after the run that were clean before or differ from before,
+ * and paths that were dirty before and are clean now. In a fresh working copy this is exactly
+ * the repository's changes after the run, untracked files included.
+ */
+export function changedBetween(before: Snapshot, after: Snapshot): string[] {
+  const paths = new Set<string>();
+  for (const [path, state] of after) if (before.get(path) !== state) paths.add(path);
+  for (const path of before.keys()) if (!after.has(path)) paths.add(path);
+  return [...paths].sort();
+}
+
+export async function codex(envelope: Envelope, context: StageContext): Promise<Envelope> {
+  const gate = envelope.gate;
+  if (!gate) throw new UsageError('missing_field', 'the envelope has no "gate": run jgo-gate first');
+  if (!gate.executable || gate.optimized_prompt.trim() === '') {
+    throw new UsageError('missing_field', 'the gate left no prompt for codex (gate.optimized_prompt is empty or gate.executable is false)');
+  }
+  const worktree = envelope.worktree;
+  let cwd: string;
+  let root: string | undefined;
+  if (worktree) {
+    cwd = worktree.path;
+    if (!statSync(cwd, { throwIfNoEntry: false })?.isDirectory() || !existsSync(join(cwd, '.git'))) {
+      throw new UsageError('worktree_missing', `the working copy ${cwd} does not exist or is not a git working copy`, {
+        hint: 'Make a new one with jgo-worktree.',
+      });
+    }
+    root = cwd;
+  } else {
+    cwd = context.io.cwd;
+    root = findGitRoot(cwd);
+  }
+  const config = codexConfig(context);
+  const before = root !== undefined ? await snapshot(root, context) : undefined;
+  const prompt = editPrompt({
+    task: gate.optimized_prompt,
+    cwd,
+    repo: envelope.repo,
+    branch: worktree?.branch,
+    baseBranch: worktree?.base_branch,
+    inGitRepo: root !== undefined,
+    worktree: worktree !== undefined,
+  });
+
+  let run: CodexRun;
+  try {
+    run = await runCodex({ cwd, prompt, config, skipGitRepoCheck: root === undefined, workspace: root ?? cwd }, context);
+  } catch (error) {
+    if (error instanceof CodexRunError) {
+      throw new JgoError(error.code, error.message, error.exitCode, {
+        ...(error.hint !== undefined ? { hint: error.hint } : {}),
+        patch: { codex: codexField(error.run, undefined) },
+      });
+    }
+    throw error;
+  }
+
+  const changed = root !== undefined && before !== undefined ? changedBetween(before, await snapshot(root, context, before)) : undefined;
+  const result = codexField(run, changed);
+  const patch = { codex: result };
+  const failedCount = run.failedCommands.length;
+  const summary = `${run.exitCode === 0 ? 'codex exited 0' : `codex exited ${run.exitCode ?? run.signal}`} after ${Math.round(run.durationMs / 1000)} s` +
+    `${changed !== undefined ? `, ${changed.length} file${changed.length === 1 ? '' : 's'} changed` : ''}` +
+    `${failedCount > 0 ? `, ${failedCount} failed command${failedCount === 1 ? '' : 's'}` : ''}`;
+  context.log(summary);
+
+  if (run.turnFailed || run.exitCode !== 0 || !run.turnCompleted) {
+    const why = run.failureMessage ?? (run.turnCompleted ? 'no message' : 'it ended without completing its turn');
+    throw new JgoError('codex_failed', `codex failed: ${why}`, EXIT.failed, {
+      patch,
+      hint: run.threadId ? `The session: CODEX_HOME=${shellQuote(config.home)} ${shellQuote(config.bin)} resume ${run.threadId}` : undefined,
+    });
+  }
+  if (changed !== undefined && changed.length === 0) {
+    throw new JgoError('no_changes', 'codex changed no file: nothing to ship', EXIT.nothingToShip, {
+      patch,
+      hint: run.lastMessage ? `codex said: ${run.lastMessage.trim().split('\n')[0]?.slice(0, 300)}` : 'Make the request more concrete.',
+    });
+  }
+  if (changed === undefined) context.log('not a git repository: changed files not tracked');
+  return { ...envelope, ...patch };
+}
+
+export function codexStage(): StageSpec {
+  return { name: 'codex', usage: CODEX_USAGE, run: codex };
+}

@@ -1,0 +1,130 @@
+/**
+ * End to end: the built jgo-codex runs the real `codex exec` (devDependency @openai/codex 0.169)
+ * with JGO_CODEX_PROVIDER=openai-compatible pointed at the scripted loopback Responses server.
+ * It proves our argv, stdin handling, environment and event parsing against the real client,
+ * offline: codex reaches nothing but 127.0.0.1 (plugins and analytics are off in our argv).
+ */
+import t, { type Test } from 'tap';
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { bin, baseEnv, ROOT, runProcess, tempDir } from '../helpers/run.js';
+import { inputTexts, startResponsesServer, type ResponsesScript, type ResponsesServer } from '../helpers/responses-server.js';
+
+const jgoCodex = bin('jgo-codex');
+const CODEX_BIN = join(ROOT, 'node_modules', '.bin', 'codex');
+const API_KEY = 'sk-jgo-e2e-stage-0123456789';
+/** A slug from codex's bundled catalog: apply_patch is offered and there is no metadata warning. */
+const MODEL = 'gpt-5.5';
+
+function git(cwd: string, ...args: string[]): string {
+  const r = spawnSync('git', args, { cwd, encoding: 'utf8', env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: cwd, GIT_CONFIG_NOSYSTEM: '1' } });
+  if (r.status !== 0) throw new Error(`git ${args.join(' ')}: ${r.stderr}`);
+  return r.stdout.trim();
+}
+
+/** `codex sandbox` runs `true` under the sandbox codex exec would use (about 0.3 s). */
+function sandboxWorks(home: string, cwd: string): boolean {
+  const r = spawnSync(CODEX_BIN, ['sandbox', '-c', 'sandbox_mode="workspace-write"', '--', 'true'], {
+    cwd,
+    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: home, CODEX_HOME: home },
+    encoding: 'utf8',
+    timeout: 15_000,
+  });
+  return r.status === 0;
+}
+
+async function server(t: Test, script: ResponsesScript): Promise<ResponsesServer> {
+  const s = await startResponsesServer(script);
+  t.teardown(() => s.close());
+  return s;
+}
+
+function setup(t: Test) {
+  const home = tempDir(t, 'jgo-home-');
+  const repo = tempDir(t, 'jgo-repo-');
+  git(repo, 'init', '-q', '-b', 'jgo/20261123-202500');
+  writeFileSync(join(repo, 'README.md'), 'hello\n');
+  git(repo, 'add', '.');
+  git(repo, '-c', 'user.name=jgo', '-c', 'user.email=jgo@example.invalid', 'commit', '-q', '-m', 'init');
+  const input = JSON.stringify({
+    jgo: 1,
+    run_id: '20261123-202500-7f3a',
+    request: 'acme/widgets add notes',
+    gate: { executable: true, reason: 'clear', repo_ref: 'acme/widgets', optimized_prompt: 'Add a NOTES.md file (jgo stage e2e marker 9c1d).', model: MODEL },
+    repo: { ref: 'acme/widgets', url: 'https://github.com/acme/widgets.git' },
+    worktree: { path: repo, branch: 'jgo/20261123-202500', base_branch: 'main', base_sha: git(repo, 'rev-parse', 'HEAD') },
+  });
+  const sandbox = sandboxWorks(home, repo) ? 'workspace-write' : 'danger-full-access';
+  t.comment(`sandbox: ${sandbox}`);
+  const env = (s: ResponsesServer) => ({
+    ...baseEnv(home),
+    JGO_CACHE_DIR: join(home, 'cache'),
+    CODEX_BIN,
+    JGO_CODEX_PROVIDER: 'openai-compatible',
+    OPENAI_BASE_URL: s.baseUrl,
+    OPENAI_API_KEY: API_KEY,
+    MODEL,
+    JGO_CODEX_SANDBOX: sandbox,
+    JGO_CODEX_TIMEOUT_S: '60',
+  });
+  return { home, repo, input, env };
+}
+
+t.test('jgo-codex drives the real codex: files edited, changed_files, usage, thread_id, exit 0', async (t) => {
+  const { home, repo, input, env } = setup(t);
+  const s = await server(t, [
+    { type: 'shell', command: ['bash', '-lc', "printf 'notes from codex\\n' > NOTES.md"], preamble: 'Creating NOTES.md.' },
+    { type: 'apply_patch', patch: '*** Begin Patch\n*** Update File: README.md\n@@\n-hello\n+hello, world\n*** End Patch\n' },
+    { type: 'message', text: 'Done: added NOTES.md' },
+  ]);
+  const result = await runProcess(jgoCodex, { input, cwd: home, env: env(s) });
+  t.equal(result.code, 0, result.stderr);
+  const out = JSON.parse(result.stdout);
+  t.equal(out.error, undefined);
+  t.same(out.codex.changed_files, ['NOTES.md', 'README.md'], 'the untracked file and the patched one');
+  t.equal(out.codex.exit_code, 0);
+  t.equal(out.codex.last_message, 'Done: added NOTES.md');
+  t.match(out.codex.thread_id, /^[0-9a-f-]{36}$/);
+  t.match(out.codex.usage, { input_tokens: 300, output_tokens: 60, total_tokens: 360 }, 'three model calls, summed by codex');
+  t.same(out.codex.failed_commands, []);
+  t.equal(out.codex.model, MODEL);
+  t.equal(readFileSync(join(repo, 'NOTES.md'), 'utf8'), 'notes from codex\n');
+  t.equal(readFileSync(join(repo, 'README.md'), 'utf8'), 'hello, world\n');
+
+  // Watching: the real events rendered on stderr.
+  t.match(result.stderr, /jgo-codex: thread [0-9a-f-]{36}/);
+  t.match(result.stderr, /jgo-codex: \$ printf 'notes from codex\\n' > NOTES\.md/);
+  t.match(result.stderr, /jgo-codex:   ok \(exit 0\): printf/);
+  t.match(result.stderr, /jgo-codex: edited: update README\.md/);
+  t.match(result.stderr, /jgo-codex: codex: Done: added NOTES\.md/);
+  t.notMatch(result.stdout + result.stderr, API_KEY, 'the key is in no output');
+
+  // What the model server saw: our key by env_key, our prompt via stdin, nothing else.
+  t.equal(s.turnsUsed(), 3);
+  t.same(s.unexpected, [], 'no requests beyond the script');
+  const reqs = s.responsesRequests();
+  for (const r of reqs) t.equal(r.headers.authorization, `Bearer ${API_KEY}`);
+  const texts = inputTexts(reqs[0]?.json);
+  t.ok(texts.some((x) => x.includes('jgo stage e2e marker 9c1d')), 'the gate prompt reached the model');
+  t.ok(texts.some((x) => x.includes('Do not commit, push')), 'with our rules');
+  t.ok(s.requests.every((r) => r.headers.host === `127.0.0.1:${s.port}`), 'loopback only');
+
+  // Secrets stay off disk; the shell snapshot is off.
+  const codexHome = join(home, 'cache', 'codex');
+  t.ok(existsSync(join(codexHome, 'sessions')), 'codex used $JGO_CACHE_DIR/codex');
+  t.notOk(existsSync(join(codexHome, 'shell_snapshots')), 'no shell snapshots');
+  t.equal(git(repo, 'rev-list', '--count', 'HEAD'), '1', 'codex committed nothing');
+});
+
+t.test('a model call the server refuses: the real turn.failed becomes codex_failed, exit 1', async (t) => {
+  const { home, input, env } = setup(t);
+  const s = await server(t, [{ type: 'http_error', status: 400, message: 'scripted refusal 41f2' }]);
+  const result = await runProcess(jgoCodex, { input, cwd: home, env: env(s) });
+  t.equal(result.code, 1, result.stderr);
+  const out = JSON.parse(result.stdout);
+  t.match(out.error, { stage: 'codex', code: 'codex_failed', message: /scripted refusal 41f2/ });
+  t.equal(out.codex.exit_code, 1);
+  t.equal(out.codex.last_message, '');
+  t.match(result.stderr, /turn failed: .*scripted refusal 41f2/);
+});

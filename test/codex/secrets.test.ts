@@ -1,0 +1,48 @@
+/** The scan for secret values on disk after a codex run. */
+import t from 'tap';
+import { mkdirSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileHolds, scanForSecrets } from '../../lib/codex/secrets.js';
+import { tempDir } from '../helpers/run.js';
+
+const SECRET = 'sk-test-0123456789abcdef';
+
+t.test('finds a secret in any new or changed file, names files only, skips what it is told to', async (t) => {
+  const home = tempDir(t);
+  const work = tempDir(t);
+  const since = Date.now() - 1000;
+  mkdirSync(join(home, 'sessions', '2026', '11'), { recursive: true });
+  writeFileSync(join(home, 'sessions', '2026', '11', 'rollout.jsonl'), `{"output":"token=${SECRET}"}\n`);
+  writeFileSync(join(home, 'auth.json'), `{"OPENAI_API_KEY":"${SECRET}"}`);
+  writeFileSync(join(work, 'clean.txt'), 'nothing here');
+  mkdirSync(join(work, 'deep', 'er'), { recursive: true });
+  writeFileSync(join(work, 'deep', 'er', '.env'), `KEY=${SECRET}\n`);
+  symlinkSync('/etc', join(work, 'link-to-etc'));
+  const result = await scanForSecrets({ roots: [home, work], secrets: [SECRET, 'short'], since, skip: [join(home, 'auth.json')] });
+  t.same(result.files, [join(home, 'sessions', '2026', '11', 'rollout.jsonl'), join(work, 'deep', 'er', '.env')].sort());
+  t.equal(result.read, 3, 'auth.json skipped, symlinks not followed');
+});
+
+t.test('files untouched since the run began are not read', async (t) => {
+  const work = tempDir(t);
+  const old = join(work, 'old.txt');
+  writeFileSync(old, SECRET);
+  const past = new Date(Date.now() - 3_600_000);
+  utimesSync(old, past, past);
+  // ctime cannot be set back; a start time after now stands in for "before the run".
+  const result = await scanForSecrets({ roots: [work], secrets: [SECRET], since: Date.now() + 60_000 });
+  t.same(result.files, []);
+  t.equal(result.read, 0);
+});
+
+t.test('a secret across the chunk boundary is found; no secrets, nothing read', async (t) => {
+  const work = tempDir(t);
+  const file = join(work, 'big.bin');
+  const buffer = Buffer.alloc((1 << 20) + 100, 'a');
+  buffer.write(SECRET, (1 << 20) - 5);
+  writeFileSync(file, buffer);
+  t.ok(await fileHolds(file, [Buffer.from(SECRET)]));
+  t.notOk(await fileHolds(file, [Buffer.from('not-in-there-at-all')]));
+  const none = await scanForSecrets({ roots: [work], secrets: [], since: 0 });
+  t.equal(none.read, 0);
+});

@@ -1,0 +1,333 @@
+#!/usr/bin/env -S -u NODE_OPTIONS node
+// (NODE_OPTIONS is dropped: tap puts its process-info hook there, which costs 0.25 s a start.)
+// A stand-in for `codex` 0.169, driven by the test that starts it.
+//
+// It honours the flags of `codex exec` and `codex login status` and refuses, loudly and with a
+// non-zero exit, any flag or -c key the real 0.169 does not have, a -c value that is not TOML,
+// a feature that does not exist, a missing CODEX_HOME, a git check it would fail, or a missing
+// provider key; so a test that passes proves jgo's argv and environment. It reads stdin to its
+// end before anything else (and so hangs if jgo never closes it), then follows a script:
+//
+//   CODEX_FAKE_SCRIPT  a JSON file: { "login": "ok" | "none", "steps": [ … ], "exit": 0 }
+//     { "event": {…} }                     print one JSONL event (strings templated, see below)
+//     { "write": "path", "content": "…" }  write a file (relative to the cwd)
+//     { "sleep": ms }
+//     { "stderr": "line" }
+//     { "hang": true, "ignoreTerm": bool } start a grandchild in the group, then wait forever
+//     { "exit": n }                        end now with exit code n
+//   Templates in strings: {{cwd}}, {{codex_home}}, {{env:NAME}}.
+//   `login status` without "login": logged in when $CODEX_HOME/auth.json exists (as the real one).
+//
+//   CODEX_FAKE_RECORD  a file that gets one JSON line per invocation: argv, env, cwd, stdin,
+//                      pid, pgid; and {"grandchild": pid} when a hang step starts one.
+//
+// Both variables start with CODEX_ so that they survive JGO_CODEX_ENV=minimal.
+import { spawn } from 'node:child_process';
+import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
+
+const VERSION = 'codex-cli 0.169.0';
+const env = process.env;
+
+function die(message, code = 2) {
+  process.stderr.write(`${message}\n`);
+  process.exit(code);
+}
+
+function record(entry) {
+  if (env.CODEX_FAKE_RECORD) appendFileSync(env.CODEX_FAKE_RECORD, `${JSON.stringify(entry)}\n`);
+}
+
+function pgid() {
+  try {
+    // /proc/self/stat: pid (comm) state ppid pgrp …
+    const stat = readFileSync('/proc/self/stat', 'utf8');
+    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[2]);
+  } catch {
+    return undefined;
+  }
+}
+
+const script = env.CODEX_FAKE_SCRIPT ? JSON.parse(readFileSync(env.CODEX_FAKE_SCRIPT, 'utf8')) : { steps: [] };
+
+// --- TOML values of -c key=value (the subset anyone passes on a command line) ---
+function parseToml(text) {
+  let i = 0;
+  const ws = () => {
+    while (text[i] === ' ' || text[i] === '\t') i++;
+  };
+  const value = () => {
+    ws();
+    if (text[i] === '"') {
+      let j = i + 1;
+      let out = '';
+      while (j < text.length && text[j] !== '"') {
+        if (text[j] === '\\') j++;
+        out += text[j];
+        j++;
+      }
+      if (text[j] !== '"') throw new Error('unterminated string');
+      const raw = text.slice(i, j + 1);
+      i = j + 1;
+      return JSON.parse(raw.replace(/\\U([0-9a-fA-F]{8})/g, (_, h) => String.fromCodePoint(parseInt(h, 16))));
+    }
+    if (text[i] === '[') {
+      i++;
+      const items = [];
+      ws();
+      if (text[i] === ']') {
+        i++;
+        return items;
+      }
+      for (;;) {
+        items.push(value());
+        ws();
+        if (text[i] === ',') {
+          i++;
+          ws();
+          if (text[i] === ']') {
+            i++;
+            return items;
+          }
+          continue;
+        }
+        if (text[i] === ']') {
+          i++;
+          return items;
+        }
+        throw new Error('bad array');
+      }
+    }
+    const m = /^(true|false|-?\d+)/.exec(text.slice(i));
+    if (!m) throw new Error(`not a TOML value: ${text.slice(i)}`);
+    i += m[0].length;
+    return m[0] === 'true' ? true : m[0] === 'false' ? false : Number(m[0]);
+  };
+  const v = value();
+  ws();
+  if (i !== text.length) throw new Error(`trailing text: ${text.slice(i)}`);
+  return v;
+}
+
+const FEATURES = new Set(['shell_snapshot', 'plugins', 'unbounded_connection_retries', 'apps', 'goals', 'fast_mode']);
+const CONFIG_KEYS = [
+  [/^approval_policy$/, (v) => ['never', 'on-request', 'on-failure', 'untrusted'].includes(v)],
+  [/^sandbox_mode$/, (v) => ['read-only', 'workspace-write', 'danger-full-access'].includes(v)],
+  [/^sandbox_workspace_write\.(network_access|exclude_slash_tmp|exclude_tmpdir_env_var)$/, (v) => typeof v === 'boolean'],
+  [/^features\.([a-z_]+)$/, (v, m) => typeof v === 'boolean' && FEATURES.has(m[1])],
+  [/^analytics\.enabled$/, (v) => typeof v === 'boolean'],
+  [/^model$/, (v) => typeof v === 'string'],
+  [/^model_provider$/, (v) => typeof v === 'string'],
+  [/^model_providers\.[A-Za-z0-9_-]+\.(name|base_url|env_key)$/, (v) => typeof v === 'string' && v !== ''],
+  [/^model_providers\.[A-Za-z0-9_-]+\.wire_api$/, (v) => v === 'responses'],
+  [/^model_providers\.[A-Za-z0-9_-]+\.(request_max_retries|stream_max_retries)$/, (v) => Number.isInteger(v)],
+  [/^shell_environment_policy\.inherit$/, (v) => ['all', 'core', 'none'].includes(v)],
+  [/^shell_environment_policy\.(exclude|include_only)$/, (v) => Array.isArray(v) && v.every((x) => typeof x === 'string')],
+  [/^shell_environment_policy\.ignore_default_excludes$/, (v) => typeof v === 'boolean'],
+];
+
+function checkConfig(pair, config) {
+  const eq = pair.indexOf('=');
+  if (eq <= 0) die(`Error: Invalid override (missing '='): ${pair}`);
+  const key = pair.slice(0, eq);
+  let value;
+  try {
+    value = parseToml(pair.slice(eq + 1));
+  } catch (error) {
+    die(`fake-codex: -c ${pair}: the value is not TOML (${error.message}); the real codex would take it as a raw string`);
+  }
+  const rule = CONFIG_KEYS.find(([re]) => re.test(key));
+  if (!rule) die(`fake-codex: -c ${key}: not a configuration key this fake knows codex 0.169 to have`);
+  if (!rule[1](value, rule[0].exec(key))) die(`fake-codex: -c ${pair}: not a valid value for ${key}`);
+  config[key] = value;
+}
+
+// --- flags ---
+const EXEC_VALUE = new Map([
+  ['-c', 'config'], ['--config', 'config'], ['--enable', 'enable'], ['--disable', 'disable'],
+  ['-i', 'image'], ['--image', 'image'], ['-m', 'model'], ['--model', 'model'],
+  ['--local-provider', 'local_provider'], ['-p', 'profile'], ['--profile', 'profile'],
+  ['-s', 'sandbox'], ['--sandbox', 'sandbox'], ['-C', 'cd'], ['--cd', 'cd'], ['--add-dir', 'add_dir'],
+  ['--thread-source', 'thread_source'], ['--cyber-access-program', 'cyber'], ['--output-schema', 'output_schema'],
+  ['--color', 'color'], ['-o', 'output_last_message'], ['--output-last-message', 'output_last_message'],
+]);
+const EXEC_FLAGS = new Set([
+  '--strict-config', '--oss', '--approve-for-me', '--dangerously-bypass-approvals-and-sandbox',
+  '--dangerously-bypass-hook-trust', '--worktree', '--skip-git-repo-check', '--trust', '--ephemeral',
+  '--ignore-user-config', '--ignore-rules', '--json',
+]);
+const LOGIN_VALUE = new Map([['-c', 'config'], ['--config', 'config'], ['--enable', 'enable'], ['--disable', 'disable']]);
+
+function parse(args, valueFlags, flags) {
+  const opts = { config: [], enable: [], disable: [], positional: [] };
+  for (let i = 0; i < args.length; i++) {
+    let arg = args[i];
+    let inline;
+    if (arg.startsWith('--') && arg.includes('=')) {
+      inline = arg.slice(arg.indexOf('=') + 1);
+      arg = arg.slice(0, arg.indexOf('='));
+    }
+    if (valueFlags.has(arg)) {
+      const value = inline ?? args[++i];
+      if (value === undefined) die(`error: a value is required for '${arg}' but none was supplied`);
+      const name = valueFlags.get(arg);
+      if (Array.isArray(opts[name])) opts[name].push(value);
+      else if (opts[name] !== undefined && name !== 'config') die(`error: the argument '${arg}' cannot be used multiple times`);
+      else opts[name] = value;
+    } else if (flags.has(arg)) {
+      opts[arg.slice(2).replace(/-/g, '_')] = true;
+    } else if (arg === '-h' || arg === '--help') {
+      process.stdout.write('fake codex help\n');
+      process.exit(0);
+    } else if (arg.startsWith('-') && arg !== '-') {
+      die(`error: unexpected argument '${arg}' found\n\n  tip: to pass '${arg}' as a value, use '-- ${arg}'`);
+    } else {
+      opts.positional.push(arg);
+    }
+  }
+  const config = {};
+  for (const pair of opts.config) checkConfig(pair, config);
+  for (const f of [...opts.enable, ...opts.disable]) if (!FEATURES.has(f)) die(`Error: Unknown feature flag: ${f}`, 1);
+  opts.settings = config;
+  return opts;
+}
+
+function requireCodexHome() {
+  const home = env.CODEX_HOME;
+  if (home !== undefined && !existsSync(home)) {
+    die(`Error finding codex home: CODEX_HOME points to "${home}", but that path does not exist`, 1);
+  }
+  return home ?? join(env.HOME ?? '/nonexistent', '.codex');
+}
+
+/** Reads stdin to its end: a pipe that is never closed waits here forever, as it hangs the real codex. */
+async function readStdin() {
+  const chunks = [];
+  for await (const chunk of process.stdin) chunks.push(chunk);
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+function template(value, ctx) {
+  if (typeof value === 'string') {
+    return value
+      .replace(/\{\{cwd\}\}/g, ctx.cwd)
+      .replace(/\{\{codex_home\}\}/g, ctx.codexHome)
+      .replace(/\{\{env:([A-Za-z0-9_]+)\}\}/g, (_, name) => env[name] ?? '');
+  }
+  if (Array.isArray(value)) return value.map((v) => template(v, ctx));
+  if (value && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, template(v, ctx)]));
+  return value;
+}
+
+function insideGitRepo(dir) {
+  for (let d = dir; ; d = dirname(d)) {
+    if (existsSync(join(d, '.git'))) return true;
+    if (dirname(d) === d) return false;
+  }
+}
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+async function exec(args) {
+  const opts = parse(args, EXEC_VALUE, EXEC_FLAGS);
+  const codexHome = requireCodexHome();
+  if (opts.sandbox !== undefined && !['read-only', 'workspace-write', 'danger-full-access'].includes(opts.sandbox)) {
+    die(`error: invalid value '${opts.sandbox}' for '--sandbox <SANDBOX_MODE>'`);
+  }
+  if (opts.positional.length > 1) die(`error: unexpected argument '${opts.positional[1]}' found`);
+  const cwd = opts.cd ? resolve(opts.cd) : process.cwd();
+  let stdin = '';
+  let prompt = opts.positional[0];
+  if (prompt === undefined || prompt === '-') {
+    process.stderr.write('Reading prompt from stdin...\n');
+    stdin = await readStdin();
+    prompt = stdin;
+    if (prompt.trim() === '') die('No prompt provided via stdin.', 1);
+  }
+  record({ kind: 'exec', argv: process.argv.slice(2), env, cwd, stdin, pid: process.pid, pgid: pgid() });
+  if (!opts.skip_git_repo_check && !insideGitRepo(cwd)) {
+    die('Not inside a trusted directory and --skip-git-repo-check was not specified.', 1);
+  }
+  if (opts.output_schema !== undefined) {
+    try {
+      JSON.parse(readFileSync(opts.output_schema, 'utf8'));
+    } catch (error) {
+      die(`Failed to read output schema file ${opts.output_schema}: ${error.message}`, 1);
+    }
+  }
+  const ctx = { cwd, codexHome };
+  const emitted = [];
+  const emit = (event) => {
+    emitted.push(event);
+    process.stdout.write(`${JSON.stringify(event)}\n`);
+  };
+  const finish = (code) => {
+    // Like the real one: the final message on success, an empty file otherwise.
+    if (opts.output_last_message !== undefined) {
+      const completed = emitted.some((e) => e.type === 'turn.completed');
+      const messages = emitted.filter((e) => e.type === 'item.completed' && e.item?.type === 'agent_message');
+      writeFileSync(opts.output_last_message, completed ? (messages.at(-1)?.item.text ?? '') : '');
+    }
+    process.exitCode = code;
+  };
+  if (opts.json !== true) die('fake-codex: jgo always passes --json');
+  // A custom provider needs its key variable, checked before any request.
+  const providerId = opts.settings.model_provider;
+  if (providerId !== undefined) {
+    const keyVar = opts.settings[`model_providers.${providerId}.env_key`];
+    if (opts.settings[`model_providers.${providerId}.base_url`] === undefined) die(`Model provider \`${providerId}\` not found`, 1);
+    if (keyVar !== undefined && !env[keyVar]) {
+      emit({ type: 'thread.started', thread_id: '00000000-0000-7000-8000-000000000000' });
+      emit({ type: 'turn.started' });
+      emit({ type: 'error', message: `Missing environment variable: \`${keyVar}\`.` });
+      emit({ type: 'turn.failed', error: { message: `Missing environment variable: \`${keyVar}\`.` } });
+      finish(1);
+      return;
+    }
+  }
+  for (const step of script.steps ?? []) {
+    if (step.event) emit(template(step.event, ctx));
+    else if (step.write !== undefined) {
+      const path = template(step.write, ctx);
+      const file = isAbsolute(path) ? path : join(cwd, path);
+      mkdirSync(dirname(file), { recursive: true });
+      writeFileSync(file, template(step.content ?? '', ctx));
+    } else if (step.sleep !== undefined) await sleep(step.sleep);
+    else if (step.stderr !== undefined) process.stderr.write(`${template(step.stderr, ctx)}\n`);
+    else if (step.hang) {
+      if (step.ignoreTerm) process.on('SIGTERM', () => {});
+      const code = `${step.ignoreTerm ? "process.on('SIGTERM', () => {});" : ''} setInterval(() => {}, 1e9);`;
+      const child = spawn(process.execPath, ['-e', code], { stdio: 'ignore' });
+      record({ grandchild: child.pid, pid: process.pid });
+      await new Promise(() => setInterval(() => {}, 1e9));
+    } else if (step.exit !== undefined) {
+      finish(step.exit);
+      return;
+    }
+  }
+  finish(script.exit ?? 0);
+}
+
+function loginStatus(args) {
+  parse(args, LOGIN_VALUE, new Set());
+  const codexHome = requireCodexHome();
+  record({ kind: 'login', argv: process.argv.slice(2), env, cwd: process.cwd(), pid: process.pid, pgid: pgid() });
+  const loggedIn = script.login !== undefined ? script.login === 'ok' : existsSync(join(codexHome, 'auth.json'));
+  if (loggedIn) {
+    process.stderr.write('API key configured - sk-fake***12345\nAuthentication is checked when you send a request.\n');
+    process.exit(0);
+  }
+  process.stderr.write('Not logged in\n');
+  process.exit(1);
+}
+
+const [command, ...rest] = process.argv.slice(2);
+if (command === '--version' || command === '-V') {
+  process.stdout.write(`${VERSION}\n`);
+} else if (command === 'exec' || command === 'e') {
+  await exec(rest);
+} else if (command === 'login' && rest[0] === 'status') {
+  loginStatus(rest.slice(1));
+} else {
+  die(`fake-codex: unsupported command: ${process.argv.slice(2).join(' ')}`);
+}
