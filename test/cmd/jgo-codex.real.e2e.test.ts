@@ -128,3 +128,51 @@ t.test('a model call the server refuses: the real turn.failed becomes codex_fail
   t.equal(out.codex.last_message, '');
   t.match(result.stderr, /turn failed: .*scripted refusal 41f2/);
 });
+
+t.test('jgo-codex | jgo-ship with the real codex: a branch of Conventional Commits lands on the server', async (t) => {
+  const { startGitServer, createBareRepo, revParse } = await import('../helpers/git-server.js');
+  const gitServer = await startGitServer();
+  t.teardown(gitServer.close);
+  await createBareRepo(gitServer, 'acme/widgets.git', { files: { 'README.md': 'hello\n' } });
+  const home = tempDir(t, 'jgo-home-');
+  const s = await server(t, [
+    { type: 'shell', command: ['bash', '-lc', "printf 'notes\\n' > NOTES.md && printf 'hello, world\\n' > README.md"] },
+    { type: 'message', text: 'Done: added NOTES.md and greeted the world' },
+    { type: 'json', value: { commits: [
+      { subject: 'docs: add NOTES.md', body: '', paths: ['NOTES.md'] },
+      { subject: 'docs(readme): greet the world', body: 'A friendlier first line.', paths: ['README.md'] },
+    ] } },
+  ]);
+  const sandbox = sandboxWorks(home, home) ? 'workspace-write' : 'danger-full-access';
+  const env = {
+    ...baseEnv(home),
+    JGO_CACHE_DIR: join(home, 'cache'),
+    CODEX_BIN,
+    JGO_CODEX_PROVIDER: 'openai-compatible',
+    OPENAI_BASE_URL: s.baseUrl,
+    OPENAI_API_KEY: API_KEY,
+    MODEL,
+    JGO_CODEX_SANDBOX: sandbox,
+    JGO_CODEX_TIMEOUT_S: '60',
+  };
+  const start = JSON.stringify({
+    jgo: 1,
+    run_id: '20261123-202500-7f3a',
+    request: 'acme/widgets add notes and greet the world',
+    gate: { executable: true, reason: 'clear', repo_ref: 'acme/widgets', optimized_prompt: 'Add NOTES.md and make README.md say hello, world.', model: MODEL },
+    repo: { ref: 'acme/widgets', url: gitServer.repoUrl('acme/widgets.git') },
+  });
+  let input = start;
+  for (const stage of ['jgo-sync', 'jgo-worktree', 'jgo-codex', 'jgo-ship']) {
+    const result = await runProcess(bin(stage), { input, cwd: home, env });
+    t.equal(result.code, 0, `${stage}: ${result.stderr}`);
+    input = result.stdout;
+  }
+  const out = JSON.parse(input);
+  t.equal(out.ship.plan, 'codex', 'the real codex planned the commits');
+  t.same(out.ship.commits.map((c: { subject: string }) => c.subject), ['docs: add NOTES.md', 'docs(readme): greet the world']);
+  t.equal(await revParse(gitServer, 'acme/widgets.git', 'jgo/20261123-202500'), out.ship.remote_sha);
+  const planRequest = s.responsesRequests().at(-1);
+  t.ok(planRequest?.json && JSON.stringify(planRequest.json).includes('"commits"'), 'the output schema reached the model');
+  t.notMatch(input, API_KEY);
+});

@@ -15,6 +15,10 @@
 //     { "stderr": "line" }
 //     { "hang": true, "ignoreTerm": bool } start a grandchild in the group, then wait forever
 //     { "exit": n }                        end now with exit code n
+//     { "run": ["git", "commit", …] }      run a command in the cwd with codex's environment,
+//                                          and emit its command_execution item
+//   A script with "runs": [script, script, …] gives each exec invocation the next one, in order
+//   (the edit run, then jgo-ship's planning run, in a whole pipeline).
 //   Templates in strings: {{cwd}}, {{codex_home}}, {{env:NAME}}.
 //   `login status` without "login": logged in when $CODEX_HOME/auth.json exists (as the real one).
 //
@@ -22,7 +26,7 @@
 //                      pid, pgid; and {"grandchild": pid} when a hang step starts one.
 //
 // Both variables start with CODEX_ so that they survive JGO_CODEX_ENV=minimal.
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 
@@ -48,7 +52,15 @@ function pgid() {
   }
 }
 
-const script = env.CODEX_FAKE_SCRIPT ? JSON.parse(readFileSync(env.CODEX_FAKE_SCRIPT, 'utf8')) : { steps: [] };
+const wholeScript = env.CODEX_FAKE_SCRIPT ? JSON.parse(readFileSync(env.CODEX_FAKE_SCRIPT, 'utf8')) : { steps: [] };
+/** The exec invocations recorded before this one: which of `runs` this is. */
+function execsSoFar() {
+  if (!env.CODEX_FAKE_RECORD || !existsSync(env.CODEX_FAKE_RECORD)) return 0;
+  return readFileSync(env.CODEX_FAKE_RECORD, 'utf8').split('\n').filter((l) => l.includes('"kind":"exec"')).length;
+}
+const script = Array.isArray(wholeScript.runs)
+  ? { login: wholeScript.login, ...(wholeScript.runs[Math.min(execsSoFar(), wholeScript.runs.length - 1)] ?? { steps: [] }) }
+  : wholeScript;
 
 // --- TOML values of -c key=value (the subset anyone passes on a command line) ---
 function parseToml(text) {
@@ -303,6 +315,12 @@ async function exec(args) {
     } else if (step.exit !== undefined) {
       finish(step.exit);
       return;
+    } else if (Array.isArray(step.run)) {
+      const [command, ...args] = step.run.map((w) => template(w, ctx));
+      const done = spawnSync(command, args, { cwd, env: process.env, encoding: 'utf8' });
+      const id = `run_${emitted.length}`;
+      const shown = step.run.join(' ');
+      emit({ type: 'item.completed', item: { id, type: 'command_execution', command: shown, aggregated_output: `${done.stdout ?? ''}${done.stderr ?? ''}`, exit_code: done.status, status: done.status === 0 ? 'completed' : 'failed' } });
     }
   }
   finish(script.exit ?? 0);

@@ -13,12 +13,15 @@ export type FakeStep =
   | { sleep: number }
   | { stderr: string }
   | { hang: true; ignoreTerm?: boolean }
-  | { exit: number };
+  | { exit: number }
+  | { run: string[] };
 
 export interface FakeScript {
   login?: 'ok' | 'none';
   steps?: FakeStep[];
   exit?: number;
+  /** One script per exec invocation, in order (the edit run, then ship's planning run). */
+  runs?: FakeScript[];
 }
 
 export interface FakeRecord {

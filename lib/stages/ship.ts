@@ -1,0 +1,168 @@
+/**
+ * jgo-ship: codex plans the commits (read-only), jgo makes them, checks the added lines for
+ * secrets, pushes the branch without force, and proves the remote has it. In agent mode codex
+ * commits and pushes itself, and jgo verifies and finishes what codex left undone.
+ */
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, dirname } from 'node:path';
+import type { Envelope, Ship } from '../envelope.js';
+import { EXIT, JgoError, UsageError } from '../errors.js';
+import type { StageContext, StageSpec } from '../stage.js';
+import type { Change } from '../git/index.js';
+
+export const SHIP_USAGE = '… | jgo-codex | jgo-ship [--keep]';
+
+export interface ShipOptions {
+  keep?: boolean | undefined;
+}
+
+type Mode = 'plan' | 'agent';
+
+function shipMode(context: StageContext): Mode {
+  const raw = (context.settings.get('JGO_SHIP_MODE') ?? 'plan').trim().toLowerCase();
+  if (raw === 'plan' || raw === 'agent') return raw;
+  throw new UsageError('invalid_setting', `JGO_SHIP_MODE=${JSON.stringify(raw)} is not plan or agent`);
+}
+
+export async function ship(envelope: Envelope, context: StageContext, options: ShipOptions = {}): Promise<Envelope> {
+  const wt = envelope.worktree;
+  if (!wt) throw new UsageError('missing_field', 'the envelope has no "worktree": run jgo-worktree (and jgo-codex) first');
+  if (!envelope.repo) throw new UsageError('missing_field', 'the envelope has no "repo": run jgo-gate first');
+  const mode = shipMode(context);
+  const git = await import('../git/index.js');
+  const { EngineChooser, engineSetting, changedPaths, commitChanges, pushBranch, commitsSince, pathsChangedSince, headSha, remoteState } = git;
+  const { gitCredentials } = await import('../git/auth.js');
+  const { scanChange } = await import('../ship/scan.js');
+  const engines = new EngineChooser(engineSetting(context.settings), context.io.env);
+  const env = context.io.env;
+  const dir = wt.path;
+  const url = envelope.repo.url;
+  const credentials = gitCredentials(context.settings);
+  const author = {
+    name: context.settings.get('JGO_GIT_AUTHOR_NAME') ?? 'jgo',
+    email: context.settings.get('JGO_GIT_AUTHOR_EMAIL') ?? 'jgo@users.noreply.github.com',
+  };
+  const request = envelope.request ?? envelope.gate?.optimized_prompt ?? '';
+  let plan: Ship['plan'] = mode === 'agent' ? 'agent' : undefined;
+
+  // What is uncommitted now: the known paths from jgo-codex, re-checked cheaply.
+  const known = envelope.codex?.changed_files;
+  const pending = await changedPaths(dir, engines, { ...(known && known.length > 0 ? { paths: known } : {}), env });
+
+  if (mode === 'agent') {
+    const { runCodex } = await import('../codex/run.js');
+    const { agentPrompt } = await import('../ship/prompt.js');
+    const { configEnv, nativeConfig, TOKEN_ENV } = await import('../git/auth.js');
+    // codex's own `git push` gets the token through a credential helper named in the
+    // environment, never in .git/config or a URL.
+    const extraEnv: Record<string, string> = { ...configEnv(nativeConfig(credentials)), GIT_TERMINAL_PROMPT: '0' };
+    if (credentials) extraEnv[TOKEN_ENV] = credentials.token;
+    const run = await runCodex({ cwd: dir, prompt: agentPrompt(request, wt.branch, pending), sandbox: 'danger-full-access', extraEnv }, context);
+    if (run.turnFailed || run.exitCode !== 0) {
+      throw new JgoError('codex_failed', `codex failed while shipping: ${run.failureMessage ?? `exit ${run.exitCode}`}`, EXIT.failed);
+    }
+    const left = await changedPaths(dir, engines, { env });
+    if (left.length > 0) {
+      throw new JgoError('not_shipped', `codex left ${left.length} uncommitted change(s): ${left.slice(0, 5).map((c) => c.path).join(', ')}`, EXIT.failed, {
+        hint: 'Run again with JGO_SHIP_MODE=plan, where jgo makes the commits.',
+      });
+    }
+  } else if (pending.length > 0) {
+    await refuseSecrets(dir, wt.base_sha, pending, context, engines, scanChange, pathsChangedSince);
+    const checked = await planCommits(envelope, pending, context, dir, request);
+    plan = checked.plan;
+    for (const group of checked.groups) {
+      const sha = await commitChanges({ dir, message: group.message, changes: group.changes, author }, engines, env);
+      context.log(`committed ${sha.slice(0, 12)} ${group.subject}`);
+    }
+  }
+
+  const commits = await commitsSince(dir, wt.base_sha, engines, env);
+  if (commits.length === 0) {
+    throw new JgoError(mode === 'agent' ? 'not_shipped' : 'no_changes', mode === 'agent' ? 'codex committed nothing' : 'nothing to ship: no changes and no commits', mode === 'agent' ? EXIT.failed : EXIT.nothingToShip);
+  }
+  if (mode === 'agent') await refuseSecrets(dir, wt.base_sha, [], context, engines, scanChange, pathsChangedSince);
+
+  const head = await headSha(dir, engines, env);
+  const ref = `refs/heads/${wt.branch}`;
+  let remote = (await remoteState(url, { engines, credentials, log: context.log, stderr: context.io.stderr, signal: context.signal, env })).refs.get(ref);
+  let finishedByJgo = false;
+  if (remote !== head) {
+    await pushBranch({ dir, url, branch: wt.branch, credentials }, engines, { env, signal: context.signal });
+    finishedByJgo = mode === 'agent';
+    remote = (await remoteState(url, { engines, credentials, log: context.log, stderr: context.io.stderr, signal: context.signal, env })).refs.get(ref);
+  }
+  if (remote !== head) {
+    throw new JgoError('push_unverified', `after the push, ${wt.branch} on the remote is ${remote ?? 'missing'}, not ${head}`, EXIT.failed);
+  }
+  const shipped: Ship = {
+    branch: wt.branch,
+    commits: commits.map((c) => ({ sha: c.sha, subject: c.subject })),
+    pushed: true,
+    remote_sha: remote,
+    ...(plan ? { plan } : {}),
+    ...(mode === 'agent' ? { finished_by_jgo: finishedByJgo } : {}),
+  };
+  context.log(`pushed ${wt.branch} (${commits.length} commit${commits.length === 1 ? '' : 's'}) to ${url}`);
+  if (!options.keep) {
+    // The run directory holds only the working copy; the pushed branch is now the record.
+    await rm(dirname(dir), { recursive: true, force: true });
+  }
+  return { ...envelope, ship: shipped };
+}
+
+async function refuseSecrets(
+  dir: string,
+  base: string,
+  pending: Change[],
+  context: StageContext,
+  engines: import('../git/index.js').EngineChooser,
+  scanChange: typeof import('../ship/scan.js').scanChange,
+  pathsChangedSince: typeof import('../git/index.js').pathsChangedSince,
+): Promise<void> {
+  const committed = await pathsChangedSince(dir, base, engines, context.io.env);
+  const paths = [...new Set([...committed, ...pending.filter((c) => c.kind !== 'deleted').map((c) => c.path)])];
+  const hits = await scanChange(dir, base, paths, context.settings.secrets(), engines);
+  if (hits.length > 0) {
+    const where = hits.slice(0, 5).map((h) => `${h.path}:${h.line} (${h.what})`).join(', ');
+    throw new JgoError('secret_in_diff', `the change adds a secret: ${where}${hits.length > 5 ? `, and ${hits.length - 5} more` : ''}`, EXIT.failed, {
+      hint: 'Nothing was pushed. Remove the secret from the working copy, then run jgo-ship again.',
+    });
+  }
+}
+
+/** Asks codex for a plan (read-only, with an output schema); any failure falls back to one commit. */
+async function planCommits(envelope: Envelope, changes: Change[], context: StageContext, dir: string, request: string) {
+  const { checkPlan, fallbackPlan, PLAN_JSON_SCHEMA } = await import('../ship/plan.js');
+  const { planPrompt } = await import('../ship/prompt.js');
+  const { runCodex } = await import('../codex/run.js');
+  const fallback = (why: string) => {
+    context.log(`no usable commit plan (${why}): one commit for everything`);
+    return { plan: 'fallback' as const, ...fallbackPlan(request, envelope.repo?.ref, changes) };
+  };
+  const tmp = await mkdtemp(join(tmpdir(), 'jgo-plan-'));
+  try {
+    const schema = join(tmp, 'plan.schema.json');
+    await writeFile(schema, JSON.stringify(PLAN_JSON_SCHEMA));
+    let run;
+    try {
+      run = await runCodex({ cwd: dir, prompt: planPrompt(request, changes), sandbox: 'read-only', outputSchema: schema }, context);
+    } catch (error) {
+      // Settings problems and secrets on disk stop the stage; a codex that failed only loses its plan.
+      if (error instanceof JgoError && (error.exitCode === EXIT.usage || ['secret_on_disk', 'interrupted'].includes(error.code))) throw error;
+      return fallback(error instanceof Error ? error.message : String(error));
+    }
+    if (run.turnFailed || run.exitCode !== 0) return fallback(run.failureMessage ?? `codex exited ${run.exitCode}`);
+    const { plan, problem } = checkPlan(run.lastMessage, changes);
+    if (!plan) return fallback(problem ?? 'unknown');
+    if (plan.forgotten.length > 0) context.log(`the plan left out ${plan.forgotten.join(', ')}: they get a final commit`);
+    return { plan: 'codex' as const, ...plan };
+  } finally {
+    await rm(tmp, { recursive: true, force: true });
+  }
+}
+
+export function shipStage(options: ShipOptions = {}): StageSpec {
+  return { name: 'ship', usage: SHIP_USAGE, run: (envelope, context) => ship(envelope, context, options) };
+}
