@@ -1,0 +1,190 @@
+#!/usr/bin/env node
+/**
+ * npm run bench: jgo's git work against native git doing the same work, on a repository of
+ * realistic size served by the tests' loopback smart-HTTP server (git http-backend).
+ *
+ *   node dist/scripts/bench.js [--files 5000] [--commits 2000] [--runs 5] [--cold-runs 3]
+ *                              [--engines auto,isomorphic,native] [--only sync_warm,…]
+ *                              [--cap 120] [--json] [--quick] [--no-time]
+ *
+ * Prints a table (stdout; --json for machines; progress on stderr): per operation and engine,
+ * the medians of jgo and native git, their ratio against the issue's target, and peak memory.
+ * Exits 0 when every row ran, whatever the targets say (it is a report); 1 when a row errored;
+ * 2 on bad flags. The rows are data (scripts/bench/rows.ts, `defineRow`): add one there to
+ * measure more; the machinery (scripts/bench/measure.ts, run.ts, context.ts) is exported there.
+ */
+import { spawnSync } from 'node:child_process';
+import { cp, mkdir, mkdtemp, realpath, rm } from 'node:fs/promises';
+import { cpus, tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { startGitServer } from '../test/helpers/git-server.js';
+import { ENGINES, makeContext, type EngineName } from './bench/context.js';
+import { findGnuTime, makeRunner } from './bench/measure.js';
+import { formatTable, targets, type Report } from './bench/report.js';
+import { benchRepo, gitRunner } from './bench/repo.js';
+import { ROWS } from './bench/rows.js';
+import { runRows } from './bench/run.js';
+
+const USAGE = `usage: node dist/scripts/bench.js [--files N] [--commits N] [--runs N] [--cold-runs N]
+                              [--engines auto,isomorphic,native] [--only ROW,…] [--cap SECONDS]
+                              [--json] [--quick] [--no-time]
+  --files      files in the generated repository (default 5000; --quick: 200)
+  --commits    commits in its history (default 2000; --quick: 40)
+  --runs       timed runs per warm row, after one warm-up (default 5; --quick: 1; start-up: 3x)
+  --cold-runs  timed runs of cold rows (default 3; --quick: 1)
+  --engines    JGO_GIT_ENGINE values to measure (default auto,isomorphic,native)
+  --only       row ids to run (${ROWS.map((r) => r.id).join(', ')})
+  --cap        seconds after which a run is killed and recorded as over the cap (default 120)
+  --json       print the report as JSON instead of the table
+  --quick      a tiny repository and one run: a smoke test
+  --no-time    do not wrap runs in GNU time (/usr/bin/time): no peak memory, no cpu`;
+
+class UsageProblem extends Error {}
+
+function positiveInt(name: string, raw: string | undefined, fallback: number): number {
+  if (raw === undefined) return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 1) throw new UsageProblem(`--${name} must be a positive integer, not ${JSON.stringify(raw)}`);
+  return n;
+}
+
+function parseFlags(argv: string[]) {
+  const { values } = parseArgs({
+    args: argv,
+    strict: true,
+    allowPositionals: false,
+    options: {
+      files: { type: 'string' },
+      commits: { type: 'string' },
+      runs: { type: 'string' },
+      'cold-runs': { type: 'string' },
+      engines: { type: 'string' },
+      only: { type: 'string' },
+      cap: { type: 'string' },
+      json: { type: 'boolean', default: false },
+      quick: { type: 'boolean', default: false },
+      'no-time': { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+  });
+  const quick = values.quick ?? false;
+  const engines = (values.engines ?? ENGINES.join(','))
+    .split(',')
+    .map((e) => e.trim())
+    .filter(Boolean);
+  for (const e of engines) {
+    if (!(ENGINES as readonly string[]).includes(e)) throw new UsageProblem(`--engines: ${JSON.stringify(e)} is not one of ${ENGINES.join(', ')}`);
+  }
+  const only = values.only?.split(',').map((r) => r.trim()).filter(Boolean);
+  for (const id of only ?? []) {
+    if (!ROWS.some((r) => r.id === id)) throw new UsageProblem(`--only: no row ${JSON.stringify(id)} (rows: ${ROWS.map((r) => r.id).join(', ')})`);
+  }
+  const runs = positiveInt('runs', values.runs, quick ? 1 : 5);
+  return {
+    help: values.help ?? false,
+    quick,
+    json: values.json ?? false,
+    time: !(values['no-time'] ?? false),
+    files: positiveInt('files', values.files, quick ? 200 : 5000),
+    commits: positiveInt('commits', values.commits, quick ? 40 : 2000),
+    runs,
+    coldRuns: positiveInt('cold-runs', values['cold-runs'], quick ? 1 : Math.min(3, runs)),
+    engines: engines as EngineName[],
+    rows: only ? ROWS.filter((r) => only.includes(r.id)) : ROWS,
+    capMs: positiveInt('cap', values.cap, 120) * 1000,
+  };
+}
+
+async function main(): Promise<number> {
+  let flags: ReturnType<typeof parseFlags>;
+  try {
+    flags = parseFlags(process.argv.slice(2));
+  } catch (error) {
+    process.stderr.write(`bench: ${error instanceof Error ? error.message : String(error)}\n${USAGE}\n`);
+    return 2;
+  }
+  if (flags.help) {
+    process.stdout.write(`${USAGE}\n`);
+    return 0;
+  }
+  const log = (line: string) => process.stderr.write(`bench: ${line}\n`);
+  const started = Date.now();
+
+  const root = await realpath(await mkdtemp(join(tmpdir(), 'jgo-bench-')));
+  const home = join(root, 'home');
+  await mkdir(home, { recursive: true });
+  // A snapshot of the build: every row runs the same executables, even if dist/ is rebuilt meanwhile.
+  const built = resolve(import.meta.dirname, '..');
+  const dist = join(root, 'dist');
+  for (const dir of ['cmd', 'chunks']) await cp(join(built, dir), join(dist, dir), { recursive: true });
+  const gitEnv = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: home, GIT_CONFIG_NOSYSTEM: '1', GIT_TERMINAL_PROMPT: '0' };
+  const runner = await makeRunner({ timeBin: flags.time ? findGnuTime() : undefined });
+  const server = await startGitServer();
+  // Ctrl-C: kill the runs in progress (their own process groups), stop, clean up, exit 130.
+  const stop = new AbortController();
+  const onSignal = () => {
+    if (stop.signal.aborted) process.exit(130);
+    log('interrupted: stopping');
+    stop.abort();
+    runner.killAll();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+
+  try {
+    const repo = await benchRepo({ files: flags.files, commits: flags.commits }, gitRunner(gitEnv), log);
+    // The served copy: rows add commits to it, the cache stays as generated.
+    const repoName = 'bench/repo.git';
+    await cp(repo.path, join(server.root, repoName), { recursive: true });
+    if (flags.time && !runner.timeBin) log('GNU time not found at /usr/bin/time: peak memory is not measured (apt-get install time)');
+    const ctx = makeContext({ root, dist, server, repoName, repo, runner, capMs: flags.capMs, log });
+    const memoryLimitKiB = (2 * repo.packBytes) / 1024 + 150 * 1024;
+    const rows = await runRows(ctx, flags.rows, {
+      engines: flags.engines,
+      runs: flags.runs,
+      coldRuns: flags.coldRuns,
+      warmup: !flags.quick,
+      memoryLimitKiB,
+      signal: stop.signal,
+    });
+    if (stop.signal.aborted) return 130;
+    const report: Report = {
+      meta: {
+        files: repo.files,
+        commits: repo.commits,
+        packBytes: repo.packBytes,
+        repoCached: repo.cached,
+        runs: flags.runs,
+        coldRuns: flags.coldRuns,
+        capMs: flags.capMs,
+        memory: runner.timeBin
+          ? `GNU time %M: max RSS of the largest single process in the tree (jgo's node or a git it ran), not the sum`
+          : undefined,
+        node: process.version,
+        git: spawnSync('git', ['--version'], { encoding: 'utf8', env: gitEnv }).stdout.trim(),
+        cpus: cpus().length,
+      },
+      rows,
+      targets: targets(rows, memoryLimitKiB, runner.timeBin !== undefined),
+      ok: rows.every((r) => r.error === undefined),
+    };
+    process.stdout.write(flags.json ? `${JSON.stringify(report, null, 2)}\n` : formatTable(report));
+    log(`done in ${((Date.now() - started) / 1000).toFixed(0)} s`);
+    return report.ok ? 0 : 1;
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    runner.killAll();
+    await server.close();
+    await runner.close();
+    await rm(root, { recursive: true, force: true });
+  }
+}
+
+try {
+  process.exitCode = await main();
+} catch (error) {
+  process.stderr.write(`bench: failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  process.exitCode = 1;
+}

@@ -1,0 +1,144 @@
+/** The benchmark's output: an aligned table for people, the same numbers as JSON for machines. */
+import type { RowResult } from './run.js';
+
+export interface ReportMeta {
+  files: number;
+  commits: number;
+  packBytes: number;
+  repoCached: boolean;
+  runs: number;
+  coldRuns: number;
+  capMs: number;
+  /** How peak memory was measured, or undefined when it was not. */
+  memory: string | undefined;
+  node: string;
+  git: string;
+  cpus: number;
+}
+
+export interface TargetLine {
+  name: string;
+  /** The measured value: a ratio, or MiB for memory. */
+  value: number | undefined;
+  limit: number;
+  unit: 'x' | 'MiB';
+  pass: boolean | undefined;
+  /** Where the value comes from (the worst row, for memory). */
+  detail: string;
+}
+
+export interface Report {
+  meta: ReportMeta;
+  rows: RowResult[];
+  /** The issue's targets, for the default engine (auto) and start-up. */
+  targets: TargetLine[];
+  /** No row failed to run (missed targets do not count). */
+  ok: boolean;
+}
+
+const MiB = 1024 * 1024;
+
+/** The issue's targets, read from the default engine's rows. */
+export function targets(rows: readonly RowResult[], memoryLimitKiB: number, memoryMeasured: boolean): TargetLine[] {
+  const lines: TargetLine[] = [];
+  const ratio = (id: string, engine: string, name: string) => {
+    const row = rows.find((r) => r.id === id && r.engine === engine);
+    if (!row) return;
+    lines.push({
+      name,
+      value: row.ratio,
+      limit: row.target,
+      unit: 'x',
+      pass: row.error !== undefined ? false : row.pass,
+      detail: row.error !== undefined ? `error: ${row.error.split('\n')[0]}` : `${fmtMs(row.jgo, true)} vs ${fmtMs(row.native, true)}`,
+    });
+  };
+  ratio('sync_warm', 'auto', 'warm no-change sync within 2x of git fetch');
+  ratio('sync_new_commit', 'auto', 'one-new-commit sync within 3x of git fetch');
+  ratio('worktree', 'auto', 'working copy within 2x of git clone --local + checkout -b');
+  ratio('sync_cold', 'auto', 'cold mirror within 3x of git clone --mirror');
+  ratio('startup', '-', 'start-up (jgo-gate --help) within 2x of node -e 0');
+  const measured = rows.filter((r) => r.engine === 'auto' && r.memoryLimitKiB !== undefined && r.jgo.peakKiB !== undefined);
+  const worst = measured.sort((a, b) => (b.jgo.peakKiB ?? 0) - (a.jgo.peakKiB ?? 0))[0];
+  lines.push({
+    name: `peak memory under 2 x pack + 150 MiB`,
+    value: worst?.jgo.peakKiB !== undefined ? worst.jgo.peakKiB / 1024 : undefined,
+    limit: memoryLimitKiB / 1024,
+    unit: 'MiB',
+    pass: worst ? worst.memoryPass : undefined,
+    detail: worst ? `highest: ${worst.label}` : memoryMeasured ? 'no row of the auto engine ran' : 'not measured (no GNU time)',
+  });
+  return lines;
+}
+
+function fmtMs(s: RowResult['jgo'], unit = false): string {
+  if (s.medianMs === undefined) return '-';
+  const n = s.medianMs >= 10_000 ? Math.round(s.medianMs).toString() : s.medianMs >= 100 ? Math.round(s.medianMs).toString() : s.medianMs.toFixed(1);
+  return `${s.capped ? '>' : ''}${n}${unit ? ' ms' : ''}`;
+}
+
+function fmtKiB(kib: number | undefined): string {
+  return kib === undefined ? 'n/a' : `${(kib / 1024).toFixed(1)}`;
+}
+
+function pad(cells: string[], widths: number[], right: boolean[]): string {
+  return cells.map((c, i) => (right[i] ? c.padStart(widths[i] ?? 0) : c.padEnd(widths[i] ?? 0))).join('  ').trimEnd();
+}
+
+export function formatTable(report: Report): string {
+  const { meta, rows } = report;
+  const header = ['operation', 'engine', 'jgo ms', 'native ms', 'ratio', 'target', 'time', 'cpu ms jgo/nat', 'jgo MiB', 'native MiB', 'mem', 'runs'];
+  const right = [false, false, true, true, true, true, false, true, true, true, false, true];
+  const cpu = (s: RowResult['jgo']) => (s.medianCpuMs === undefined ? 'n/a' : Math.round(s.medianCpuMs).toString());
+  const body = rows.map((r) => [
+    r.label,
+    r.engine,
+    r.error !== undefined ? 'ERROR' : fmtMs(r.jgo),
+    r.error !== undefined ? '' : fmtMs(r.native),
+    r.ratio === undefined ? '-' : `${r.jgo.capped ? '>' : ''}${r.ratio.toFixed(2)}x`,
+    `${r.target}x`,
+    r.error !== undefined ? 'ERROR' : r.pass === undefined ? '-' : r.pass ? 'pass' : 'FAIL',
+    r.jgo.medianCpuMs === undefined && r.native.medianCpuMs === undefined ? 'n/a' : `${cpu(r.jgo)}/${cpu(r.native)}`,
+    fmtKiB(r.jgo.peakKiB),
+    fmtKiB(r.native.peakKiB),
+    r.memoryLimitKiB === undefined || r.memoryPass === undefined ? '-' : r.memoryPass ? 'pass' : 'FAIL',
+    `${r.jgo.runsMs.length}${r.jgo.capped ? '+cap' : ''}/${r.native.runsMs.length}`,
+  ]);
+  const widths = header.map((h, i) => Math.max(h.length, ...body.map((b) => (b[i] ?? '').length)));
+  const out: string[] = [];
+  const limitMiB = (2 * meta.packBytes) / MiB + 150;
+  out.push(
+    `repository: ${meta.files} files, ${meta.commits} commits, pack ${(meta.packBytes / MiB).toFixed(1)} MiB${meta.repoCached ? ' (cached)' : ''}; ` +
+      `medians of ${meta.runs} runs (cold: ${meta.coldRuns}; start-up: 3x), cap ${meta.capMs / 1000} s a run; node ${meta.node}, ${meta.git}, ${meta.cpus} CPUs`,
+  );
+  out.push(`peak memory: ${meta.memory ?? 'n/a (GNU time not used: not found at /usr/bin/time, or --no-time)'}; limit 2 x pack + 150 MiB = ${limitMiB.toFixed(1)} MiB`);
+  out.push('times: wall-clock medians per process from spawn to exit; cpu: median user + system time of the process and the children it waited for');
+  out.push('');
+  out.push(pad(header, widths, right));
+  out.push(pad(widths.map((w) => '-'.repeat(w)), widths, right));
+  for (const b of body) out.push(pad(b, widths, right));
+  out.push('');
+  out.push('native side of each row:');
+  const seen = new Set<string>();
+  for (const r of rows) {
+    if (seen.has(r.id)) continue;
+    seen.add(r.id);
+    out.push(`  ${r.label.padEnd(widths[0] ?? 0)}  vs  ${r.baseline}`);
+  }
+  out.push('');
+  out.push('targets for the default engine (auto):');
+  const nameWidth = Math.max(...report.targets.map((t) => t.name.length));
+  for (const t of report.targets) {
+    const value = t.value === undefined ? 'n/a' : t.unit === 'x' ? `${t.value.toFixed(2)}x` : `${t.value.toFixed(1)} MiB`;
+    const limit = t.unit === 'x' ? `${t.limit}x` : `${t.limit.toFixed(1)} MiB`;
+    const verdict = t.pass === undefined ? '-' : t.pass ? 'pass' : 'FAIL';
+    out.push(`  ${t.name.padEnd(nameWidth)}  ${value.padStart(10)} / ${limit.padEnd(10)} ${verdict.padEnd(4)}  ${t.detail}`);
+  }
+  const errors = rows.filter((r) => r.error !== undefined);
+  if (errors.length > 0) {
+    out.push('');
+    out.push('errors:');
+    for (const r of errors) out.push(`  ${r.id} [${r.engine}]: ${r.error}`);
+  }
+  return `${out.join('\n')}\n`;
+}

@@ -1,0 +1,121 @@
+/**
+ * `npm run bench` in its smoke-test form: the built bench (dist/scripts/bench.js) run as a
+ * process with --quick --json, against a tiny generated repository served on loopback. Checks
+ * the shape and that every row produced numbers, not the speeds (that is the bench's job).
+ */
+import t from 'tap';
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { ROOT, tempDir, type RunResult } from './helpers/run.js';
+import { ROWS } from '../scripts/bench/rows.js';
+import { ENGINES } from '../scripts/bench/context.js';
+
+const bench = join(ROOT, 'dist', 'scripts', 'bench.js');
+
+/**
+ * Runs the bench with PATH, HOME and TMPDIR only. Through `env -i`: tap's process-info hook
+ * adds NODE_OPTIONS (an --import of its own) to every child this test spawns, whatever env it is
+ * given, and in the bench every node it times would then load that hook too (3-5x slower).
+ */
+function runBench(args: string[], tmp: string, timeoutMs: number): Promise<RunResult> {
+  return new Promise((resolve, reject) => {
+    const vars = [`PATH=${process.env.PATH ?? '/usr/bin:/bin'}`, `HOME=${tmp}`, `TMPDIR=${tmp}`];
+    const child = spawn('/usr/bin/env', ['-i', ...vars, process.execPath, bench, ...args], { cwd: tmp, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    // SIGINT: the bench kills what it runs and removes its scratch directories.
+    const timer = setTimeout(() => child.kill('SIGINT'), timeoutMs);
+    child.on('error', reject);
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      resolve({ code, signal, stdout, stderr });
+    });
+  });
+}
+
+interface Side {
+  runsMs: number[];
+  medianMs: number | null;
+  capped: boolean;
+  peakKiB: number | null;
+  medianCpuMs: number | null;
+}
+interface Row {
+  id: string;
+  engine: string;
+  target: number;
+  jgo: Side;
+  native: Side;
+  ratio: number | null;
+  pass: boolean | null;
+  memoryLimitKiB: number | null;
+  memoryPass: boolean | null;
+  error: string | null;
+}
+interface Report {
+  meta: { files: number; commits: number; packBytes: number; memory?: string };
+  rows: Row[];
+  targets: Array<{ name: string; value: number | null; limit: number; pass: boolean | null }>;
+  ok: boolean;
+}
+
+t.test('bench --quick --json: every row, every engine, with numbers', async (t) => {
+  // The cached repository and every scratch directory go under this TMPDIR, removed afterwards.
+  const tmp = tempDir(t, 'jgo-bench-test-');
+  const result = await runBench(['--quick', '--json'], tmp, 90_000);
+  t.equal(result.code, 0, result.stderr);
+  const report = JSON.parse(result.stdout) as Report;
+  t.equal(report.ok, true, 'no row errored');
+  t.ok(report.meta.packBytes > 0, 'the pack size is known');
+  t.match(result.stderr, /generating a repository of 200 files and 40 commits/, 'the repository was generated (and said so)');
+
+  t.same(
+    report.rows.map((r) => `${r.id} ${r.engine}`),
+    ROWS.flatMap((row) => (row.perEngine ? ENGINES.map((e) => `${row.id} ${e}`) : [`${row.id} -`])),
+    'one row per operation and engine, in order',
+  );
+  for (const id of ['startup', 'sync_cold', 'sync_warm', 'sync_new_commit', 'worktree']) {
+    t.ok(report.rows.some((r) => r.id === id), `the issue's row ${id} is there`);
+  }
+  const memory = report.meta.memory !== undefined;
+  for (const row of report.rows) {
+    const name = `${row.id} [${row.engine}]`;
+    t.equal(row.error ?? null, null, `${name}: no error`);
+    t.ok(row.jgo.runsMs.length >= 1, `${name}: jgo ran`);
+    t.equal(row.native.runsMs.length, row.jgo.runsMs.length, `${name}: native ran as often`);
+    t.ok(typeof row.jgo.medianMs === 'number' && row.jgo.medianMs > 0, `${name}: jgo median`);
+    t.ok(typeof row.native.medianMs === 'number' && row.native.medianMs > 0, `${name}: native median`);
+    t.ok(typeof row.ratio === 'number' && row.ratio > 0, `${name}: ratio`);
+    t.equal(typeof row.pass, 'boolean', `${name}: pass or fail`);
+    t.ok(row.target > 0, `${name}: target`);
+    if (memory) {
+      t.ok(typeof row.jgo.peakKiB === 'number' && row.jgo.peakKiB > 0, `${name}: jgo peak memory`);
+      t.ok(typeof row.native.peakKiB === 'number' && row.native.peakKiB > 0, `${name}: native peak memory`);
+      if (row.id !== 'startup') t.equal(typeof row.memoryPass, 'boolean', `${name}: memory verdict`);
+    }
+  }
+  t.equal(report.targets.length, 6, 'a line per target of the default engine (5 ratios and memory)');
+  for (const target of report.targets.slice(0, 5)) t.equal(typeof target.value, 'number', `${target.name}: measured`);
+  if (existsSync('/usr/bin/time')) t.ok(memory, 'GNU time is used when /usr/bin/time exists');
+
+  // The second run finds the repository in the cache and says so.
+  const again = await runBench(['--quick', '--json', '--only', 'startup'], tmp, 60_000);
+  t.equal(again.code, 0, again.stderr);
+  t.match(again.stderr, /using the cached repository .* generation skipped/);
+  t.same(
+    (JSON.parse(again.stdout) as Report).rows.map((r) => `${r.id} ${r.engine}`),
+    ['startup -'],
+  );
+});
+
+t.test('bench: bad flags exit 2 with usage', async (t) => {
+  const tmp = tempDir(t, 'jgo-bench-test-');
+  const result = await runBench(['--engines', 'turbo'], tmp, 30_000);
+  t.equal(result.code, 2);
+  t.match(result.stderr, /--engines: "turbo" is not one of/);
+  t.match(result.stderr, /usage: node dist\/scripts\/bench.js/);
+  t.equal(result.stdout, '');
+});
