@@ -16,6 +16,7 @@ import { classifyIsoFailure, fs, iso, isoAuth } from './iso.js';
 import { readHeadBranch, readLocalRefs, sameRefs, type RefMap } from './refs.js';
 import { withLock } from './lock.js';
 import { Progress } from './progress.js';
+import { formatBytes } from '../format.js';
 
 export interface RemoteState {
   /** refs/heads/* and refs/tags/* as the remote advertises them (tags unpeeled). */
@@ -320,10 +321,4 @@ export async function syncMirror(url: string, cacheDir: string, ctx: GitContext)
       return { path, defaultBranch, headSha, rebuilt, fetched };
     },
   );
-}
-
-export function formatBytes(n: number): string {
-  if (n < 1024) return `${n} B`;
-  if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KiB`;
-  return `${(n / 1024 / 1024).toFixed(1)} MiB`;
 }

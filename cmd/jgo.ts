@@ -1,0 +1,82 @@
+#!/usr/bin/env node
+/**
+ * jgo: runs the pipeline (run, resume) and looks after its journal (runs, show, gc).
+ * Flags here; the work in lib/run/, loaded only once a command is chosen.
+ */
+import { dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import yargs from 'yargs';
+import { VERSION } from '../lib/cli.js';
+
+const binDir = dirname(fileURLToPath(import.meta.url));
+const io = () => ({ stdout: process.stdout, stderr: process.stderr, env: process.env, cwd: process.cwd(), binDir });
+const commands = () => import('../lib/run/commands.js');
+const exit = (code: number) => process.exit(code);
+
+process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+  if (error.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+});
+
+await yargs(process.argv.slice(2))
+  .scriptName('jgo')
+  .usage(`$0 <command>
+
+One chat request in, one pushed git branch out. jgo run composes the stages
+jgo-gate | jgo-sync | jgo-worktree | jgo-codex | jgo-ship as processes and keeps a
+journal of every run in $JGO_CACHE_DIR/runs.
+
+Exit codes: 0 done, 1 a stage failed at run time, 2 usage or settings,
+3 the gate refused the request, 4 nothing to ship.`)
+  .command(
+    'run <request..>',
+    'run the whole pipeline; prints the pushed branch last on stdout',
+    (y) =>
+      y
+        .positional('request', { type: 'string', array: true, describe: 'owner/repo and what to change' })
+        .option('json', { type: 'boolean', default: false, describe: 'print the final envelope instead of the branch' })
+        .option('quiet', { type: 'boolean', alias: 'q', default: false, describe: "only the branch, or only the error; no stages' progress" })
+        .option('dry-run', { type: 'boolean', default: false, describe: 'stop after jgo-worktree: nothing is changed or pushed' })
+        .example('$0 run "acme/widgets add install steps to README"', ''),
+    async (argv) => exit(await (await commands()).runCommand((argv.request ?? []).join(' '), { json: argv.json, quiet: argv.quiet, dryRun: argv.dryRun }, io())),
+  )
+  .command(
+    'resume <run_id>',
+    'continue a run from the first stage that failed or never ran',
+    (y) =>
+      y
+        .positional('run_id', { type: 'string', demandOption: true })
+        .option('json', { type: 'boolean', default: false })
+        .option('quiet', { type: 'boolean', alias: 'q', default: false }),
+    async (argv) => exit(await (await commands()).resumeCommand(argv.run_id, { json: argv.json, quiet: argv.quiet }, io())),
+  )
+  .command(
+    'runs',
+    'list recent runs',
+    (y) => y.option('json', { type: 'boolean', default: false }).option('limit', { type: 'number', default: 20 }),
+    async (argv) => exit(await (await commands()).runsCommand({ json: argv.json, limit: argv.limit }, io())),
+  )
+  .command(
+    'show <run_id>',
+    'what a run did and cost',
+    (y) => y.positional('run_id', { type: 'string', demandOption: true }).option('json', { type: 'boolean', default: false }),
+    async (argv) => exit(await (await commands()).showCommand(argv.run_id, { json: argv.json }, io())),
+  )
+  .command(
+    'gc',
+    'remove working copies and journals of finished runs older than --days',
+    (y) => y.option('days', { type: 'number', default: 7, describe: '0 removes every finished run' }).option('json', { type: 'boolean', default: false }),
+    async (argv) => exit(await (await commands()).gcCommand({ days: argv.days, json: argv.json }, io())),
+  )
+  .demandCommand(1, 'name a command: run, resume, runs, show or gc')
+  .strict()
+  .help()
+  .alias('h', 'help')
+  .version(VERSION)
+  .wrap(Math.min(100, process.stdout.columns || 100))
+  .fail((message, error, y) => {
+    if (error) throw error;
+    process.stderr.write(`jgo: ${message}\n\n`);
+    y.showHelp((s: string) => process.stderr.write(`${s}\n`));
+    process.exit(2);
+  })
+  .parseAsync();

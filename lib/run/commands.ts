@@ -1,0 +1,294 @@
+/**
+ * The commands of `jgo`: run, resume, runs, show, gc. Each gets injected streams and returns
+ * its exit code, so tests call them in-process and the executable stays a few lines.
+ */
+import { readdir, rm, stat, lstat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { ENVELOPE_VERSION, STAGES, type Envelope } from '../envelope.js';
+import { EXIT, JgoError, UsageError, messageOf } from '../errors.js';
+import { loadSettings, resolveCacheDir, type Settings } from '../config.js';
+import { Redactor } from '../redact.js';
+import { newRunId } from '../stages/gate.js';
+import { formatBytes } from '../format.js';
+import { runPipeline, stageCommand, type PipelineContext } from './compose.js';
+import { Journal, listRunIds, runDir, type StageKey } from './journal.js';
+
+export interface CommandIO {
+  stdout: NodeJS.WritableStream;
+  stderr: NodeJS.WritableStream;
+  env: NodeJS.ProcessEnv;
+  cwd: string;
+  /** Where jgo-<stage>.js live. */
+  binDir: string;
+  signal?: AbortSignal;
+}
+
+interface Prepared {
+  settings: Settings;
+  cache: string;
+  redact: Redactor;
+}
+
+function prepare(io: CommandIO): Prepared {
+  const settings = loadSettings({ env: io.env, cwd: io.cwd });
+  const redact = new Redactor(settings.secrets());
+  const dir = resolveCacheDir(settings);
+  if (dir.fellBack) io.stderr.write(`jgo: ${dir.fellBack}\n`);
+  return { settings, cache: dir.path, redact };
+}
+
+function say(io: CommandIO, redact: Redactor, line: string): void {
+  io.stderr.write(`jgo: ${redact.text(line)}\n`);
+}
+
+/** Turns a JgoError from jgo itself (not a stage) into output and an exit code. */
+function fail(io: CommandIO, error: unknown, json: boolean): number {
+  const e = error instanceof JgoError ? error : new JgoError('internal', `unexpected failure: ${messageOf(error)}`, EXIT.failed);
+  io.stderr.write(`jgo: ${e.message}\n${e.hint ? `  ${e.hint}\n` : ''}`);
+  if (io.env.JGO_DEBUG === '1' && error instanceof Error && error.stack) io.stderr.write(`${error.stack}\n`);
+  if (json) io.stdout.write(`${JSON.stringify({ jgo: ENVELOPE_VERSION, error: { stage: 'run', code: e.code, message: e.message, exit_code: e.exitCode } })}\n`);
+  return e.exitCode;
+}
+
+export interface RunOptions {
+  json?: boolean;
+  quiet?: boolean;
+  dryRun?: boolean;
+}
+
+function pipelineContext(io: CommandIO, p: Prepared, quiet: boolean, signal: AbortSignal): PipelineContext {
+  return { settings: p.settings, binDir: io.binDir, env: io.env, cwd: io.cwd, stderr: quiet ? undefined : io.stderr, redact: p.redact, signal };
+}
+
+/** The end of a run, for people and scripts: the branch last on stdout, or the error. */
+function finish(io: CommandIO, p: Prepared, journal: Journal, envelope: Envelope, exitCode: number, options: RunOptions): number {
+  if (options.json) io.stdout.write(`${JSON.stringify(envelope)}\n`);
+  if (exitCode !== 0) {
+    const e = envelope.error;
+    const line = e ? `${e.stage} failed: ${e.message} (${e.code}, exit ${exitCode}); run ${journal.record.run_id}` : `failed, exit ${exitCode}`;
+    say(io, p.redact, line);
+    if (!options.quiet && e && e.code !== 'not_executable') say(io, p.redact, `to continue after fixing the cause: jgo resume ${journal.record.run_id}`);
+    return exitCode;
+  }
+  if (options.dryRun) {
+    const wt = envelope.worktree;
+    if (!options.json && wt) {
+      const codex = stageCommand('codex', { settings: p.settings, binDir: io.binDir }).join(' ');
+      const ship = stageCommand('ship', { settings: p.settings, binDir: io.binDir }).join(' ');
+      io.stdout.write(`would run: ${codex} in ${wt.path}\nwould run: ${ship}, pushing ${wt.branch} to ${envelope.repo?.url ?? 'origin'}\n${wt.branch}\n`);
+    }
+    return 0;
+  }
+  if (!options.json) {
+    const branch = envelope.ship?.branch;
+    if (branch) io.stdout.write(`${branch}\n`);
+  }
+  return 0;
+}
+
+async function withSignals<T>(fn: (signal: AbortSignal) => Promise<T>, external?: AbortSignal): Promise<T> {
+  const controller = new AbortController();
+  const abort = () => controller.abort();
+  external?.addEventListener('abort', abort, { once: true });
+  const onSignal = () => controller.abort();
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  try {
+    return await fn(controller.signal);
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    external?.removeEventListener('abort', abort);
+  }
+}
+
+async function close(journal: Journal, exitCode: number, dryRun: boolean): Promise<void> {
+  journal.record = {
+    ...journal.record,
+    ended: new Date().toISOString(),
+    status: exitCode !== 0 ? 'failed' : dryRun ? 'dry_run' : 'done',
+    exit_code: exitCode,
+  };
+  await journal.save();
+}
+
+export async function runCommand(request: string, options: RunOptions, io: CommandIO): Promise<number> {
+  let p: Prepared;
+  try {
+    p = prepare(io);
+    if (request.trim() === '') throw new UsageError('no_request', 'no request: jgo run "owner/repo what to change"');
+  } catch (error) {
+    return fail(io, error, options.json ?? false);
+  }
+  const runId = newRunId();
+  const journal = await Journal.create(p.cache, runId, p.redact.text(request.trim()), options.dryRun ?? false);
+  if (!options.quiet) say(io, p.redact, `run ${runId}`);
+  return withSignals(async (signal) => {
+    const until: StageKey = options.dryRun ? 'worktree' : 'ship';
+    const input: Envelope = { jgo: ENVELOPE_VERSION, run_id: runId, request: request.trim() };
+    const { envelope, exitCode } = await runPipeline(journal, 'gate', until, input, pipelineContext(io, p, options.quiet ?? false, signal));
+    await close(journal, exitCode, options.dryRun ?? false);
+    return finish(io, p, journal, envelope, exitCode, options);
+  }, io.signal);
+}
+
+export async function resumeCommand(runId: string, options: RunOptions, io: CommandIO): Promise<number> {
+  let p: Prepared;
+  let journal: Journal | undefined;
+  try {
+    p = prepare(io);
+    journal = await Journal.open(p.cache, runId);
+    if (!journal) throw new UsageError('run_not_found', `no run ${runId} in ${join(p.cache, 'runs')}`, { hint: 'jgo runs lists the runs.' });
+    if (journal.inProgress()) throw new UsageError('run_in_progress', `run ${runId} is still running (pid ${journal.record.pid} on ${journal.record.host})`);
+  } catch (error) {
+    return fail(io, error, options.json ?? false);
+  }
+  const records = await journal.stages();
+  // The last good envelope, and the first stage that failed or never ran.
+  let from: StageKey = 'gate';
+  let input: Envelope = { jgo: ENVELOPE_VERSION, run_id: runId, request: journal.record.request };
+  for (const stage of STAGES) {
+    const record = records.find((r) => r.stage === stage);
+    if (!record || record.exit_code !== 0) {
+      from = stage;
+      break;
+    }
+    input = record.envelope;
+    from = STAGES[STAGES.indexOf(stage) + 1] ?? stage;
+    if (stage === 'ship') {
+      if (!options.quiet) say(io, p.redact, `run ${runId} is already done`);
+      return finish(io, p, journal, record.envelope, 0, options);
+    }
+  }
+  if (input.error) {
+    const { error: _dropped, ...rest } = input;
+    input = rest;
+  }
+  if (!options.quiet) say(io, p.redact, `resuming run ${runId} at ${from}`);
+  journal.record = { ...journal.record, status: 'running', pid: process.pid, host: journal.record.host };
+  delete journal.record.ended;
+  delete journal.record.exit_code;
+  delete journal.record.dry_run;
+  await journal.save();
+  const j = journal;
+  return withSignals(async (signal) => {
+    const { envelope, exitCode } = await runPipeline(j, from, 'ship', input, pipelineContext(io, p, options.quiet ?? false, signal));
+    await close(j, exitCode, false);
+    return finish(io, p, j, envelope, exitCode, options);
+  }, io.signal);
+}
+
+export interface RunSummary {
+  run_id: string;
+  started: string;
+  repo: string | undefined;
+  last_stage: string | undefined;
+  status: string;
+  branch: string | undefined;
+  exit_code: number | undefined;
+}
+
+async function summarize(journal: Journal): Promise<RunSummary> {
+  const records = await journal.stages();
+  const last = records.at(-1);
+  const env = last?.envelope;
+  const status = journal.record.status === 'running' && !journal.inProgress() ? 'abandoned' : journal.record.status;
+  return {
+    run_id: journal.record.run_id,
+    started: journal.record.started,
+    repo: env?.repo?.ref,
+    last_stage: last?.stage,
+    status,
+    branch: env?.ship?.branch ?? env?.worktree?.branch,
+    exit_code: journal.record.exit_code,
+  };
+}
+
+export async function runsCommand(options: { json?: boolean; limit?: number }, io: CommandIO): Promise<number> {
+  let p: Prepared;
+  try {
+    p = prepare(io);
+  } catch (error) {
+    return fail(io, error, options.json ?? false);
+  }
+  const summaries: RunSummary[] = [];
+  for (const id of (await listRunIds(p.cache)).slice(0, options.limit ?? 20)) {
+    const journal = await Journal.open(p.cache, id);
+    if (journal) summaries.push(await summarize(journal));
+  }
+  if (options.json) {
+    io.stdout.write(`${JSON.stringify(summaries)}\n`);
+    return 0;
+  }
+  const rows = [['RUN', 'STARTED', 'REPOSITORY', 'LAST STAGE', 'STATUS', 'BRANCH'], ...summaries.map((s) => [s.run_id, s.started.replace('T', ' ').slice(0, 19), s.repo ?? '-', s.last_stage ?? '-', s.status, s.branch ?? '-'])];
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
+  for (const row of rows) io.stdout.write(`${row.map((c, i) => c.padEnd(widths[i] ?? 0)).join('  ').trimEnd()}\n`);
+  return 0;
+}
+
+export async function showCommand(runId: string, options: { json?: boolean }, io: CommandIO): Promise<number> {
+  let p: Prepared;
+  let journal: Journal | undefined;
+  try {
+    p = prepare(io);
+    journal = await Journal.open(p.cache, runId);
+    if (!journal) throw new UsageError('run_not_found', `no run ${runId}`, { hint: 'jgo runs lists the runs.' });
+  } catch (error) {
+    return fail(io, error, options.json ?? false);
+  }
+  const { renderReport, buildReport } = await import('./report.js');
+  const report = buildReport(journal.record, await journal.stages(), journal.inProgress());
+  io.stdout.write(options.json ? `${JSON.stringify(report)}\n` : renderReport(report));
+  return 0;
+}
+
+async function sizeOf(path: string): Promise<number> {
+  const info = await lstat(path).catch(() => undefined);
+  if (!info) return 0;
+  if (!info.isDirectory()) return info.size;
+  const entries = await readdir(path).catch(() => [] as string[]);
+  let total = 0;
+  for (const entry of entries) total += await sizeOf(join(path, entry));
+  return total;
+}
+
+export async function gcCommand(options: { days?: number; json?: boolean }, io: CommandIO): Promise<number> {
+  let p: Prepared;
+  try {
+    p = prepare(io);
+    if (options.days !== undefined && (!Number.isFinite(options.days) || options.days < 0)) throw new UsageError('bad_flags', '--days takes a number of days, 0 or more');
+  } catch (error) {
+    return fail(io, error, options.json ?? false);
+  }
+  const days = options.days ?? 7;
+  const cutoff = Date.now() - days * 24 * 3600 * 1000;
+  const removed: Array<{ run_id: string; bytes: number }> = [];
+  const workDir = join(p.cache, 'work');
+  const ids = new Set([...(await listRunIds(p.cache)), ...(await readdir(workDir).catch(() => [] as string[])).filter((e) => !e.startsWith('.'))]);
+  for (const id of ids) {
+    const journal = await Journal.open(p.cache, id);
+    if (journal?.inProgress()) continue;
+    const when = journal ? Date.parse(journal.record.ended ?? journal.record.started) : ((await stat(join(workDir, id)).catch(() => undefined))?.mtimeMs ?? Date.now());
+    if (days > 0 && when > cutoff) continue;
+    const paths = [join(workDir, id), runDir(p.cache, id)];
+    let bytes = 0;
+    for (const path of paths) bytes += await sizeOf(path);
+    for (const path of paths) await rm(path, { recursive: true, force: true });
+    removed.push({ run_id: id, bytes });
+  }
+  // Branch-name claims whose run is gone and old enough.
+  const claims = join(workDir, '.branches');
+  for (const claim of await readdir(claims).catch(() => [] as string[])) {
+    const info = await stat(join(claims, claim)).catch(() => undefined);
+    const holder = await import('node:fs/promises').then((fs) => fs.readFile(join(claims, claim, 'run_id'), 'utf8')).catch(() => '');
+    const alive = holder !== '' && (await stat(join(workDir, holder.trim())).then(() => true, () => false));
+    if (!alive && info && (days === 0 || info.mtimeMs < cutoff)) await rm(join(claims, claim), { recursive: true, force: true });
+  }
+  const total = removed.reduce((a, r) => a + r.bytes, 0);
+  if (options.json) io.stdout.write(`${JSON.stringify({ removed, bytes: total })}\n`);
+  else {
+    for (const r of removed) io.stdout.write(`removed ${r.run_id} (${formatBytes(r.bytes)})\n`);
+    io.stdout.write(`freed ${formatBytes(total)} in ${removed.length} run${removed.length === 1 ? '' : 's'}\n`);
+  }
+  return 0;
+}

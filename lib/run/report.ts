@@ -1,0 +1,87 @@
+/** `jgo show`: what a run did and cost, from its journal, for people (and --json for scripts). */
+import type { Usage } from '../envelope.js';
+import { formatMs } from '../format.js';
+import type { RunRecord, StageRecord } from './journal.js';
+
+export interface Report {
+  run_id: string;
+  request: string;
+  status: string;
+  started: string;
+  ended: string | undefined;
+  repository: string | undefined;
+  branch: string | undefined;
+  pr: { url: string; number: number } | undefined;
+  stages: Array<{ stage: string; duration_ms: number; exit_code: number; error?: string }>;
+  commits: Array<{ sha: string; subject: string }>;
+  files: string[];
+  commands: Array<{ command: string; exit_code: number | null }>;
+  usage: { input_tokens: number; output_tokens: number; total_tokens: number; by: Record<string, Usage> };
+  error: { stage: string; code: string; message: string; exit_code: number } | undefined;
+}
+
+function add(total: Report['usage'], name: string, usage: Usage | undefined): void {
+  if (!usage) return;
+  total.by[name] = usage;
+  total.input_tokens += usage.input_tokens ?? 0;
+  total.output_tokens += usage.output_tokens ?? 0;
+  total.total_tokens += usage.total_tokens ?? (usage.input_tokens ?? 0) + (usage.output_tokens ?? 0);
+}
+
+export function buildReport(record: RunRecord, stages: StageRecord[], inProgress: boolean): Report {
+  const last = stages.at(-1)?.envelope;
+  const usage: Report['usage'] = { input_tokens: 0, output_tokens: 0, total_tokens: 0, by: {} };
+  add(usage, 'gate', last?.gate?.usage);
+  add(usage, 'codex', last?.codex?.usage);
+  const planUsage = (last?.ship as { plan_usage?: Usage } | undefined)?.plan_usage;
+  add(usage, 'ship', planUsage);
+  const commands = ((last?.codex as { commands?: Report['commands'] } | undefined)?.commands ?? last?.codex?.failed_commands ?? []).map((c) => ({ command: c.command, exit_code: c.exit_code }));
+  return {
+    run_id: record.run_id,
+    request: record.request,
+    status: record.status === 'running' && !inProgress ? 'abandoned' : record.status,
+    started: record.started,
+    ended: record.ended,
+    repository: last?.repo?.ref,
+    branch: last?.ship?.branch ?? last?.worktree?.branch,
+    pr: last?.ship?.pr ? { url: last.ship.pr.url, number: last.ship.pr.number } : undefined,
+    stages: stages.map((s) => ({
+      stage: s.stage,
+      duration_ms: s.duration_ms,
+      exit_code: s.exit_code,
+      ...(s.envelope.error && s.envelope.error.stage === s.stage ? { error: `${s.envelope.error.code}: ${s.envelope.error.message}` } : {}),
+    })),
+    commits: last?.ship?.commits.map((c) => ({ sha: c.sha, subject: c.subject })) ?? [],
+    files: last?.codex?.changed_files ?? [],
+    commands,
+    usage,
+    error: last?.error ? { stage: last.error.stage, code: last.error.code, message: last.error.message, exit_code: last.error.exit_code } : undefined,
+  };
+}
+
+export function renderReport(r: Report): string {
+  const lines: string[] = [];
+  lines.push(`run ${r.run_id}: ${r.status}${r.error ? ` at ${r.error.stage} (${r.error.code})` : ''}`);
+  lines.push(`request:    ${r.request}`);
+  if (r.repository) lines.push(`repository: ${r.repository}`);
+  if (r.branch) lines.push(`branch:     ${r.branch}`);
+  if (r.pr) lines.push(`pull request: ${r.pr.url}`);
+  lines.push(`started:    ${r.started}${r.ended ? `, ended ${r.ended}` : ''}`);
+  lines.push('', 'stages:');
+  for (const s of r.stages) lines.push(`  ${s.stage.padEnd(9)} ${formatMs(s.duration_ms).padStart(9)}  ${s.exit_code === 0 ? 'ok' : `exit ${s.exit_code}${s.error ? `: ${s.error}` : ''}`}`);
+  if (r.commits.length > 0) {
+    lines.push('', 'commits:');
+    for (const c of r.commits) lines.push(`  ${c.sha.slice(0, 12)} ${c.subject}`);
+  }
+  if (r.files.length > 0) {
+    lines.push('', `files (${r.files.length}):`);
+    for (const f of r.files) lines.push(`  ${f}`);
+  }
+  if (r.commands.length > 0) {
+    lines.push('', 'codex commands:');
+    for (const c of r.commands) lines.push(`  ${c.exit_code === 0 ? 'ok    ' : `exit ${c.exit_code}`.padEnd(6)} ${c.command}`);
+  }
+  lines.push('', `tokens: ${r.usage.total_tokens} (${r.usage.input_tokens} in, ${r.usage.output_tokens} out)${Object.keys(r.usage.by).length > 0 ? `; ${Object.entries(r.usage.by).map(([k, u]) => `${k} ${u.total_tokens ?? (u.input_tokens ?? 0) + (u.output_tokens ?? 0)}`).join(', ')}` : ''}`);
+  if (r.error) lines.push('', `error: ${r.error.message}`);
+  return `${lines.join('\n')}\n`;
+}

@@ -1,0 +1,237 @@
+/**
+ * jgo run, resume, runs, show and gc as processes, every stage a real process, against the
+ * loopback git server, the loopback model server and the fake codex.
+ */
+import t, { type Test } from 'tap';
+import { execFileSync, spawn } from 'node:child_process';
+import { chmodSync, existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { bin, baseEnv, runProcess, tempDir } from '../helpers/run.js';
+import { startGitServer, createBareRepo, revParse, runGit, type GitServer } from '../helpers/git-server.js';
+import { startLlmServer, gateAnswer, type LlmReply } from '../helpers/llm-server.js';
+import { fakeCodex, ev, type FakeScript } from '../helpers/fake-codex.js';
+
+const jgo = bin('jgo');
+const git = (dir: string, ...args: string[]) =>
+  execFileSync('git', args, { cwd: dir, encoding: 'utf8', env: { PATH: process.env.PATH, HOME: dir, GIT_CONFIG_NOSYSTEM: '1' } }).trim();
+
+/** The edit run writes files; the planning run answers one commit per file. */
+function codexScript(files: Record<string, string>): FakeScript {
+  return {
+    login: 'ok',
+    runs: [
+      { steps: [ev.threadStarted(), ev.turnStarted(), ...Object.entries(files).map(([write, content]) => ({ write, content })), ev.message('m', 'done'), ev.turnCompleted()] },
+      {
+        steps: [
+          ev.threadStarted(),
+          ev.turnStarted(),
+          ev.message('p', JSON.stringify({ commits: Object.keys(files).map((p) => ({ subject: `docs: add ${p}`, body: '', paths: [p] })) })),
+          ev.turnCompleted(100, 20),
+        ],
+      },
+    ],
+  };
+}
+
+interface World {
+  server: GitServer;
+  cache: string;
+  home: string;
+  env: (extra?: Record<string, string>) => Record<string, string>;
+  fake: ReturnType<typeof fakeCodex>;
+  llm: Awaited<ReturnType<typeof startLlmServer>>;
+}
+
+async function world(t: Test, replies: LlmReply[] = [gateAnswer({ executable: true, repo_ref: 'acme/widgets', optimized_prompt: 'Add CONTRIBUTING.md.' })], files = { 'CONTRIBUTING.md': 'Be kind.\n' }): Promise<World> {
+  const server = await startGitServer();
+  t.teardown(server.close);
+  await createBareRepo(server, 'acme/widgets.git', { files: { 'README.md': '# widgets\n' } });
+  const llm = await startLlmServer(replies);
+  t.teardown(llm.close);
+  const cache = tempDir(t);
+  const home = tempDir(t);
+  const fake = fakeCodex(tempDir(t), codexScript(files));
+  const env = (extra: Record<string, string> = {}) => ({
+    ...baseEnv(home),
+    OPENAI_BASE_URL: llm.url,
+    OPENAI_API_KEY: 'test-key-abcdef123456',
+    MODEL: 'gpt-test-mini',
+    JGO_GIT_BASE_URL: server.url,
+    JGO_CACHE_DIR: cache,
+    ...fake.env,
+    ...extra,
+  });
+  return { server, cache, home, env, fake, llm };
+}
+
+t.test('a full run puts a branch on the server and prints it last', async (t) => {
+  const w = await world(t);
+  const result = await runProcess(jgo, { args: ['run', 'acme/widgets add a CONTRIBUTING.md'], env: w.env(), cwd: w.home });
+  t.equal(result.code, 0, result.stderr);
+  const branch = result.stdout.trim().split('\n').at(-1)!;
+  t.match(branch, /^jgo\/\d{8}-\d{6}$/, 'the pushed branch is the last line of stdout');
+  t.equal(result.stdout, `${branch}\n`, 'and the only one');
+  const sha = await revParse(w.server, 'acme/widgets.git', branch);
+  t.ok(sha);
+  t.match(result.stderr, /jgo-gate: executable/);
+  t.match(result.stderr, /jgo-ship: pushed/, "the stages' stderr is passed through");
+  t.notMatch(result.stdout + result.stderr, 'test-key-abcdef123456');
+
+  const runId = /jgo: run (\S+)/.exec(result.stderr)?.[1] ?? '';
+  const journal = join(w.cache, 'runs', runId);
+  t.same(readdirSync(journal).sort(), ['1-gate.json', '2-sync.json', '3-worktree.json', '4-codex.json', '5-ship.json', 'run.json']);
+  const shipRecord = JSON.parse(readFileSync(join(journal, '5-ship.json'), 'utf8'));
+  t.equal(shipRecord.envelope.ship.remote_sha, sha);
+  t.ok(Date.parse(shipRecord.ended) >= Date.parse(shipRecord.started));
+  t.equal(JSON.parse(readFileSync(join(journal, 'run.json'), 'utf8')).status, 'done');
+  for (const file of readdirSync(journal)) t.notMatch(readFileSync(join(journal, file), 'utf8'), 'test-key-abcdef123456', `no secret in ${file}`);
+
+  const runs = await runProcess(jgo, { args: ['runs'], env: w.env(), cwd: w.home });
+  t.match(runs.stdout, new RegExp(`${runId}\\s+\\S+ \\S+\\s+acme/widgets\\s+ship\\s+done\\s+${branch.replace('/', '\\/')}`));
+  const show = await runProcess(jgo, { args: ['show', runId], env: w.env(), cwd: w.home });
+  t.match(show.stdout, /docs: add CONTRIBUTING\.md/);
+  t.match(show.stdout, /tokens: \d+/);
+  const json = await runProcess(jgo, { args: ['run', '--json', 'acme/widgets add a CONTRIBUTING.md'], env: w.env(), cwd: w.home });
+  t.equal(json.code, 1, 'the scripted model has no second answer: the gate fails');
+  t.equal(JSON.parse(json.stdout).error.stage, 'gate', '--json prints the final envelope');
+});
+
+t.test('a refused request exits 3 and runs nothing after the gate', async (t) => {
+  const w = await world(t, [gateAnswer({ executable: false, reason: 'no concrete change' })]);
+  const result = await runProcess(jgo, { args: ['run', 'acme/widgets make it nicer'], env: w.env(), cwd: w.home });
+  t.equal(result.code, 3);
+  t.equal(result.stdout, '');
+  t.match(result.stderr, /gate failed: not executable: no concrete change/);
+  t.equal(w.server.stats.length, 0, 'no git traffic');
+  t.equal(w.fake.records().length, 0, 'no codex');
+  const runId = readdirSync(join(w.cache, 'runs'))[0]!;
+  t.same(readdirSync(join(w.cache, 'runs', runId)).sort(), ['1-gate.json', 'run.json']);
+});
+
+t.test('a run that fails at push, then jgo resume pushes without running codex again', async (t) => {
+  const w = await world(t);
+  // A pre-receive hook that refuses every push while the block file exists.
+  const block = join(w.home, 'block');
+  writeFileSync(block, '');
+  const hook = join(w.server.root, 'acme', 'widgets.git', 'hooks', 'pre-receive');
+  writeFileSync(hook, `#!/bin/sh\nif [ -e '${block}' ]; then echo 'pushes are blocked' >&2; exit 1; fi\n`);
+  chmodSync(hook, 0o755);
+  const first = await runProcess(jgo, { args: ['run', 'acme/widgets add a CONTRIBUTING.md'], env: w.env(), cwd: w.home });
+  t.equal(first.code, 1);
+  t.match(first.stderr, /ship failed: .*push_rejected/);
+  const runId = /jgo: run (\S+)/.exec(first.stderr)?.[1] ?? '';
+  t.match(first.stderr, new RegExp(`jgo resume ${runId}`), 'tells how to continue');
+  const execsBefore = w.fake.records().filter((r) => r.kind === 'exec').length;
+  t.equal(execsBefore, 2, 'codex edited and planned once');
+
+  rmSync(block);
+  const resumed = await runProcess(jgo, { args: ['resume', runId], env: w.env(), cwd: w.home });
+  t.equal(resumed.code, 0, resumed.stderr);
+  t.match(resumed.stderr, /resuming run \S+ at ship/);
+  const branch = resumed.stdout.trim();
+  t.ok(await revParse(w.server, 'acme/widgets.git', branch));
+  t.equal(w.fake.records().filter((r) => r.kind === 'exec').length, 2, 'no second codex run');
+  const again = await runProcess(jgo, { args: ['resume', runId], env: w.env(), cwd: w.home });
+  t.equal(again.code, 0);
+  t.equal(again.stdout.trim(), branch, 'a finished run resumes to its branch');
+});
+
+t.test('three concurrent runs on one repository give three branches and a sound mirror', async (t) => {
+  const w = await world(t, [1, 2, 3].map(() => gateAnswer({ executable: true, repo_ref: 'acme/widgets' })));
+  const runs = await Promise.all(
+    [1, 2, 3].map((n) => {
+      const fake = fakeCodex(tempDir(t), codexScript({ [`file-${n}.md`]: `${n}\n` }));
+      return runProcess(jgo, { args: ['run', '--quiet', `acme/widgets add file-${n}.md`], env: w.env(fake.env), cwd: w.home, timeoutMs: 120_000 });
+    }),
+  );
+  const branches = runs.map((r) => r.stdout.trim());
+  runs.forEach((r, i) => t.equal(r.code, 0, `run ${i + 1}: ${r.stderr}`));
+  t.equal(new Set(branches).size, 3, `three distinct branches: ${branches.join(', ')}`);
+  for (const b of branches) t.ok(await revParse(w.server, 'acme/widgets.git', b));
+  const mirror = readdirSync(join(w.cache, 'repos')).find((e) => e.endsWith('.git'))!;
+  t.equal(git(join(w.cache, 'repos', mirror), 'fsck', '--no-progress', '--no-dangling'), '');
+  t.ok(runs.every((r) => r.stderr === ''), '--quiet prints nothing else on success');
+});
+
+t.test('a replaced stage: JGO_STAGE_CODEX names another executable and its arguments', async (t) => {
+  const w = await world(t);
+  const agent = join(w.home, 'my agent.mjs');
+  writeFileSync(
+    agent,
+    `import { writeFileSync } from 'node:fs';
+let input = '';
+process.stdin.on('data', (d) => (input += d));
+process.stdin.on('end', () => {
+  const env = JSON.parse(input);
+  writeFileSync(env.worktree.path + '/AGENT.md', 'made by ' + process.argv.slice(2).join(' ') + '\\n');
+  process.stderr.write('my-agent: wrote AGENT.md\\n');
+  process.stdout.write(JSON.stringify({ ...env, codex: { exit_code: 0, changed_files: ['AGENT.md'], last_message: 'ok', duration_ms: 1 } }) + '\\n');
+});
+`,
+  );
+  const fake = fakeCodex(tempDir(t), { login: 'ok', steps: [ev.threadStarted(), ev.turnStarted(), ev.message('p', JSON.stringify({ commits: [{ subject: 'docs: add AGENT.md', body: '', paths: ['AGENT.md'] }] })), ev.turnCompleted()] });
+  const result = await runProcess(jgo, {
+    args: ['run', 'acme/widgets add an agent note'],
+    env: w.env({ ...fake.env, JGO_STAGE_CODEX: `${process.execPath} "${agent}" --fast 'two words'` }),
+    cwd: w.home,
+  });
+  t.equal(result.code, 0, result.stderr);
+  t.match(result.stderr, /my-agent: wrote AGENT\.md/);
+  const branch = result.stdout.trim();
+  const clone = tempDir(t);
+  // Async: the git server lives in this process, so a synchronous clone would wait on itself.
+  await runGit(w.server, ['clone', '-q', '--branch', branch, w.server.repoUrl('acme/widgets.git'), join(clone, 'c')]);
+  t.equal(readFileSync(join(clone, 'c', 'AGENT.md'), 'utf8'), 'made by --fast two words\n', 'the replacement ran, with its arguments split like a shell would');
+});
+
+t.test('--dry-run stops after jgo-worktree: nothing changed or pushed', async (t) => {
+  const w = await world(t);
+  const result = await runProcess(jgo, { args: ['run', '--dry-run', 'acme/widgets add a CONTRIBUTING.md'], env: w.env(), cwd: w.home });
+  t.equal(result.code, 0, result.stderr);
+  t.match(result.stdout, /^would run: .*jgo-codex\.js in \/.*\/repo\nwould run: .*jgo-ship\.js, pushing jgo\/\d{8}-\d{6} to http:\/\/127\.0\.0\.1:\d+\/acme\/widgets\.git\njgo\/\d{8}-\d{6}\n$/);
+  t.equal(w.fake.records().length, 0, 'codex never ran');
+  t.equal(w.server.receivePackCount(), 0, 'nothing pushed');
+  const runId = readdirSync(join(w.cache, 'runs'))[0]!;
+  t.equal(JSON.parse(readFileSync(join(w.cache, 'runs', runId, 'run.json'), 'utf8')).status, 'dry_run');
+});
+
+t.test('gc removes finished runs and their working copies, and says what it freed', async (t) => {
+  const w = await world(t);
+  const dry = await runProcess(jgo, { args: ['run', '--dry-run', 'acme/widgets add a CONTRIBUTING.md'], env: w.env(), cwd: w.home });
+  t.equal(dry.code, 0);
+  const runId = readdirSync(join(w.cache, 'runs'))[0]!;
+  t.ok(existsSync(join(w.cache, 'work', runId, 'repo')));
+  const kept = await runProcess(jgo, { args: ['gc'], env: w.env(), cwd: w.home });
+  t.equal(kept.stdout, 'freed 0 B in 0 runs\n', 'younger than 7 days: kept');
+  const gc = await runProcess(jgo, { args: ['gc', '--days', '0'], env: w.env(), cwd: w.home });
+  t.equal(gc.code, 0);
+  t.match(gc.stdout, new RegExp(`removed ${runId} \\(\\d+(\\.\\d)? [KM]?i?B\\)\\nfreed \\d+(\\.\\d)? [KM]?i?B in 1 run\\n`));
+  t.notOk(existsSync(join(w.cache, 'work', runId)));
+  t.notOk(existsSync(join(w.cache, 'runs', runId)));
+  t.ok(readdirSync(join(w.cache, 'repos')).some((e) => e.endsWith('.git')), 'the mirror stays');
+});
+
+t.test('the ad-hoc chain: echo "…" | jgo-gate | jgo-codex in a plain checkout', async (t) => {
+  const w = await world(t);
+  const checkout = tempDir(t);
+  git(checkout, 'init', '-q', '-b', 'main');
+  writeFileSync(join(checkout, 'README.md'), 'x\n');
+  git(checkout, 'add', '.');
+  git(checkout, '-c', 'user.name=t', '-c', 'user.email=t@example.invalid', 'commit', '-q', '-m', 'init');
+  const fake = fakeCodex(tempDir(t), { login: 'ok', steps: [ev.threadStarted(), ev.turnStarted(), { write: 'CONTRIBUTING.md', content: 'hi\n' }, ev.message('m', 'done'), ev.turnCompleted()] });
+  const out = await new Promise<{ code: number | null; stdout: string }>((resolve) => {
+    const child = spawn('/bin/bash', ['-c', `set -o pipefail; echo "acme/widgets add a CONTRIBUTING.md" | "${process.execPath}" "${bin('jgo-gate')}" | "${process.execPath}" "${bin('jgo-codex')}"`], {
+      cwd: checkout,
+      env: w.env(fake.env),
+      stdio: ['ignore', 'pipe', 'ignore'],
+    });
+    let stdout = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d));
+    child.on('close', (code) => resolve({ code, stdout }));
+  });
+  t.equal(out.code, 0);
+  const envelope = JSON.parse(out.stdout);
+  t.same(envelope.codex.changed_files, ['CONTRIBUTING.md']);
+  t.equal(readFileSync(join(checkout, 'CONTRIBUTING.md'), 'utf8'), 'hi\n');
+  t.equal(fake.exec()?.cwd, checkout, 'codex worked in the current directory');
+});
