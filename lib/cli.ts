@@ -1,8 +1,9 @@
 /**
- * Flag parsing for every executable, kept apart from the work: this module loads only yargs,
- * so `--help` never pays for zod, the openai SDK or isomorphic-git.
+ * Flag parsing for every executable, kept apart from the work: `--help` never pays for zod, the
+ * openai SDK or isomorphic-git. A stage called with no arguments at all (how pipelines and `jgo
+ * run` call them) has nothing to parse, so yargs is not even loaded on that path.
  */
-import yargs, { type Argv } from 'yargs';
+import type { Argv } from 'yargs';
 import pkg from '../package.json' with { type: 'json' };
 import type { StageSpec } from './stage.js';
 
@@ -18,13 +19,16 @@ export interface ParsedFlags<T> {
 }
 
 /** Parses flags with yargs; never exits except for --help and --version. */
-export function parseFlags<T>(
+export async function parseFlags<T>(
   name: string,
   usage: string,
   build: (y: Argv) => Argv<T>,
   args: string[] = process.argv.slice(2),
   acceptsWords = false,
-): ParsedFlags<T> {
+): Promise<ParsedFlags<T>> {
+  // Every option has a default or is optional: with no arguments, the defaults are the answer.
+  if (args.length === 0) return { argv: { _: [] } as unknown as Flags<T> };
+  const { default: yargs } = await import('yargs');
   let error: string | undefined;
   const parser = build(
     yargs(args)
@@ -52,7 +56,7 @@ export async function stageCommand<T>(
   load: (argv: Flags<T> | undefined) => Promise<StageSpec>,
   { acceptsWords = false } = {},
 ): Promise<void> {
-  const flags = parseFlags(name, usage, build, process.argv.slice(2), acceptsWords);
+  const flags = await parseFlags(name, usage, build, process.argv.slice(2), acceptsWords);
   const [{ stageMain }, { UsageError }] = await Promise.all([import('./stage.js'), import('./errors.js')]);
   const spec = await load(flags.argv);
   if (flags.error !== undefined) spec.usageError = new UsageError('bad_flags', flags.error);
