@@ -96,6 +96,9 @@ export const Ship = z.looseObject({
   plan: z.enum(['codex', 'fallback', 'agent']).optional(),
   finished_by_jgo: z.boolean().optional(),
   pr: z.looseObject({ url: z.string(), number: z.number().int() }).optional(),
+  /** Tokens and time codex spent planning the commits. */
+  plan_usage: Usage.optional(),
+  plan_duration_ms: z.number().nonnegative().optional(),
 });
 export type Ship = z.infer<typeof Ship>;
 

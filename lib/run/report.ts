@@ -33,8 +33,7 @@ export function buildReport(record: RunRecord, stages: StageRecord[], inProgress
   const usage: Report['usage'] = { input_tokens: 0, output_tokens: 0, total_tokens: 0, by: {} };
   add(usage, 'gate', last?.gate?.usage);
   add(usage, 'codex', last?.codex?.usage);
-  const planUsage = (last?.ship as { plan_usage?: Usage } | undefined)?.plan_usage;
-  add(usage, 'ship', planUsage);
+  add(usage, 'ship', last?.ship?.plan_usage);
   const commands = ((last?.codex as { commands?: Report['commands'] } | undefined)?.commands ?? last?.codex?.failed_commands ?? []).map((c) => ({ command: c.command, exit_code: c.exit_code }));
   return {
     run_id: record.run_id,

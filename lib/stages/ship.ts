@@ -45,6 +45,7 @@ export async function ship(envelope: Envelope, context: StageContext, options: S
   };
   const request = envelope.request ?? envelope.gate?.optimized_prompt ?? '';
   let plan: Ship['plan'] = mode === 'agent' ? 'agent' : undefined;
+  let planCost: PlanCost | undefined;
 
   // What is uncommitted now: the known paths from jgo-codex, re-checked cheaply.
   const known = envelope.codex?.changed_files;
@@ -72,6 +73,7 @@ export async function ship(envelope: Envelope, context: StageContext, options: S
     await refuseSecrets(dir, wt.base_sha, pending, context, engines, scanChange, pathsChangedSince);
     const checked = await planCommits(envelope, pending, context, dir, request);
     plan = checked.plan;
+    planCost = checked.cost;
     for (const group of checked.groups) {
       const sha = await commitChanges({ dir, message: group.message, changes: group.changes, author }, engines, env);
       context.log(`committed ${sha.slice(0, 12)} ${group.subject}`);
@@ -86,12 +88,16 @@ export async function ship(envelope: Envelope, context: StageContext, options: S
 
   const head = await headSha(dir, engines, env);
   const ref = `refs/heads/${wt.branch}`;
-  let remote = (await remoteState(url, { engines, credentials, log: context.log, stderr: context.io.stderr, signal: context.signal, env })).refs.get(ref);
+  const gitCtx = { engines, credentials, log: context.log, stderr: context.io.stderr, signal: context.signal, env };
+  // Commits made just now cannot be on the remote yet; after codex's own push, or on a second
+  // attempt, they may be: then there is nothing to push.
+  const justCommitted = mode === 'plan' && pending.length > 0;
+  let remote = justCommitted ? undefined : (await remoteState(url, gitCtx)).refs.get(ref);
   let finishedByJgo = false;
   if (remote !== head) {
     await pushBranch({ dir, url, branch: wt.branch, credentials }, engines, { env, signal: context.signal });
     finishedByJgo = mode === 'agent';
-    remote = (await remoteState(url, { engines, credentials, log: context.log, stderr: context.io.stderr, signal: context.signal, env })).refs.get(ref);
+    remote = (await remoteState(url, gitCtx)).refs.get(ref);
   }
   if (remote !== head) {
     throw new JgoError('push_unverified', `after the push, ${wt.branch} on the remote is ${remote ?? 'missing'}, not ${head}`, EXIT.failed);
@@ -103,6 +109,8 @@ export async function ship(envelope: Envelope, context: StageContext, options: S
     remote_sha: remote,
     ...(plan ? { plan } : {}),
     ...(mode === 'agent' ? { finished_by_jgo: finishedByJgo } : {}),
+    ...(planCost?.usage ? { plan_usage: planCost.usage } : {}),
+    ...(planCost ? { plan_duration_ms: planCost.durationMs } : {}),
   };
   context.log(`pushed ${wt.branch} (${commits.length} commit${commits.length === 1 ? '' : 's'}) to ${url}`);
   if (!options.keep) {
@@ -132,14 +140,21 @@ async function refuseSecrets(
   }
 }
 
+/** What asking codex for the plan cost: reported so that a run's total can be told. */
+interface PlanCost {
+  usage: import('../envelope.js').Usage | undefined;
+  durationMs: number;
+}
+
 /** Asks codex for a plan (read-only, with an output schema); any failure falls back to one commit. */
 async function planCommits(envelope: Envelope, changes: Change[], context: StageContext, dir: string, request: string) {
   const { checkPlan, fallbackPlan, PLAN_JSON_SCHEMA } = await import('../ship/plan.js');
   const { planPrompt } = await import('../ship/prompt.js');
   const { runCodex } = await import('../codex/run.js');
+  let cost: PlanCost | undefined;
   const fallback = (why: string) => {
     context.log(`no usable commit plan (${why}): one commit for everything`);
-    return { plan: 'fallback' as const, ...fallbackPlan(request, envelope.repo?.ref, changes) };
+    return { plan: 'fallback' as const, cost, ...fallbackPlan(request, envelope.repo?.ref, changes) };
   };
   const tmp = await mkdtemp(join(tmpdir(), 'jgo-plan-'));
   try {
@@ -153,11 +168,12 @@ async function planCommits(envelope: Envelope, changes: Change[], context: Stage
       if (error instanceof JgoError && (error.exitCode === EXIT.usage || ['secret_on_disk', 'interrupted'].includes(error.code))) throw error;
       return fallback(error instanceof Error ? error.message : String(error));
     }
+    cost = { usage: run.usage, durationMs: run.durationMs };
     if (run.turnFailed || run.exitCode !== 0) return fallback(run.failureMessage ?? `codex exited ${run.exitCode}`);
     const { plan, problem } = checkPlan(run.lastMessage, changes);
     if (!plan) return fallback(problem ?? 'unknown');
     if (plan.forgotten.length > 0) context.log(`the plan left out ${plan.forgotten.join(', ')}: they get a final commit`);
-    return { plan: 'codex' as const, ...plan };
+    return { plan: 'codex' as const, cost, ...plan };
   } finally {
     await rm(tmp, { recursive: true, force: true });
   }

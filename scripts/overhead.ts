@@ -1,0 +1,105 @@
+/**
+ * The pipeline's own cost: `jgo run` end to end on a warm cache (the mirror exists), minus the
+ * time codex itself took (the edit run and the planning run, as the envelope reports them), with
+ * an instant loopback model and a scripted fake codex. What remains is jgo: five process starts,
+ * the envelope hand-offs, the warm sync, the working copy, the commits, the push and its proof.
+ *
+ *   node dist/scripts/overhead.js [--runs 5] [--files 50]
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { startGitServer, createBareRepo } from '../test/helpers/git-server.js';
+import { startLlmServer, gateAnswer } from '../test/helpers/llm-server.js';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const { values } = parseArgs({ options: { runs: { type: 'string', default: '5' }, files: { type: 'string', default: '50' }, json: { type: 'boolean', default: false } } });
+const runs = Number(values.runs);
+const files = Number(values.files);
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? (s[(s.length - 1) / 2] as number) : ((s[s.length / 2 - 1] as number) + (s[s.length / 2] as number)) / 2;
+};
+
+async function main(): Promise<void> {
+  const home = mkdtempSync(join(tmpdir(), 'jgo-overhead-'));
+  const git = await startGitServer();
+  await createBareRepo(git, 'acme/widgets.git', { files: Object.fromEntries(Array.from({ length: files }, (_, i) => [`src/f${i}.txt`, `line ${i}\n`.repeat(20)])) });
+  const llm = await startLlmServer(Array.from({ length: runs + 1 }, () => gateAnswer({ executable: true, repo_ref: 'acme/widgets', optimized_prompt: 'Add NOTES.md.' })));
+  const script = join(home, 'fake-script.json');
+  writeFileSync(
+    script,
+    JSON.stringify({
+      login: 'ok',
+      runs: [
+        { steps: [{ event: { type: 'thread.started', thread_id: 't' } }, { event: { type: 'turn.started' } }, { write: 'NOTES.md', content: 'notes\n' }, { event: { type: 'turn.completed', usage: { input_tokens: 1, output_tokens: 1 } } }] },
+        { steps: [{ event: { type: 'thread.started', thread_id: 't' } }, { event: { type: 'turn.started' } }, { event: { type: 'item.completed', item: { id: 'm', type: 'agent_message', text: JSON.stringify({ commits: [{ subject: 'docs: add NOTES.md', body: '', paths: ['NOTES.md'] }] }) } } }, { event: { type: 'turn.completed', usage: { input_tokens: 1, output_tokens: 1 } } }] },
+      ],
+    }),
+  );
+  const cache = join(home, 'cache');
+  const results: Array<{ wall: number; codex: number; stages: Record<string, number> }> = [];
+  for (let i = 0; i <= runs; i++) {
+    const record = join(home, `record-${i}.jsonl`);
+    const env = {
+      PATH: process.env.PATH,
+      HOME: home,
+      OPENAI_BASE_URL: llm.url,
+      OPENAI_API_KEY: 'overhead-key-000000',
+      MODEL: 'm',
+      JGO_GIT_BASE_URL: git.url,
+      JGO_CACHE_DIR: cache,
+      CODEX_BIN: join(root, 'test', 'helpers', 'fake-codex.mjs'),
+      CODEX_FAKE_SCRIPT: script,
+      CODEX_FAKE_RECORD: record,
+      JGO_ENV_FILE: join(home, 'none.env'),
+    };
+    const started = process.hrtime.bigint();
+    const code = await new Promise<number>((done) => {
+      const child = spawn(process.execPath, [join(root, 'dist', 'cmd', 'jgo.js'), 'run', '--quiet', `acme/widgets add notes ${i}`], { env, cwd: home, stdio: ['ignore', 'ignore', 'inherit'] });
+      child.on('close', (c) => done(c ?? 1));
+    });
+    const wall = Number(process.hrtime.bigint() - started) / 1e6;
+    if (code !== 0) throw new Error(`jgo run failed with exit ${code}`);
+    const id = readdirSync(join(cache, 'runs')).sort().at(-1) ?? '';
+    const stages: Record<string, number> = {};
+    let codex = 0;
+    for (const file of readdirSync(join(cache, 'runs', id)).filter((f) => /^\d-/.test(f))) {
+      const rec = JSON.parse(readFileSync(join(cache, 'runs', id, file), 'utf8')) as { stage: string; duration_ms: number; envelope: { codex?: { duration_ms?: number }; ship?: { plan_duration_ms?: number } } };
+      stages[rec.stage] = rec.duration_ms;
+      if (rec.stage === 'codex') codex += rec.envelope.codex?.duration_ms ?? 0;
+      if (rec.stage === 'ship') codex += rec.envelope.ship?.plan_duration_ms ?? 0;
+    }
+    if (i > 0) results.push({ wall, codex, stages }); // run 0 builds the mirror: the cache is warm after it
+  }
+  await llm.close();
+  await git.close();
+  rmSync(home, { recursive: true, force: true });
+  const overhead = median(results.map((r) => r.wall - r.codex));
+  const summary = {
+    runs,
+    files,
+    wall_ms: Math.round(median(results.map((r) => r.wall))),
+    codex_ms: Math.round(median(results.map((r) => r.codex))),
+    overhead_ms: Math.round(overhead),
+    stages_ms: Object.fromEntries(['gate', 'sync', 'worktree', 'codex', 'ship'].map((s) => [s, Math.round(median(results.map((r) => r.stages[s] ?? 0)))])),
+    target_ms: 1000,
+  };
+  if (values.json) {
+    process.stdout.write(`${JSON.stringify(summary)}\n`);
+    return;
+  }
+  process.stdout.write(
+    `pipeline overhead on a warm cache (${files}-file repository, medians of ${runs} runs, fake codex, loopback model):\n` +
+      `  jgo run wall time        ${summary.wall_ms} ms\n` +
+      `  of which codex (2 runs)  ${summary.codex_ms} ms\n` +
+      `  jgo's own cost           ${summary.overhead_ms} ms   target < 1000 ms: ${summary.overhead_ms < 1000 ? 'pass' : 'FAIL'}\n` +
+      `  per stage (process wall) ${Object.entries(summary.stages_ms).map(([s, ms]) => `${s} ${ms}`).join(', ')}\n`,
+  );
+}
+
+await main();
