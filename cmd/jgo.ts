@@ -23,7 +23,7 @@ await yargs(process.argv.slice(2))
 
 One chat request in, one pushed git branch out. jgo run composes the stages
 jgo-gate | jgo-sync | jgo-worktree | jgo-codex | jgo-ship as processes and keeps a
-journal of every run in $JGO_CACHE_DIR/runs.
+journal of every run in $JGO_CACHE_DIR/runs. jgo doctor finds what is misconfigured.
 
 Exit codes: 0 done, 1 a stage failed at run time, 2 usage or settings,
 3 the gate refused the request, 4 nothing to ship.`)
@@ -36,8 +36,11 @@ Exit codes: 0 done, 1 a stage failed at run time, 2 usage or settings,
         .option('json', { type: 'boolean', default: false, describe: 'print the final envelope instead of the branch' })
         .option('quiet', { type: 'boolean', alias: 'q', default: false, describe: "only the branch, or only the error; no stages' progress" })
         .option('dry-run', { type: 'boolean', default: false, describe: 'stop after jgo-worktree: nothing is changed or pushed' })
+        .option('pr', { type: 'boolean', default: false, describe: 'open a pull request for the pushed branch (JGO_SHIP_PR=true); its URL is printed after the branch' })
+        .option('draft', { type: 'boolean', default: false, describe: 'open the pull request as a draft (implies --pr)' })
         .example('$0 run "acme/widgets add install steps to README"', ''),
-    async (argv) => exit(await (await commands()).runCommand((argv.request ?? []).join(' '), { json: argv.json, quiet: argv.quiet, dryRun: argv.dryRun }, io())),
+    async (argv) =>
+      exit(await (await commands()).runCommand((argv.request ?? []).join(' '), { json: argv.json, quiet: argv.quiet, dryRun: argv.dryRun, pr: argv.pr, draft: argv.draft }, io())),
   )
   .command(
     'resume <run_id>',
@@ -46,8 +49,10 @@ Exit codes: 0 done, 1 a stage failed at run time, 2 usage or settings,
       y
         .positional('run_id', { type: 'string', demandOption: true })
         .option('json', { type: 'boolean', default: false })
-        .option('quiet', { type: 'boolean', alias: 'q', default: false }),
-    async (argv) => exit(await (await commands()).resumeCommand(argv.run_id, { json: argv.json, quiet: argv.quiet }, io())),
+        .option('quiet', { type: 'boolean', alias: 'q', default: false })
+        .option('pr', { type: 'boolean', default: false, describe: 'open a pull request for the pushed branch' })
+        .option('draft', { type: 'boolean', default: false, describe: 'as a draft (implies --pr)' }),
+    async (argv) => exit(await (await commands()).resumeCommand(argv.run_id, { json: argv.json, quiet: argv.quiet, pr: argv.pr, draft: argv.draft }, io())),
   )
   .command(
     'runs',
@@ -67,7 +72,16 @@ Exit codes: 0 done, 1 a stage failed at run time, 2 usage or settings,
     (y) => y.option('days', { type: 'number', default: 7, describe: '0 removes every finished run' }).option('json', { type: 'boolean', default: false }),
     async (argv) => exit(await (await commands()).gcCommand({ days: argv.days, json: argv.json }, io())),
   )
-  .demandCommand(1, 'name a command: run, resume, runs, show or gc')
+  .command(
+    'doctor',
+    'check settings, the model endpoint, codex, the cache and git access, without spending tokens',
+    (y) =>
+      y
+        .option('repo', { type: 'string', describe: 'owner/repo (or URL) to check read and push permission for' })
+        .option('json', { type: 'boolean', default: false }),
+    async (argv) => exit(await (await import('../lib/doctor.js')).doctorCommand({ json: argv.json, ...(argv.repo ? { repo: argv.repo } : {}) }, io())),
+  )
+  .demandCommand(1, 'name a command: run, resume, runs, show, gc or doctor')
   .strict()
   .help()
   .alias('h', 'help')

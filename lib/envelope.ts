@@ -76,6 +76,8 @@ export const Codex = z.looseObject({
   thread_id: z.string().optional(),
   usage: Usage.optional(),
   failed_commands: z.array(FailedCommand).optional(),
+  /** Every command the agent ran, with its exit code (the run report shows them). */
+  commands: z.array(FailedCommand).optional(),
   /** The sandbox codex ran in. */
   sandbox: z.enum(['workspace-write', 'read-only', 'danger-full-access']).optional(),
   /** The model, when jgo chose it (CODEX_MODEL, or MODEL with the openai-compatible provider). */

@@ -45,7 +45,8 @@ export async function loginStatus(
       return { loggedIn: false, said: `codex login status did not answer in ${Math.round(timeoutMs / 1000)} s` };
     }
     signal?.throwIfAborted();
-    const first = output.split('\n').map((l) => l.trim()).find((l) => l !== '') ?? '';
+    // codex may print WARNING lines (e.g. about PATH aliases) before what it has to say.
+    const first = output.split('\n').map((l) => l.trim()).find((l) => l !== '' && !/^WARNING\b/.test(l)) ?? '';
     // "API key configured - sk-abcd***12345": the fragment is not ours to print.
     const said = oneLine(first.replace(/\s+-\s+\S*\*\*\*\S*/g, ''), 200);
     return { loggedIn: outcome.code === 0, said: said || `exit ${outcome.code ?? outcome.signal}` };

@@ -25,6 +25,7 @@ import {
   asFileChange,
   eventMessage,
   failedCommand,
+  unwrapCommand,
   isItemEvent,
   oneLine,
   parseEvent,
@@ -76,6 +77,8 @@ export interface CodexRun {
   /** Token usage summed over turn.completed events (total_tokens = input + output). */
   usage: Usage | undefined;
   failedCommands: FailedCommand[];
+  /** Every command the agent ran, in order, with its exit code. */
+  commands: FailedCommand[];
   /** Files codex reported editing (file_change items), relative to cwd where inside it. */
   fileChanges: Array<{ path: string; kind: string }>;
   events: CodexEvent[];
@@ -176,6 +179,7 @@ export async function runCodex(options: RunCodexOptions, context: RunContext): P
     threadId: undefined,
     usage: undefined,
     failedCommands: [],
+    commands: [],
     fileChanges: [],
     events: [],
     notices: [],
@@ -262,6 +266,7 @@ export async function runCodex(options: RunCodexOptions, context: RunContext): P
   run.stderrTail = redact.text(stderr);
   run.lastMessage = redact.text(run.lastMessage);
   run.failedCommands = run.failedCommands.map((c) => ({ ...c, command: redact.text(c.command) }));
+  run.commands = run.commands.map((c) => ({ ...c, command: redact.text(c.command) }));
   if (run.failureMessage === undefined && (run.turnFailed || run.exitCode !== 0 || !run.turnCompleted)) {
     const lastStderr = run.stderrTail.trim().split('\n').filter((l) => !/^(WARNING|Reading (prompt|additional input))/.test(l)).at(-1);
     run.failureMessage = run.notices.at(-1) ?? lastStderr;
@@ -338,6 +343,7 @@ function record(run: CodexRun, event: CodexEvent, cwd: string): void {
   if (command) {
     const failed = failedCommand(command);
     if (failed) run.failedCommands.push(failed);
+    run.commands.push({ command: unwrapCommand(command.command), exit_code: command.exit_code ?? null });
     return;
   }
   const change = asFileChange(event.item);

@@ -54,6 +54,15 @@ export interface RunOptions {
   json?: boolean;
   quiet?: boolean;
   dryRun?: boolean;
+  /** Open a pull request for the pushed branch (JGO_SHIP_PR for jgo-ship); `draft` as a draft. */
+  pr?: boolean;
+  draft?: boolean;
+}
+
+/** --pr and --draft reach jgo-ship as its settings, so a replaced ship stage sees them too. */
+function withPrSettings(io: CommandIO, options: RunOptions): CommandIO {
+  if (!options.pr && !options.draft) return io;
+  return { ...io, env: { ...io.env, JGO_SHIP_PR: 'true', ...(options.draft ? { JGO_SHIP_PR_DRAFT: 'true' } : {}) } };
 }
 
 function pipelineContext(io: CommandIO, p: Prepared, quiet: boolean, signal: AbortSignal): PipelineContext {
@@ -82,6 +91,7 @@ function finish(io: CommandIO, p: Prepared, journal: Journal, envelope: Envelope
   if (!options.json) {
     const branch = envelope.ship?.branch;
     if (branch) io.stdout.write(`${branch}\n`);
+    if (envelope.ship?.pr) io.stdout.write(`${envelope.ship.pr.url}\n`);
   }
   return 0;
 }
@@ -112,7 +122,8 @@ async function close(journal: Journal, exitCode: number, dryRun: boolean): Promi
   await journal.save();
 }
 
-export async function runCommand(request: string, options: RunOptions, io: CommandIO): Promise<number> {
+export async function runCommand(request: string, options: RunOptions, given: CommandIO): Promise<number> {
+  const io = withPrSettings(given, options);
   let p: Prepared;
   try {
     p = prepare(io);
@@ -132,7 +143,8 @@ export async function runCommand(request: string, options: RunOptions, io: Comma
   }, io.signal);
 }
 
-export async function resumeCommand(runId: string, options: RunOptions, io: CommandIO): Promise<number> {
+export async function resumeCommand(runId: string, options: RunOptions, given: CommandIO): Promise<number> {
+  const io = withPrSettings(given, options);
   let p: Prepared;
   let journal: Journal | undefined;
   try {

@@ -34,7 +34,7 @@ export function buildReport(record: RunRecord, stages: StageRecord[], inProgress
   add(usage, 'gate', last?.gate?.usage);
   add(usage, 'codex', last?.codex?.usage);
   add(usage, 'ship', last?.ship?.plan_usage);
-  const commands = ((last?.codex as { commands?: Report['commands'] } | undefined)?.commands ?? last?.codex?.failed_commands ?? []).map((c) => ({ command: c.command, exit_code: c.exit_code }));
+  const commands = (last?.codex?.commands ?? last?.codex?.failed_commands ?? []).map((c) => ({ command: c.command, exit_code: c.exit_code }));
   return {
     run_id: record.run_id,
     request: record.request,

@@ -26,6 +26,7 @@ export function codexField(run: CodexRun, changed: string[] | undefined): Codex 
     ...(run.threadId !== undefined ? { thread_id: run.threadId } : {}),
     ...(run.usage !== undefined ? { usage: run.usage } : {}),
     failed_commands: run.failedCommands,
+    commands: run.commands,
     sandbox: run.sandbox,
     ...(run.model !== undefined ? { model: run.model } : {}),
   };

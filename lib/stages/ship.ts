@@ -113,11 +113,58 @@ export async function ship(envelope: Envelope, context: StageContext, options: S
     ...(planCost ? { plan_duration_ms: planCost.durationMs } : {}),
   };
   context.log(`pushed ${wt.branch} (${commits.length} commit${commits.length === 1 ? '' : 's'}) to ${url}`);
+  if (context.settings.boolean('JGO_SHIP_PR', false)) {
+    shipped.pr = await pullRequest(envelope, shipped, context, credentials);
+  }
   if (!options.keep) {
     // The run directory holds only the working copy; the pushed branch is now the record.
     await rm(dirname(dir), { recursive: true, force: true });
   }
   return { ...envelope, ship: shipped };
+}
+
+/**
+ * Opens (or finds) the pull request for the pushed branch. A failure keeps the branch and the
+ * working copy, and the envelope says the push happened, so running ship again retries only this.
+ */
+async function pullRequest(envelope: Envelope, shipped: Ship, context: StageContext, credentials: import('../git/auth.js').GitCredentials | undefined): Promise<Ship['pr']> {
+  const { openPullRequest, prTitle, prBody } = await import('../github/pr.js');
+  const { githubApiUrl } = await import('../github/api.js');
+  const wt = envelope.worktree!;
+  const request = envelope.request ?? '';
+  try {
+    const pr = await openPullRequest(
+      {
+        apiUrl: githubApiUrl(context.settings),
+        token: credentials?.token,
+        tokenFrom: credentials?.from,
+        repoUrl: envelope.repo!.url,
+        branch: shipped.branch,
+        base: wt.base_branch,
+        title: prTitle(shipped.commits, request),
+        body: prBody({
+          request,
+          optimizedPrompt: envelope.gate?.optimized_prompt,
+          commits: shipped.commits,
+          changedFiles: envelope.codex?.changed_files,
+          lastMessage: envelope.codex?.last_message,
+          usage: { gate: envelope.gate?.usage, codex: envelope.codex?.usage, ship: shipped.plan_usage },
+          runId: envelope.run_id,
+          redact: (text) => context.redact.text(text),
+        }),
+        draft: context.settings.boolean('JGO_SHIP_PR_DRAFT', false),
+      },
+      { signal: context.signal },
+    );
+    context.log(`pull request ${pr.reused ? '(already open) ' : ''}#${pr.number}: ${pr.url}`);
+    return { url: pr.url, number: pr.number };
+  } catch (error) {
+    if (!(error instanceof JgoError)) throw error;
+    throw new JgoError(error.code, `${error.message} (the branch ${shipped.branch} is pushed)`, error.exitCode, {
+      hint: `${error.hint ? `${error.hint} ` : ''}Run jgo-ship again (or jgo resume) to retry only the pull request.`,
+      patch: { ship: shipped },
+    });
+  }
 }
 
 async function refuseSecrets(
@@ -162,7 +209,11 @@ async function planCommits(envelope: Envelope, changes: Change[], context: Stage
     await writeFile(schema, JSON.stringify(PLAN_JSON_SCHEMA));
     let run;
     try {
-      run = await runCodex({ cwd: dir, prompt: planPrompt(request, changes), sandbox: 'read-only', outputSchema: schema }, context);
+      // Read-only, unless codex's sandbox is switched off because it cannot work here (a pod):
+      // then the planning run gets the same setting, and the check below still holds it to the change.
+      const { codexConfig } = await import('../codex/run.js');
+      const sandbox = codexConfig(context).sandbox === 'danger-full-access' ? 'danger-full-access' : 'read-only';
+      run = await runCodex({ cwd: dir, prompt: planPrompt(request, changes), sandbox, outputSchema: schema }, context);
     } catch (error) {
       // Settings problems and secrets on disk stop the stage; a codex that failed only loses its plan.
       if (error instanceof JgoError && (error.exitCode === EXIT.usage || ['secret_on_disk', 'interrupted'].includes(error.code))) throw error;

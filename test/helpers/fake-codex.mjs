@@ -21,6 +21,9 @@
 //   (the edit run, then jgo-ship's planning run, in a whole pipeline).
 //   Templates in strings: {{cwd}}, {{codex_home}}, {{env:NAME}}.
 //   `login status` without "login": logged in when $CODEX_HOME/auth.json exists (as the real one).
+//   "sandbox": "ok" | "broken"   `codex sandbox [-c …] -- cmd…` runs cmd (unsandboxed) when ok (the
+//                                default), or fails as the real one does where namespaces are denied.
+//   "helpWithout": ["--output-schema", …]   flags left out of `codex exec --help` (an older codex).
 //
 //   CODEX_FAKE_RECORD  a file that gets one JSON line per invocation: argv, env, cwd, stdin,
 //                      pid, pgid; and {"grandchild": pid} when a hang step starts one.
@@ -189,7 +192,7 @@ function parse(args, valueFlags, flags) {
     } else if (flags.has(arg)) {
       opts[arg.slice(2).replace(/-/g, '_')] = true;
     } else if (arg === '-h' || arg === '--help') {
-      process.stdout.write('fake codex help\n');
+      process.stdout.write(valueFlags === EXEC_VALUE ? execHelp() : 'fake codex help\n');
       process.exit(0);
     } else if (arg.startsWith('-') && arg !== '-') {
       die(`error: unexpected argument '${arg}' found\n\n  tip: to pass '${arg}' as a value, use '-- ${arg}'`);
@@ -202,6 +205,56 @@ function parse(args, valueFlags, flags) {
   for (const f of [...opts.enable, ...opts.disable]) if (!FEATURES.has(f)) die(`Error: Unknown feature flag: ${f}`, 1);
   opts.settings = config;
   return opts;
+}
+
+/** `codex exec --help` in the real one's shape: `  -c, --config <VALUE>` and `      --json`. */
+function execHelp() {
+  const without = new Set(script.helpWithout ?? []);
+  const byName = new Map();
+  for (const [flag, name] of EXEC_VALUE) byName.set(name, [...(byName.get(name) ?? []), flag]);
+  const lines = [];
+  for (const [name, flags] of byName) {
+    const shown = flags.filter((f) => !without.has(f));
+    if (shown.length === 0) continue;
+    const short = shown.find((f) => !f.startsWith('--'));
+    const long = shown.find((f) => f.startsWith('--'));
+    lines.push(`  ${short ? `${short}, ` : '    '}${long ?? ''} <${name.toUpperCase()}>`);
+  }
+  for (const flag of EXEC_FLAGS) if (!without.has(flag)) lines.push(`      ${flag}`);
+  lines.push('  -h, --help', '  -V, --version');
+  return `Run Codex non-interactively (fake codex help)\n\nUsage: codex exec [OPTIONS] [PROMPT]\n\nOptions:\n${lines.join('\n')}\n`;
+}
+
+const SANDBOX_VALUE = new Map([
+  ['-c', 'config'], ['--config', 'config'], ['--enable', 'enable'], ['--disable', 'disable'],
+  ['-P', 'permission_profile'], ['--permission-profile', 'permission_profile'], ['-p', 'profile'], ['--profile', 'profile'],
+  ['-C', 'cd'], ['--cd', 'cd'], ['--sandbox-state-json', 'state_json'], ['--sandbox-state-readable-root', 'readable_root'],
+]);
+const SANDBOX_FLAGS = new Set(['--sandbox-state-disable-network', '--include-managed-config']);
+
+/** `codex sandbox [OPTIONS] [--] COMMAND…`: the options end at `--` or at the first word that is not one. */
+function sandbox(args) {
+  let end = args.indexOf('--');
+  if (end < 0) {
+    end = args.length;
+    for (let i = 0; i < args.length; i++) {
+      if (SANDBOX_VALUE.has(args[i])) i++;
+      else if (!args[i].startsWith('-')) {
+        end = i;
+        break;
+      }
+    }
+  }
+  const opts = parse(args.slice(0, end), SANDBOX_VALUE, SANDBOX_FLAGS);
+  const command = args.slice(args[end] === '--' ? end + 1 : end);
+  requireCodexHome();
+  record({ kind: 'sandbox', argv: process.argv.slice(2), env, cwd: process.cwd(), pid: process.pid, pgid: pgid() });
+  if (command.length === 0) die('error: a command to run is required', 2);
+  if (script.sandbox === 'broken') {
+    die('Error: sandbox setup failed: bwrap: No permissions to create a new namespace, likely because the kernel does not allow non-privileged user namespaces.', 1);
+  }
+  const done = spawnSync(command[0], command.slice(1), { cwd: opts.cd ? resolve(opts.cd) : process.cwd(), env: process.env, stdio: 'inherit' });
+  process.exit(done.status ?? 1);
 }
 
 function requireCodexHome() {
@@ -346,6 +399,8 @@ if (command === '--version' || command === '-V') {
   await exec(rest);
 } else if (command === 'login' && rest[0] === 'status') {
   loginStatus(rest.slice(1));
+} else if (command === 'sandbox') {
+  sandbox(rest);
 } else {
   die(`fake-codex: unsupported command: ${process.argv.slice(2).join(' ')}`);
 }

@@ -18,6 +18,10 @@ export type FakeStep =
 
 export interface FakeScript {
   login?: 'ok' | 'none';
+  /** `codex sandbox`: runs the command (ok, the default), or fails as where namespaces are denied. */
+  sandbox?: 'ok' | 'broken';
+  /** Flags left out of `codex exec --help`, as an older codex would. */
+  helpWithout?: string[];
   steps?: FakeStep[];
   exit?: number;
   /** One script per exec invocation, in order (the edit run, then ship's planning run). */
@@ -25,7 +29,7 @@ export interface FakeScript {
 }
 
 export interface FakeRecord {
-  kind?: 'exec' | 'login';
+  kind?: 'exec' | 'login' | 'sandbox';
   argv?: string[];
   env?: Record<string, string>;
   cwd?: string;

@@ -90,7 +90,14 @@ t.test('a full run puts a branch on the server and prints it last', async (t) =>
   t.match(runs.stdout, new RegExp(`${runId}\\s+\\S+ \\S+\\s+acme/widgets\\s+ship\\s+done\\s+${branch.replace('/', '\\/')}`));
   const show = await runProcess(jgo, { args: ['show', runId], env: w.env(), cwd: w.home });
   t.match(show.stdout, /docs: add CONTRIBUTING\.md/);
-  t.match(show.stdout, /tokens: \d+/);
+  t.match(show.stdout, /^  gate +\d+(\.\d)? m?s  ok$/m, 'stages with their durations');
+  t.match(show.stdout, /files \(1\):\n  CONTRIBUTING\.md/);
+  // The gate's call (120), codex's edit (360) and its plan (120), as the loopback servers counted them.
+  t.match(show.stdout, /tokens: 600 \(500 in, 100 out\); gate 120, codex 360, ship 120/);
+  const report = JSON.parse((await runProcess(jgo, { args: ['show', '--json', runId], env: w.env(), cwd: w.home })).stdout);
+  t.equal(report.branch, branch);
+  t.same(report.stages.map((x: { stage: string }) => x.stage), ['gate', 'sync', 'worktree', 'codex', 'ship']);
+  t.equal(report.usage.total_tokens, 600);
   const json = await runProcess(jgo, { args: ['run', '--json', 'acme/widgets add a CONTRIBUTING.md'], env: w.env(), cwd: w.home });
   t.equal(json.code, 1, 'the scripted model has no second answer: the gate fails');
   t.equal(JSON.parse(json.stdout).error.stage, 'gate', '--json prints the final envelope');
@@ -234,4 +241,30 @@ t.test('the ad-hoc chain: echo "…" | jgo-gate | jgo-codex in a plain checkout'
   t.same(envelope.codex.changed_files, ['CONTRIBUTING.md']);
   t.equal(readFileSync(join(checkout, 'CONTRIBUTING.md'), 'utf8'), 'hi\n');
   t.equal(fake.exec()?.cwd, checkout, 'codex worked in the current directory');
+});
+
+t.test('jgo run --pr prints the pull request after the branch; jgo doctor checks the same setup', async (t) => {
+  const { startGitHubServer } = await import('../helpers/github-server.js');
+  const w = await world(t);
+  const token = 'gh-test-token-0123456789';
+  const github = await startGitHubServer({ token, repos: { 'acme/widgets': { permissions: { admin: false, push: true, pull: true } } } });
+  t.teardown(github.close);
+  const env = w.env({ GITHUB_TOKEN: token, JGO_GITHUB_API_URL: github.url });
+  // The git server takes any credentials when it asks for none; the token is for GitHub's API here.
+  const result = await runProcess(jgo, { args: ['run', '--pr', 'acme/widgets add a CONTRIBUTING.md'], env, cwd: w.home });
+  t.equal(result.code, 0, result.stderr);
+  const [branch, url] = result.stdout.trim().split('\n');
+  t.match(branch, /^jgo\/\d{8}-\d{6}$/);
+  t.match(url, /\/acme\/widgets\/pull\/1$/, 'the pull request URL comes after the branch');
+  t.equal(github.pulls[0]?.head, branch);
+  t.notMatch(result.stdout + result.stderr, token);
+
+  const doctor = await runProcess(jgo, { args: ['doctor', '--json', '--repo', 'acme/widgets'], env, cwd: w.home });
+  const report = JSON.parse(doctor.stdout) as { ok: boolean; checks: Array<{ name: string; status: string }> };
+  const status = (name: string) => report.checks.find((c) => c.name === name)?.status;
+  t.equal(status('llm'), 'ok');
+  t.equal(status('repo read'), 'ok');
+  t.equal(status('repo push'), 'ok');
+  t.equal(status('codex'), 'ok');
+  t.notMatch(doctor.stdout, token, 'secrets are masked');
 });

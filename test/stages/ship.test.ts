@@ -229,3 +229,41 @@ t.test('agent mode: codex claims success but committed nothing: not_shipped', as
   t.equal(shipped.out.error.code, 'not_shipped');
   t.ok(existsSync(s.dir), 'the working copy stays for a look');
 });
+
+t.test('JGO_SHIP_PR: a pull request for the pushed branch; a refusal keeps the branch, and a retry opens it', async (t) => {
+  const { startGitHubServer, githubErrors } = await import('../helpers/github-server.js');
+  const token = `tok-${randomBytes(16).toString('hex')}`;
+  const s = await setup(t, { token });
+  const github = await startGitHubServer({ token, repos: { 'acme/widgets': { permissions: { admin: false, push: true, pull: true } } } });
+  t.teardown(github.close);
+  const changed = edit(s.dir);
+  const fake = fakeCodex(tempDir(t), planRun({ commits: [{ subject: 'docs: add install steps and a dev target', body: '', paths: changed }] }));
+  const env = { ...s.env, ...fake.env, JGO_SHIP_PR: 'true', JGO_GITHUB_API_URL: github.url };
+  const input = { ...withCodex(s, changed), gate: { executable: true, reason: 'ok', repo_ref: 'acme/widgets', optimized_prompt: 'Add install steps.', model: 'm', usage: { input_tokens: 10, output_tokens: 5, total_tokens: 15 } } };
+
+  github.replyNext(githubErrors.badCredentials());
+  const refused = await stage(t, shipStage(), input, env);
+  t.equal(refused.code, 1);
+  t.equal(refused.out.error.code, 'pr_auth_failed');
+  t.equal(refused.out.ship.pushed, true, 'the envelope says the push happened');
+  t.ok(await revParse(s.server, 'acme/widgets.git', 'jgo/20261123-202500'), 'the pushed branch stays');
+  t.ok(existsSync(s.dir), 'the working copy stays for the retry');
+  t.notMatch(refused.stdout + refused.err, token);
+
+  const opened = await stage(t, shipStage({ keep: true }), input, env);
+  t.equal(opened.code, 0, opened.err);
+  t.equal(opened.out.ship.pr.number, 1);
+  t.match(opened.out.ship.pr.url, /\/acme\/widgets\/pull\/1$/);
+  const created = github.requests.find((r) => r.method === 'POST');
+  t.ok(created?.authorized, 'sent with the token');
+  t.match(created?.body, { title: 'docs: add install steps and a dev target', head: 'jgo/20261123-202500', base: 'main', draft: false });
+  t.match((created?.body as { body: string }).body, /Add install steps\./, "the body has the gate's prompt");
+  t.equal(github.pulls.length, 1);
+
+  s.server.resetStats();
+  const again = await stage(t, shipStage(), input, env);
+  t.equal(again.code, 0, again.err);
+  t.equal(again.out.ship.pr.number, 1, 'the open pull request is reused');
+  t.equal(github.pulls.length, 1, 'never a duplicate');
+  t.equal(s.server.receivePackCount(), 0, 'and nothing pushed twice');
+});

@@ -1,0 +1,89 @@
+/**
+ * The git host: does JGO_GIT_BASE_URL answer at all; and for --repo, can the token read the
+ * repository (an authenticated ref listing, as jgo-sync starts) and push to it (GitHub's
+ * GET /repos/{owner}/{repo} → permissions.push).
+ */
+import { Writable } from 'node:stream';
+import type { GitCredentials } from '../git/auth.js';
+import type { EngineChooser } from '../git/engine.js';
+import { remoteState } from '../git/mirror.js';
+import { repoAccess } from '../github/repo.js';
+import { repoFromUrl } from '../github/api.js';
+import { JgoError, messageOf } from '../errors.js';
+import { fail, failFrom, networkCause, ok, seconds, warn, type Check } from './check.js';
+
+/** Any HTTP answer means the host is there; only no answer at all fails. */
+export async function gitHostCheck(base: string, timeoutMs: number): Promise<Check> {
+  const started = Date.now();
+  try {
+    const response = await fetch(base, { method: 'HEAD', redirect: 'manual', signal: AbortSignal.timeout(timeoutMs) });
+    await response.body?.cancel();
+    return ok('git host', `${base} answers (HTTP ${response.status}, ${Date.now() - started} ms)`);
+  } catch (error) {
+    const why = (error as { name?: string }).name === 'TimeoutError' ? `no answer in ${seconds(timeoutMs)}` : networkCause(error);
+    return fail('git host', `cannot reach ${base}: ${why}`, 'Check the network (and any proxy) and JGO_GIT_BASE_URL.');
+  }
+}
+
+export interface RepoCheckInput {
+  /** What --repo named, for messages. */
+  ref: string;
+  url: string;
+  credentials: GitCredentials | undefined;
+  engines: EngineChooser;
+  env: NodeJS.ProcessEnv;
+  /** The GitHub API to ask about push permission; undefined when the host is not GitHub. */
+  apiUrl: string | undefined;
+  timeoutMs: number;
+}
+
+const sink = () =>
+  new Writable({
+    write(_chunk, _encoding, done) {
+      done();
+    },
+  });
+
+export async function repoReadCheck(input: RepoCheckInput, signal: AbortSignal): Promise<Check> {
+  try {
+    const state = await remoteState(input.url, {
+      engines: input.engines,
+      credentials: input.credentials,
+      log: () => {},
+      stderr: sink(),
+      signal,
+      env: input.env,
+    });
+    const branches = [...state.refs.keys()].filter((r) => r.startsWith('refs/heads/')).length;
+    const how = input.credentials ? `with ${input.credentials.from}` : 'without a token';
+    return ok('repo read', `${input.ref}: ${branches} branch${branches === 1 ? '' : 'es'}${state.defaultBranch ? `, default ${state.defaultBranch}` : ''} (${how})`);
+  } catch (error) {
+    if (error instanceof JgoError) {
+      return fail('repo read', `${input.ref}: ${error.message}`, error.hint ?? 'Check the repository and GITHUB_TOKEN.');
+    }
+    return fail('repo read', `${input.ref}: ${messageOf(error)}`, 'Check the repository, GITHUB_TOKEN and the network.');
+  }
+}
+
+export async function repoPushCheck(input: RepoCheckInput, signal: AbortSignal): Promise<Check> {
+  if (!input.credentials) {
+    return fail('repo push', `${input.ref}: no GITHUB_TOKEN (nor GH_TOKEN), and pushing needs one`, 'Set GITHUB_TOKEN to a token with write access to the repository (classic: repo scope; fine-grained: "Contents: Read and write").');
+  }
+  if (input.apiUrl === undefined) {
+    return warn('repo push', `${input.ref}: ${new URL(input.url).host} is not github.com, so push permission cannot be asked of the GitHub API`, 'For GitHub Enterprise, set JGO_GITHUB_API_URL=https://<host>/api/v3.');
+  }
+  try {
+    const name = repoFromUrl(input.url);
+    const access = await repoAccess(
+      { apiUrl: input.apiUrl, token: input.credentials.token, tokenFrom: input.credentials.from, repoUrl: input.url },
+      { signal, timeoutMs: input.timeoutMs },
+    );
+    if (access.push === true) return ok('repo push', `${access.fullName}: ${input.credentials.from} may push`);
+    if (access.push === false) {
+      return fail('repo push', `${access.fullName}: ${input.credentials.from} may not push (GitHub says permissions.push is false)`, `Use a token with write access to ${name.owner}/${name.repo} (classic: repo scope; fine-grained: "Contents: Read and write"), or fork it.`);
+    }
+    return warn('repo push', `${access.fullName}: GitHub did not say whether ${input.credentials.from} may push`, 'A push will tell; check the token\'s access to the repository.');
+  } catch (error) {
+    return failFrom('repo push', error, 'Check GITHUB_TOKEN and JGO_GITHUB_API_URL.');
+  }
+}
