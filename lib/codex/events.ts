@@ -6,6 +6,7 @@
  * add fields and kinds, and jgo must go on watching rather than fail on them.
  */
 import * as z from 'zod';
+import { Usage } from '../envelope.js';
 import { relative, isAbsolute } from 'node:path';
 
 const Text = z.string().catch('');
@@ -46,13 +47,8 @@ export const OtherItem = z.looseObject({ id: z.string().optional(), type: z.stri
 export const Item = z.union([CommandItem, FileChangeItem, MessageItem, ErrorItem, OtherItem]);
 export type Item = z.infer<typeof Item>;
 
-export const TurnUsage = z.looseObject({
-  input_tokens: z.number().int().nonnegative().optional(),
-  cached_input_tokens: z.number().int().nonnegative().optional(),
-  cache_write_input_tokens: z.number().int().nonnegative().optional(),
-  output_tokens: z.number().int().nonnegative().optional(),
-  reasoning_output_tokens: z.number().int().nonnegative().optional(),
-});
+/** The usage of turn.completed has the envelope's usage fields (codex does not total them). */
+export const TurnUsage = Usage;
 export type TurnUsage = z.infer<typeof TurnUsage>;
 
 export const CodexEvent = z.union([

@@ -57,7 +57,13 @@ function setup(t: Test) {
   });
   const sandbox = sandboxWorks(home, repo) ? 'workspace-write' : 'danger-full-access';
   t.comment(`sandbox: ${sandbox}`);
-  const env = (s: ResponsesServer) => ({
+  const env = (s: ResponsesServer) => realCodexEnv(home, s, sandbox);
+  return { home, repo, input, env };
+}
+
+/** jgo's stages talking to the scripted server through the real codex, openai-compatible. */
+function realCodexEnv(home: string, s: ResponsesServer, sandbox: string): Record<string, string> {
+  return {
     ...baseEnv(home),
     JGO_CACHE_DIR: join(home, 'cache'),
     CODEX_BIN,
@@ -67,8 +73,7 @@ function setup(t: Test) {
     MODEL,
     JGO_CODEX_SANDBOX: sandbox,
     JGO_CODEX_TIMEOUT_S: '60',
-  });
-  return { home, repo, input, env };
+  };
 }
 
 t.test('jgo-codex drives the real codex: files edited, changed_files, usage, thread_id, exit 0', async (t) => {
@@ -143,18 +148,7 @@ t.test('jgo-codex | jgo-ship with the real codex: a branch of Conventional Commi
       { subject: 'docs(readme): greet the world', body: 'A friendlier first line.', paths: ['README.md'] },
     ] } },
   ]);
-  const sandbox = sandboxWorks(home, home) ? 'workspace-write' : 'danger-full-access';
-  const env = {
-    ...baseEnv(home),
-    JGO_CACHE_DIR: join(home, 'cache'),
-    CODEX_BIN,
-    JGO_CODEX_PROVIDER: 'openai-compatible',
-    OPENAI_BASE_URL: s.baseUrl,
-    OPENAI_API_KEY: API_KEY,
-    MODEL,
-    JGO_CODEX_SANDBOX: sandbox,
-    JGO_CODEX_TIMEOUT_S: '60',
-  };
+  const env = realCodexEnv(home, s, sandboxWorks(home, home) ? 'workspace-write' : 'danger-full-access');
   const start = JSON.stringify({
     jgo: 1,
     run_id: '20261123-202500-7f3a',
