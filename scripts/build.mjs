@@ -29,6 +29,8 @@ const result = await build({
   chunkNames: 'chunks/[name]-[hash]',
   logLevel: 'warning',
   metafile: true,
+  // string-width makes an Intl.Segmenter at import (ICU data, 60-80 ms a start); ours is lazy.
+  alias: { 'string-width': join(root, 'lib', 'vendor', 'string-width.ts') },
   // Bundled CommonJS code (cross-spawn, isomorphic-git's deps) calls require() for Node
   // built-ins; give the ESM output a real require.
   banner: {
