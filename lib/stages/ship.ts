@@ -86,7 +86,8 @@ export async function ship(envelope: Envelope, context: StageContext, options: S
   }
   if (mode === 'agent') await refuseSecrets(dir, wt.base_sha, [], context, engines, scanChange, pathsChangedSince);
 
-  const head = await headSha(dir, engines, env);
+  // HEAD is the newest commit since the base: no need to ask git again.
+  const head = commits.at(-1)?.sha ?? (await headSha(dir, engines, env));
   const ref = `refs/heads/${wt.branch}`;
   const gitCtx = { engines, credentials, log: context.log, stderr: context.io.stderr, signal: context.signal, env };
   // Commits made just now cannot be on the remote yet; after codex's own push, or on a second
