@@ -11,6 +11,7 @@ import * as z from 'zod';
 import type { Settings } from '../config.js';
 import { EXIT, JgoError, UsageError, messageOf } from '../errors.js';
 import { Redactor } from '../redact.js';
+import { nodeFetch } from '../http-fetch.js';
 
 export const DEFAULT_API_URL = 'https://api.github.com';
 export const API_VERSION = '2022-11-28';
@@ -188,7 +189,7 @@ export async function githubRequest(request: GitHubRequest, options: RequestOpti
   let response: Response;
   let text: string;
   try {
-    response = await fetch(url, {
+    response = await nodeFetch(url, {
       method: request.method,
       headers,
       body: request.body === undefined ? undefined : JSON.stringify(request.body),
