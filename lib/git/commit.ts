@@ -66,6 +66,10 @@ export async function pushBranch(req: PushRequest, engines: EngineChooser, optio
     const result = await runGit(['push', '--quiet', '--porcelain', req.url, `${ref}:${ref}`], {
       cwd: req.dir,
       credentials: req.credentials,
+      // Negotiate what the remote has: when its default branch moved while codex worked, a plain
+      // push re-sends everything since the newest shared ref (3,375 objects instead of 15 in the
+      // bench); negotiation sends only the new objects.
+      config: [['push.negotiate', 'true']],
       env: options.env,
       signal: options.signal,
     });

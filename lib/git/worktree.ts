@@ -84,6 +84,12 @@ async function isoCopy(req: WorkingCopyRequest, baseSha: string): Promise<void> 
     join(gitdir, 'config'),
     `${config.trimEnd()}\n[remote "origin"]\n\turl = ${req.url}\n\tfetch = +refs/heads/*:refs/remotes/origin/*\n[branch "${req.base}"]\n\tremote = origin\n\tmerge = refs/heads/${req.base}\n`,
   );
+  // origin/HEAD tells isomorphic-git's push what the remote already has; without it, a push
+  // sends the whole tree (5,504 objects instead of 18 in the bench).
+  await writeFile(join(gitdir, 'refs', 'remotes', 'origin', 'HEAD'), `ref: refs/remotes/origin/${req.base}\n`).catch(async () => {
+    await mkdir(join(gitdir, 'refs', 'remotes', 'origin'), { recursive: true });
+    await writeFile(join(gitdir, 'refs', 'remotes', 'origin', 'HEAD'), `ref: refs/remotes/origin/${req.base}\n`);
+  });
   await git.checkout({ fs, dir: req.dest, ref: req.branch, force: true });
 }
 
