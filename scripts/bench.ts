@@ -12,6 +12,11 @@
  * Exits 0 when every row ran, whatever the targets say (it is a report); 1 when a row errored;
  * 2 on bad flags. The rows are data (scripts/bench/rows.ts, `defineRow`): add one there to
  * measure more; the machinery (scripts/bench/measure.ts, run.ts, context.ts) is exported there.
+ * Pushes go through a counting proxy (scripts/bench/proxy.ts), so the report says how many
+ * objects each push sent against how many the commit adds.
+ *
+ * `node dist/scripts/bench.js --push-probe '<json>'` is not the bench: it is the push rows' jgo
+ * side, one push through the git layer (scripts/bench/push-probe.ts).
  */
 import { spawnSync } from 'node:child_process';
 import { cp, mkdir, mkdtemp, realpath, rm } from 'node:fs/promises';
@@ -21,9 +26,10 @@ import { parseArgs } from 'node:util';
 import { startGitServer } from '../test/helpers/git-server.js';
 import { ENGINES, makeContext, type EngineName } from './bench/context.js';
 import { findGnuTime, makeRunner } from './bench/measure.js';
+import { startPushProxy } from './bench/proxy.js';
 import { formatTable, targets, type Report } from './bench/report.js';
 import { benchRepo, gitRunner } from './bench/repo.js';
-import { ROWS } from './bench/rows.js';
+import { PUSH_PROBE, ROWS } from './bench/rows.js';
 import { runRows } from './bench/run.js';
 
 const USAGE = `usage: node dist/scripts/bench.js [--files N] [--commits N] [--runs N] [--cold-runs N]
@@ -31,11 +37,13 @@ const USAGE = `usage: node dist/scripts/bench.js [--files N] [--commits N] [--ru
                               [--json] [--quick] [--no-time]
   --files      files in the generated repository (default 5000; --quick: 200)
   --commits    commits in its history (default 2000; --quick: 40)
-  --runs       timed runs per warm row, after one warm-up (default 5; --quick: 1; start-up: 3x)
+  --runs       timed runs per warm row, after one warm-up (default 5; --quick: 1; start-up: 3x;
+               ship and push rows: at most 3, no warm-up, one when jgo takes over 5 s)
   --cold-runs  timed runs of cold rows (default 3; --quick: 1)
   --engines    JGO_GIT_ENGINE values to measure (default auto,isomorphic,native)
   --only       row ids to run (${ROWS.map((r) => r.id).join(', ')})
-  --cap        seconds after which a run is killed and recorded as over the cap (default 120)
+  --cap        seconds after which a run is killed and recorded as over the cap (default 120;
+               ship and push rows: 30 at most)
   --json       print the report as JSON instead of the table
   --quick      a tiny repository and one run: a smoke test
   --no-time    do not wrap runs in GNU time (/usr/bin/time): no peak memory, no cpu`;
@@ -117,10 +125,12 @@ async function main(): Promise<number> {
   // A snapshot of the build: every row runs the same executables, even if dist/ is rebuilt meanwhile.
   const built = resolve(import.meta.dirname, '..');
   const dist = join(root, 'dist');
-  for (const dir of ['cmd', 'chunks']) await cp(join(built, dir), join(dist, dir), { recursive: true });
+  // scripts/: bench.js itself is the push rows' jgo side (--push-probe).
+  for (const dir of ['cmd', 'chunks', 'scripts']) await cp(join(built, dir), join(dist, dir), { recursive: true });
   const gitEnv = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: home, GIT_CONFIG_NOSYSTEM: '1', GIT_TERMINAL_PROMPT: '0' };
   const runner = await makeRunner({ timeBin: flags.time ? findGnuTime() : undefined });
   const server = await startGitServer();
+  const proxy = await startPushProxy(server.url);
   // Ctrl-C: kill the runs in progress (their own process groups), stop, clean up, exit 130.
   const stop = new AbortController();
   const onSignal = () => {
@@ -138,7 +148,7 @@ async function main(): Promise<number> {
     const repoName = 'bench/repo.git';
     await cp(repo.path, join(server.root, repoName), { recursive: true });
     if (flags.time && !runner.timeBin) log('GNU time not found at /usr/bin/time: peak memory is not measured (apt-get install time)');
-    const ctx = makeContext({ root, dist, server, repoName, repo, runner, capMs: flags.capMs, log });
+    const ctx = makeContext({ root, dist, repoRoot: resolve(built, '..'), server, proxy, repoName, repo, runner, capMs: flags.capMs, log });
     const memoryLimitKiB = (2 * repo.packBytes) / 1024 + 150 * 1024;
     const rows = await runRows(ctx, flags.rows, {
       engines: flags.engines,
@@ -176,15 +186,22 @@ async function main(): Promise<number> {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
     runner.killAll();
+    await proxy.close();
     await server.close();
     await runner.close();
     await rm(root, { recursive: true, force: true });
   }
 }
 
-try {
-  process.exitCode = await main();
-} catch (error) {
-  process.stderr.write(`bench: failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
-  process.exitCode = 1;
+if (process.argv[2] === PUSH_PROBE) {
+  // Not the bench: one push through the git layer, for the push rows (scripts/bench/push-probe.ts).
+  const { pushProbe } = await import('./bench/push-probe.js');
+  process.exitCode = await pushProbe(process.argv.slice(3));
+} else {
+  try {
+    process.exitCode = await main();
+  } catch (error) {
+    process.stderr.write(`bench: failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    process.exitCode = 1;
+  }
 }

@@ -42,6 +42,11 @@ interface Side {
   capped: boolean;
   peakKiB: number | null;
   medianCpuMs: number | null;
+  wallMs: number[];
+  medianWallMs: number | null;
+  sentBytes: number[];
+  sentObjects: number[];
+  extraObjects: number[];
 }
 interface Row {
   id: string;
@@ -53,12 +58,13 @@ interface Row {
   pass: boolean | null;
   memoryLimitKiB: number | null;
   memoryPass: boolean | null;
+  newObjects: number | null;
   error: string | null;
 }
 interface Report {
   meta: { files: number; commits: number; packBytes: number; memory?: string };
   rows: Row[];
-  targets: Array<{ name: string; value: number | null; limit: number; pass: boolean | null }>;
+  targets: Array<{ name: string; value: number | null; limit: number; unit: string; pass: boolean | null }>;
   ok: boolean;
 }
 
@@ -77,7 +83,7 @@ t.test('bench --quick --json: every row, every engine, with numbers', async (t) 
     ROWS.flatMap((row) => (row.perEngine ? ENGINES.map((e) => `${row.id} ${e}`) : [`${row.id} -`])),
     'one row per operation and engine, in order',
   );
-  for (const id of ['startup', 'sync_cold', 'sync_warm', 'sync_new_commit', 'worktree']) {
+  for (const id of ['startup', 'sync_cold', 'sync_warm', 'sync_new_commit', 'worktree', 'ship_commit_push', 'push', 'push_moved']) {
     t.ok(report.rows.some((r) => r.id === id), `the issue's row ${id} is there`);
   }
   const memory = report.meta.memory !== undefined;
@@ -97,8 +103,30 @@ t.test('bench --quick --json: every row, every engine, with numbers', async (t) 
       if (row.id !== 'startup') t.equal(typeof row.memoryPass, 'boolean', `${name}: memory verdict`);
     }
   }
-  t.equal(report.targets.length, 6, 'a line per target of the default engine (5 ratios and memory)');
-  for (const target of report.targets.slice(0, 5)) t.equal(typeof target.value, 'number', `${target.name}: measured`);
+  t.equal(report.targets.length, 11, 'a line per target of the default engine (8 ratios, 2 pushes sending only new objects, memory)');
+  for (const target of report.targets.slice(0, 10)) t.equal(typeof target.value, 'number', `${target.name}: measured`);
+  t.same(report.targets.filter((x) => x.unit === 'objects').map((x) => x.limit), [0, 0], 'the push targets allow no object beyond the new ones');
+
+  // The ship and push rows: what each push sent, against what the commit adds; jgo's time is its own.
+  for (const row of report.rows.filter((r) => ['ship_commit_push', 'push', 'push_moved'].includes(r.id))) {
+    const name = `${row.id} [${row.engine}]`;
+    t.ok(typeof row.newObjects === 'number' && row.newObjects > 0, `${name}: the objects the commit adds are counted`);
+    for (const [which, side] of [['jgo', row.jgo], ['native', row.native]] as const) {
+      t.equal(side.sentObjects.length, side.runsMs.length, `${name}: every ${which} push was seen by the proxy`);
+      t.ok(side.sentObjects.every((n) => n > 0) && side.sentBytes.every((n) => n > 0), `${name}: ${which} sent a pack`);
+      t.equal(side.extraObjects.length, side.runsMs.length, `${name}: ${which}'s objects beyond the new ones are counted`);
+    }
+    // Process wall time minus what is not jgo's: the plan (ship), node's start-up (the push probe).
+    t.ok((row.jgo.medianWallMs ?? 0) > (row.jgo.medianMs ?? Infinity), `${name}: jgo's own time is less than its process's`);
+    t.equal(row.jgo.wallMs.length, row.jgo.runsMs.length, `${name}: a wall time per run`);
+  }
+  for (const id of ['ship_commit_push', 'push']) {
+    // The remote did not move: native git sends exactly the new objects, and so does jgo's default engine.
+    const auto = report.rows.find((r) => r.id === id && r.engine === 'auto');
+    t.same(auto?.native.extraObjects.every((n) => n === 0), true, `${id}: native git push sent only the new objects`);
+    t.same(auto?.jgo.extraObjects.every((n) => n === 0), true, `${id} [auto]: jgo sent only the new objects`);
+  }
+  t.notMatch(result.stderr, /left on the server/, 'every run deleted the branches it pushed');
   if (existsSync('/usr/bin/time')) t.ok(memory, 'GNU time is used when /usr/bin/time exists');
 
   // The second run finds the repository in the cache and says so.

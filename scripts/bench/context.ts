@@ -7,6 +7,7 @@ import { cp, mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { commitToBare, type GitServer } from '../../test/helpers/git-server.js';
 import type { Cmd, Runner } from './measure.js';
+import type { PushProxy } from './proxy.js';
 import { newFileText, prng, type BenchRepo } from './repo.js';
 
 export type EngineName = 'auto' | 'isomorphic' | 'native';
@@ -26,7 +27,12 @@ export interface BenchContext {
   root: string;
   /** The built dist/ directory. */
   dist: string;
+  /** The repository root (test/helpers/fake-codex.mjs is under it). */
+  repoRoot: string;
   server: GitServer;
+  /** The proxy in front of the server that counts what pushes send, and the served repository's URL through it. */
+  proxy: PushProxy;
+  pushUrl: string;
   /** The served repository's name under the server root, its URL and envelope ref. */
   repoName: string;
   url: string;
@@ -56,8 +62,13 @@ export interface BenchContext {
   noteSynced(engine: EngineName, cacheDir: string, stdout: string): void;
   /** A `git clone --mirror` of the served repository, once made. */
   nativeMirror: string | undefined;
-  /** Untimed: the engine's warm cache, synced now; returns the mirror field. */
-  ensureWarm(engine: EngineName): Promise<{ cacheDir: string; mirror: MirrorField }>;
+  /**
+   * Untimed: the engine's warm cache, synced now; returns the mirror field. `syncWith` runs that
+   * sync with another engine (rows that do not measure the sync catch up with native git).
+   */
+  ensureWarm(engine: EngineName, options?: { syncWith?: EngineName }): Promise<{ cacheDir: string; mirror: MirrorField }>;
+  /** Seconds-long untimed work (syncs, working copies) is allowed this long. */
+  setupCapMs: number;
   /** Untimed: the native mirror, fetched now. */
   ensureNativeMirror(): Promise<string>;
   /** Untimed: one new commit on the served default branch (a few files edited); returns its sha. */
@@ -74,7 +85,9 @@ export interface WarmCache {
 export interface ContextOptions {
   root: string;
   dist: string;
+  repoRoot: string;
   server: GitServer;
+  proxy: PushProxy;
   repoName: string;
   repo: BenchRepo;
   runner: Runner;
@@ -98,7 +111,7 @@ export function mirrorOf(envelope: Record<string, unknown>): MirrorField {
 }
 
 export function makeContext(options: ContextOptions): BenchContext {
-  const { root, dist, server, repoName, repo, runner, capMs, log } = options;
+  const { root, dist, repoRoot, server, proxy, repoName, repo, runner, capMs, log } = options;
   const home = join(root, 'home');
   const url = server.repoUrl(repoName);
   const ref = repoName.replace(/\.git$/, '');
@@ -112,7 +125,10 @@ export function makeContext(options: ContextOptions): BenchContext {
   const ctx: BenchContext = {
     root,
     dist,
+    repoRoot,
     server,
+    proxy,
+    pushUrl: `${proxy.url}/${repoName}`,
     repoName,
     url,
     ref,
@@ -146,7 +162,8 @@ export function makeContext(options: ContextOptions): BenchContext {
       ctx.warm.set(engine, { cacheDir, mirror: mirrorOf(parseEnvelope(stdout)), version: ctx.remoteVersion });
     },
     nativeMirror: undefined,
-    async ensureWarm(engine) {
+    setupCapMs: setupCap,
+    async ensureWarm(engine, options = {}) {
       const known = ctx.warm.get(engine);
       if (known?.mirror !== undefined && known.version === ctx.remoteVersion) return { cacheDir: known.cacheDir, mirror: known.mirror };
       let cacheDir = known?.cacheDir;
@@ -158,8 +175,9 @@ export function makeContext(options: ContextOptions): BenchContext {
         if (seed !== undefined) await cp(seed.cacheDir, cacheDir, { recursive: true });
         else await mkdir(cacheDir, { recursive: true });
       }
-      const sample = await runner.run([ctx.stage('jgo-sync', engine, cacheDir, ctx.envelope())], setupCap);
-      if (sample.capped) throw new Error(`an untimed jgo-sync (${engine}) took over ${setupCap / 1000} s`);
+      const syncWith = options.syncWith ?? engine;
+      const sample = await runner.run([ctx.stage('jgo-sync', syncWith, cacheDir, ctx.envelope())], setupCap);
+      if (sample.capped) throw new Error(`an untimed jgo-sync (${syncWith}) took over ${setupCap / 1000} s`);
       ctx.noteSynced(engine, cacheDir, sample.stdout);
       const mirror = ctx.warm.get(engine)?.mirror;
       if (mirror === undefined) throw new Error('jgo-sync reported no mirror');

@@ -1,4 +1,5 @@
 /** The benchmark's output: an aligned table for people, the same numbers as JSON for machines. */
+import { median } from './measure.js';
 import type { RowResult } from './run.js';
 
 export interface ReportMeta {
@@ -18,10 +19,10 @@ export interface ReportMeta {
 
 export interface TargetLine {
   name: string;
-  /** The measured value: a ratio, or MiB for memory. */
+  /** The measured value: a ratio, MiB for memory, or objects a push sent. */
   value: number | undefined;
   limit: number;
-  unit: 'x' | 'MiB';
+  unit: 'x' | 'MiB' | 'objects';
   pass: boolean | undefined;
   /** Where the value comes from (the worst row, for memory). */
   detail: string;
@@ -58,6 +59,26 @@ export function targets(rows: readonly RowResult[], memoryLimitKiB: number, memo
   ratio('worktree', 'auto', 'working copy within 2x of git clone --local + checkout -b');
   ratio('sync_cold', 'auto', 'cold mirror within 3x of git clone --mirror');
   ratio('startup', '-', 'start-up (jgo-gate --help) within 2x of node -e 0');
+  ratio('ship_commit_push', 'auto', 'ship commit + push + verify (plan excluded) within 2x of git add + commit + push');
+  ratio('push', 'auto', 'push, remote main unchanged, within 2x of git push');
+  ratio('push_moved', 'auto', 'push, remote main moved, within 2x of git push');
+  for (const id of ['push', 'push_moved']) {
+    const row = rows.find((r) => r.id === id && r.engine === 'auto');
+    if (!row) continue;
+    const extra = row.jgo.extraObjects.length > 0 ? Math.max(...row.jgo.extraObjects) : undefined;
+    const nativeExtra = row.native.extraObjects.length > 0 ? Math.max(...row.native.extraObjects) : undefined;
+    lines.push({
+      name: `${id === 'push' ? 'push, remote main unchanged' : 'push, remote main moved'}: only the new objects`,
+      value: extra,
+      limit: 0,
+      unit: 'objects',
+      pass: row.error !== undefined ? false : extra === undefined ? undefined : extra <= 0,
+      detail:
+        row.error !== undefined
+          ? `error: ${row.error.split('\n')[0]}`
+          : `objects sent beyond what the commit adds (${row.newObjects ?? '?'}), most of any run; native git push: ${nativeExtra ?? '-'}`,
+    });
+  }
   const measured = rows.filter((r) => r.engine === 'auto' && r.memoryLimitKiB !== undefined && r.jgo.peakKiB !== undefined);
   const worst = measured.sort((a, b) => (b.jgo.peakKiB ?? 0) - (a.jgo.peakKiB ?? 0))[0];
   lines.push({
@@ -123,14 +144,31 @@ export function formatTable(report: Report): string {
   for (const r of rows) {
     if (seen.has(r.id)) continue;
     seen.add(r.id);
-    out.push(`  ${r.label.padEnd(widths[0] ?? 0)}  vs  ${r.baseline}`);
+    out.push(`  ${r.label.padEnd(widths[0] ?? 0)}  vs  ${r.baseline}${r.capMs !== undefined ? ` (cap ${r.capMs / 1000} s a run)` : ''}`);
+    if (r.note !== undefined) out.push(`  ${''.padEnd(widths[0] ?? 0)}      ${r.note}`);
+  }
+  const pushing = rows.filter((r) => r.jgo.sentBytes.length > 0 || r.native.sentBytes.length > 0);
+  if (pushing.length > 0) {
+    out.push('');
+    out.push('what the pushes sent, medians: objects in the pack (beyond those the commit adds) and KiB on the wire:');
+    const side = (s: RowResult['jgo']) => {
+      const objects = median(s.sentObjects);
+      const extra = median(s.extraObjects);
+      const kib = median(s.sentBytes);
+      return `${objects ?? '?'} objects (+${extra ?? '?'}) ${kib === undefined ? '-' : (kib / 1024).toFixed(1)} KiB`;
+    };
+    const idWidth = Math.max(...pushing.map((r) => `${r.id} [${r.engine}]`.length));
+    for (const r of pushing) {
+      const wall = r.jgo.medianWallMs !== undefined && r.jgo.medianWallMs !== r.jgo.medianMs ? `; jgo process ${fmtMs({ ...r.jgo, medianMs: r.jgo.medianWallMs }, true)}` : '';
+      out.push(`  ${`${r.id} [${r.engine}]`.padEnd(idWidth)}  commit adds ${r.newObjects ?? '?'}; jgo ${side(r.jgo)}; native ${side(r.native)}${wall}`);
+    }
   }
   out.push('');
   out.push('targets for the default engine (auto):');
   const nameWidth = Math.max(...report.targets.map((t) => t.name.length));
   for (const t of report.targets) {
-    const value = t.value === undefined ? 'n/a' : t.unit === 'x' ? `${t.value.toFixed(2)}x` : `${t.value.toFixed(1)} MiB`;
-    const limit = t.unit === 'x' ? `${t.limit}x` : `${t.limit.toFixed(1)} MiB`;
+    const value = t.value === undefined ? 'n/a' : t.unit === 'x' ? `${t.value.toFixed(2)}x` : t.unit === 'MiB' ? `${t.value.toFixed(1)} MiB` : `${t.value} obj`;
+    const limit = t.unit === 'x' ? `${t.limit}x` : t.unit === 'MiB' ? `${t.limit.toFixed(1)} MiB` : `${t.limit} obj`;
     const verdict = t.pass === undefined ? '-' : t.pass ? 'pass' : 'FAIL';
     out.push(`  ${t.name.padEnd(nameWidth)}  ${value.padStart(10)} / ${limit.padEnd(10)} ${verdict.padEnd(4)}  ${t.detail}`);
   }

@@ -1,12 +1,34 @@
 /**
  * The benchmark's rows, as data: what jgo runs, what native git runs for the same work, the
- * untimed setup around each run, and the ratio jgo must stay within. A later stage adds its rows
- * here (e.g. ship's "commit" and "push") with `defineRow`.
+ * untimed setup around each run, and the ratio jgo must stay within. A stage adds its rows here
+ * with `defineRow`: jgo-sync and jgo-worktree, then jgo-ship (its own time, the plan excluded)
+ * and the push through the git layer, with the remote's main unchanged and moved.
  */
 import { mkdir } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { mirrorOf, parseEnvelope, removeQuietly, type BenchContext, type EngineName, type MirrorField } from './context.js';
 import type { Cmd } from './measure.js';
+import { prng } from './repo.js';
+import {
+  commit,
+  commitCmds,
+  copyWorkingCopy,
+  deleteServed,
+  fakeCodexPath,
+  head,
+  jgoTemplate,
+  leftoverBranches,
+  loginCheckMs,
+  makeChange,
+  nativeTemplate,
+  newObjectCount,
+  planScript,
+  resetServedMain,
+  servedBranches,
+  writeChange,
+  type JgoTemplate,
+  type WorkingCopy,
+} from './ship.js';
 
 /** The engine a row runs jgo with, or '-' for rows that do not involve git (start-up). */
 export type RowEngine = EngineName | '-';
@@ -28,6 +50,18 @@ export interface RowSpec<R> {
   runsFactor?: number;
   /** Whether the peak-memory target (2 x pack + 150 MiB) applies. */
   memory: boolean;
+  /** A cap for this row's runs, when lower than --cap (rows whose slow engine would otherwise eat the bench's time). */
+  capMs?: number;
+  /** At most this many runs (when --runs is more): rows whose untimed work costs seconds a run. */
+  runs?: number;
+  /** A warm-up run first (default: warm rows have one). */
+  warmup?: boolean;
+  /** A jgo run slower than this is recorded (even a warm-up) and the row stops: one run tells a ratio that large. */
+  slowMs?: number;
+  /** Record what each side's pushes send through ctx.proxy (bytes, objects): set by rows whose runs push to ctx.pushUrl. */
+  pushes?: boolean;
+  /** How jgo's time is taken, when it is not the process's wall time (printed under the table). */
+  note?: string;
   /** Untimed, once per engine before the runs. */
   prepare?(ctx: BenchContext, engine: RowEngine): Promise<void>;
   /** Untimed, before each run: whatever the run needs (fresh directories, a new remote commit…). */
@@ -36,8 +70,18 @@ export interface RowSpec<R> {
   native(ctx: BenchContext, run: R): Cmd[];
   /** Checks jgo's stdout (throw when the run did not do the work). */
   check?(ctx: BenchContext, engine: RowEngine, run: R, stdout: string): void;
+  /**
+   * jgo's milliseconds for this run, from its stdout and the wall time of its process(es): for
+   * rows where part of the process's time is not jgo's (ship's plan, which codex spends) or
+   * where the operation is timed inside the process. Default: the wall time.
+   */
+  jgoMs?(ctx: BenchContext, engine: RowEngine, run: R, stdout: string, wallMs: number): number;
+  /** After teardown: how many objects the run's change really adds (what a push must send at most). */
+  newObjects?(run: R): number | undefined;
   /** Untimed, after each run; `jgoStdout` is undefined when jgo did not complete (killed at the cap). */
   teardown?(ctx: BenchContext, engine: RowEngine, run: R, jgoStdout: string | undefined): Promise<void>;
+  /** Untimed, once per engine after the runs, also after an error: whatever prepare made goes. */
+  finish?(ctx: BenchContext, engine: RowEngine): Promise<void>;
 }
 
 /** One iteration of a row, with its per-run state bound. */
@@ -45,7 +89,9 @@ export interface Iteration {
   jgo: Cmd[];
   native: Cmd[];
   check(stdout: string): void;
+  jgoMs(stdout: string, wallMs: number): number;
   teardown(jgoStdout: string | undefined): Promise<void>;
+  newObjects(): number | undefined;
 }
 
 /** A row with its per-run state type erased, so rows of different shapes share one list. */
@@ -58,8 +104,15 @@ export interface Row {
   cold: boolean;
   runsFactor: number;
   memory: boolean;
+  capMs: number | undefined;
+  maxRuns: number | undefined;
+  warmup: boolean | undefined;
+  slowMs: number | undefined;
+  pushes: boolean;
+  note: string | undefined;
   prepare(ctx: BenchContext, engine: RowEngine): Promise<void>;
   iteration(ctx: BenchContext, engine: RowEngine, index: number): Promise<Iteration>;
+  finish(ctx: BenchContext, engine: RowEngine): Promise<void>;
 }
 
 export function defineRow<R>(spec: RowSpec<R>): Row {
@@ -72,14 +125,23 @@ export function defineRow<R>(spec: RowSpec<R>): Row {
     cold: spec.cold ?? false,
     runsFactor: spec.runsFactor ?? 1,
     memory: spec.memory,
+    capMs: spec.capMs,
+    maxRuns: spec.runs,
+    warmup: spec.warmup,
+    slowMs: spec.slowMs,
+    pushes: spec.pushes ?? false,
+    note: spec.note,
     prepare: async (ctx, engine) => spec.prepare?.(ctx, engine),
+    finish: async (ctx, engine) => spec.finish?.(ctx, engine),
     iteration: async (ctx, engine, index) => {
       const run = await spec.setup(ctx, engine, index);
       return {
         jgo: spec.jgo(ctx, engine, run),
         native: spec.native(ctx, run),
         check: (stdout) => spec.check?.(ctx, engine, run, stdout),
+        jgoMs: (stdout, wallMs) => (spec.jgoMs ? spec.jgoMs(ctx, engine, run, stdout, wallMs) : wallMs),
         teardown: async (jgoStdout) => spec.teardown?.(ctx, engine, run, jgoStdout),
+        newObjects: () => spec.newObjects?.(run),
       };
     },
   };
@@ -222,5 +284,255 @@ export const worktree = defineRow<{ cacheDir: string; runId: string; dest: strin
   },
 });
 
+/** The flag that makes dist/scripts/bench.js the push rows' jgo side (scripts/bench/push-probe.ts) instead of the bench. */
+export const PUSH_PROBE = '--push-probe';
+
+/**
+ * The ship and push rows need a fresh working copy per side and run, and push to the server:
+ * seconds of untimed work a run. They run 3 times (not --runs, if that is more), without a
+ * warm-up run. A push of one commit takes a fraction of a second; isomorphic-git takes seconds
+ * where it sends whole trees: a jgo run over SHIP_SLOW_MS is one run enough (recorded, the row
+ * stops there), and one over SHIP_CAP_MS is killed and recorded as over it.
+ */
+const SHIP_RUNS = 3;
+const SHIP_SLOW_MS = 5_000;
+const SHIP_CAP_MS = 30_000;
+
+/** Per engine: the working copies every run copies (jgo-worktree's with that engine, and native git's). */
+interface Templates {
+  jgo: JgoTemplate;
+  native: WorkingCopy;
+}
+const templates = new Map<EngineName, Templates>();
+/** What jgo-ship's `codex login status` costs (outside the plan's reported duration), measured once. */
+let loginMs: number | undefined;
+const changeRand = prng(20261123);
+let changes = 0;
+const SUBJECT = 'feat(bench): edit three files and add notes';
+/**
+ * Native git's commit says so: the same message, tree, parent and second would give both sides
+ * the same commit, and the side pushing second would find it on the server (advertised under the
+ * first side's branch) and send nothing.
+ */
+const NATIVE_SUBJECT = `${SUBJECT} (native git)`;
+
+/** The engine's templates, made now unless they exist and still start at the served main. */
+async function templatesFor(ctx: BenchContext, engine: RowEngine): Promise<Templates> {
+  const e = engineOf(engine);
+  const main = (await servedBranches(ctx)).get(ctx.repo.branch);
+  const known = templates.get(e);
+  if (known !== undefined && known.jgo.base === main) return known;
+  if (known !== undefined) {
+    await removeQuietly(dirname(known.jgo.dir));
+    await removeQuietly(dirname(known.native.dir));
+  }
+  const jgo = await jgoTemplate(ctx, e);
+  const made = { jgo, native: await nativeTemplate(ctx, jgo.base) };
+  templates.set(e, made);
+  return made;
+}
+
+function templatesOf(engine: RowEngine): Templates {
+  const t = templates.get(engineOf(engine));
+  if (!t) throw new Error('no working-copy templates: prepare did not run');
+  return t;
+}
+
+/** After a row: every run deleted what it pushed; anything left (a run that failed half-way) goes now. */
+async function cleanServer(ctx: BenchContext, id: string, engine: RowEngine): Promise<void> {
+  const left = await leftoverBranches(ctx);
+  if (left.length > 0) {
+    ctx.log(`${id} [${engineOf(engine)}]: deleting ${left.length} branch(es) left on the server: ${left.join(', ')}`);
+    await deleteServed(ctx, left);
+  }
+}
+
+/** Fresh copies of both templates on fresh branches, with the same change written into each. */
+async function freshPair(ctx: BenchContext, t: Templates) {
+  const id = ctx.runId();
+  const jgo = await copyWorkingCopy(ctx, t.jgo, `jgo/${id}`);
+  const native = await copyWorkingCopy(ctx, t.native, `bench/native-${id}`);
+  const change = await makeChange(ctx, jgo.dir, changeRand, ++changes);
+  await writeChange(jgo.dir, change);
+  await writeChange(native.dir, change);
+  return { id, jgo, native, change };
+}
+
+/** Checks that each side's branch is on the server at the commit it pushed, then deletes both sides' branches. */
+async function verifyAndDelete(ctx: BenchContext, sides: Array<{ copy: WorkingCopy; pushed: boolean; expect: string | undefined }>): Promise<void> {
+  const served = await servedBranches(ctx);
+  try {
+    for (const { copy, pushed, expect } of sides) {
+      const sha = served.get(copy.branch);
+      if (sha === undefined) {
+        if (pushed) throw new Error(`${copy.branch} is not on the server after its push`);
+        continue;
+      }
+      if (expect !== undefined && sha !== expect) throw new Error(`${copy.branch} on the server is ${sha}, not ${expect}`);
+    }
+  } finally {
+    await deleteServed(ctx, sides.map((s) => s.copy.branch), served);
+  }
+}
+
+interface ShipRun {
+  templates: Templates;
+  jgo: WorkingCopy;
+  native: WorkingCopy;
+  envelope: Record<string, unknown>;
+  script: string;
+  added: number | undefined;
+}
+
+interface ShipField {
+  pushed?: unknown;
+  plan?: unknown;
+  commits?: unknown;
+  remote_sha?: unknown;
+  plan_duration_ms?: unknown;
+}
+
+function shipOf(stdout: string): ShipField {
+  const ship = parseEnvelope(stdout).ship as ShipField | undefined;
+  if (!ship) throw new Error('jgo-ship wrote no ship');
+  return ship;
+}
+
+export const shipCommitPush = defineRow<ShipRun>({
+  id: 'ship_commit_push',
+  label: 'jgo-ship: commit + push + verify, plan excluded',
+  baseline: 'git add -A + git commit + git push origin <branch>',
+  note:
+    'jgo = the jgo-ship process (with --keep: the working copy is not removed) minus what codex spends on the plan: ship.plan_duration_ms ' +
+    '(the fake codex exec) and the codex login check (the fake codex login status alone, median of 5); 3 files edited + 1 added, one commit; ' +
+    "cpu and memory include the fake codex's processes",
+  target: 2,
+  perEngine: true,
+  memory: true,
+  runs: SHIP_RUNS,
+  warmup: false,
+  slowMs: SHIP_SLOW_MS,
+  capMs: SHIP_CAP_MS,
+  pushes: true,
+  prepare: async (ctx, engine) => {
+    await templatesFor(ctx, engine);
+    if (loginMs === undefined) {
+      loginMs = await loginCheckMs(ctx, await planScript(ctx.tmp('login-script'), SUBJECT, []));
+      ctx.log(`ship_commit_push: the codex login check (fake codex login status) takes ${Math.round(loginMs)} ms: subtracted from each jgo-ship run`);
+    }
+  },
+  setup: async (ctx, engine) => {
+    const t = templatesOf(engine);
+    const { id, jgo, native, change } = await freshPair(ctx, t);
+    const script = await planScript(dirname(jgo.dir), SUBJECT, change.paths);
+    const wt = t.jgo.envelope.worktree as Record<string, unknown>;
+    const envelope = {
+      ...t.jgo.envelope,
+      run_id: id,
+      request: `${ctx.ref} edit three files and add notes`,
+      worktree: { ...wt, path: jgo.dir, branch: jgo.branch },
+      codex: { exit_code: 0, changed_files: change.paths, last_message: 'done', duration_ms: 1 },
+    };
+    return { templates: t, jgo, native, envelope, script, added: undefined };
+  },
+  jgo: (ctx, engine, run) => {
+    const cmd = ctx.stage('jgo-ship', engineOf(engine), run.templates.jgo.cacheDir, run.envelope, ['--keep']);
+    return [{ ...cmd, env: { ...cmd.env, CODEX_BIN: fakeCodexPath(ctx), CODEX_FAKE_SCRIPT: run.script } }];
+  },
+  native: (ctx, run) => [...commitCmds(ctx, run.native.dir, NATIVE_SUBJECT), ctx.git(['push', '--quiet', 'origin', run.native.branch], run.native.dir)],
+  check: (_ctx, _engine, _run, stdout) => {
+    const ship = shipOf(stdout);
+    if (ship.pushed !== true) throw new Error('jgo-ship did not report the push');
+    if (ship.plan !== 'codex') throw new Error(`jgo-ship used the ${String(ship.plan)} plan, not the fake codex's`);
+    if (!Array.isArray(ship.commits) || ship.commits.length !== 1) throw new Error(`jgo-ship made ${Array.isArray(ship.commits) ? ship.commits.length : 'no'} commits, not 1`);
+    if (typeof ship.plan_duration_ms !== 'number') throw new Error('jgo-ship reported no plan_duration_ms');
+  },
+  jgoMs: (_ctx, _engine, _run, stdout, wallMs) => wallMs - (shipOf(stdout).plan_duration_ms as number) - (loginMs ?? 0),
+  teardown: async (ctx, _engine, run, jgoStdout) => {
+    try {
+      const nativeHead = await head(ctx, run.native.dir);
+      const nativePushed = nativeHead !== run.native.base;
+      if (nativePushed) run.added = await newObjectCount(ctx, run.native.dir, run.native.base);
+      const remote = jgoStdout === undefined ? undefined : shipOf(jgoStdout).remote_sha;
+      await verifyAndDelete(ctx, [
+        { copy: run.jgo, pushed: jgoStdout !== undefined, expect: typeof remote === 'string' ? remote : undefined },
+        { copy: run.native, pushed: false, expect: nativeHead },
+      ]);
+    } finally {
+      await removeQuietly(dirname(run.jgo.dir));
+      await removeQuietly(dirname(run.native.dir));
+    }
+  },
+  newObjects: (run) => run.added,
+  finish: (ctx, engine) => cleanServer(ctx, 'ship_commit_push', engine),
+});
+
+interface PushRun {
+  jgo: WorkingCopy;
+  native: WorkingCopy;
+  jgoHead: string;
+  nativeHead: string;
+  added: number;
+  /** The served main was moved to this commit before the run (and is put back after). */
+  moved: string | undefined;
+}
+
+function pushRow(id: 'push' | 'push_moved', moved: boolean) {
+  return defineRow<PushRun>({
+    id,
+    label: moved ? 'push, remote main moved 1 commit' : 'push, remote main unchanged',
+    baseline: 'git push origin <branch>',
+    note:
+      "jgo = the git layer's pushBranch (jgo-ship's push) timed inside a process started for it (bench.js --push-probe), node's start-up excluded; " +
+      `one commit (3 files edited + 1 added) on a new branch${moved ? '; one commit added to the served main after the working copies were made' : ''}`,
+    target: 2,
+    perEngine: true,
+    memory: true,
+    runs: SHIP_RUNS,
+    warmup: false,
+    slowMs: SHIP_SLOW_MS,
+    capMs: SHIP_CAP_MS,
+    pushes: true,
+    prepare: async (ctx, engine) => {
+      await templatesFor(ctx, engine);
+    },
+    setup: async (ctx, engine) => {
+      const t = templatesOf(engine);
+      const { jgo, native } = await freshPair(ctx, t);
+      const jgoHead = await commit(ctx, jgo.dir, SUBJECT);
+      const nativeHead = await commit(ctx, native.dir, NATIVE_SUBJECT);
+      const added = await newObjectCount(ctx, native.dir, native.base);
+      return { jgo, native, jgoHead, nativeHead, added, moved: moved ? await ctx.newCommit() : undefined };
+    },
+    jgo: (ctx, engine, run) => [
+      ctx.node([join(ctx.dist, 'scripts', 'bench.js'), PUSH_PROBE, JSON.stringify({ dir: run.jgo.dir, url: ctx.pushUrl, branch: run.jgo.branch, engine: engineOf(engine) })]),
+    ],
+    native: (ctx, run) => [ctx.git(['push', '--quiet', 'origin', run.native.branch], run.native.dir)],
+    check: (_ctx, _engine, _run, stdout) => {
+      const out = JSON.parse(stdout) as { push_ms?: unknown };
+      if (typeof out.push_ms !== 'number') throw new Error(`the push probe printed no push_ms: ${stdout.slice(0, 200)}`);
+    },
+    jgoMs: (_ctx, _engine, _run, stdout) => (JSON.parse(stdout) as { push_ms: number }).push_ms,
+    teardown: async (ctx, _engine, run, jgoStdout) => {
+      try {
+        await verifyAndDelete(ctx, [
+          { copy: run.jgo, pushed: jgoStdout !== undefined, expect: run.jgoHead },
+          { copy: run.native, pushed: false, expect: run.nativeHead },
+        ]);
+      } finally {
+        // The served main goes back to the working copies' base: the next run's remote moves by one commit again.
+        if (run.moved !== undefined) await resetServedMain(ctx, run.jgo.base);
+        await removeQuietly(dirname(run.jgo.dir));
+        await removeQuietly(dirname(run.native.dir));
+      }
+    },
+    newObjects: (run) => run.added,
+    finish: (ctx, engine) => cleanServer(ctx, id, engine),
+  });
+}
+
+export const push = pushRow('push', false);
+export const pushMoved = pushRow('push_moved', true);
+
 /** Every row, in the order they run and print. */
-export const ROWS: readonly Row[] = [startup, syncCold, syncWarm, syncOneCommit, worktree];
+export const ROWS: readonly Row[] = [startup, syncCold, syncWarm, syncOneCommit, worktree, shipCommitPush, push, pushMoved];

@@ -1,8 +1,10 @@
 /**
  * Runs rows: per row and engine, an untimed prepare, then iterations of (untimed setup, jgo timed,
  * native timed, untimed teardown), the order of jgo and native alternating between iterations.
- * A warm-up iteration (not recorded) precedes the runs of warm rows. A run killed at the cap is
- * recorded as over the cap, and that side of the row is not run again.
+ * A warm-up iteration (not recorded) precedes the runs of warm rows, unless the row says not to.
+ * A run killed at the cap (--cap, or the row's own lower one) is recorded as over the cap, and
+ * that side of the row is not run again. A jgo run slower than the row's slowMs is recorded (a
+ * warm-up too) and ends the row: rows with a slow engine spend seconds, not minutes, on it.
  */
 import type { BenchContext, EngineName } from './context.js';
 import { median } from './measure.js';
@@ -19,6 +21,14 @@ export interface SideResult {
   /** Every recorded run's user + system CPU milliseconds (GNU time), and their median. */
   cpuMs: number[];
   medianCpuMs: number | undefined;
+  /** The recorded runs' process wall times: the same as runsMs unless the row takes jgo's time otherwise (RowSpec.jgoMs). */
+  wallMs: number[];
+  medianWallMs: number | undefined;
+  /** Push rows: per recorded run, the bytes and pack objects its pushes sent (summed over its pushes). */
+  sentBytes: number[];
+  sentObjects: number[];
+  /** Push rows: per recorded run, the objects sent beyond those the run's commit adds (0: only the new objects). */
+  extraObjects: number[];
 }
 
 export interface RowResult {
@@ -35,6 +45,12 @@ export interface RowResult {
   /** 2 x pack + 150 MiB, when the memory target applies. */
   memoryLimitKiB: number | undefined;
   memoryPass: boolean | undefined;
+  /** Push rows: the objects the change adds (what the push must send at most), median over the runs. */
+  newObjects: number | undefined;
+  /** How jgo's time was taken, when not as the process's wall time. */
+  note: string | undefined;
+  /** This row's cap, when lower than --cap. */
+  capMs: number | undefined;
   error: string | undefined;
 }
 
@@ -49,7 +65,19 @@ export interface RunOptions {
 }
 
 function side(): SideResult {
-  return { runsMs: [], medianMs: undefined, capped: false, peakKiB: undefined, cpuMs: [], medianCpuMs: undefined };
+  return {
+    runsMs: [],
+    medianMs: undefined,
+    capped: false,
+    peakKiB: undefined,
+    cpuMs: [],
+    medianCpuMs: undefined,
+    wallMs: [],
+    medianWallMs: undefined,
+    sentBytes: [],
+    sentObjects: [],
+    extraObjects: [],
+  };
 }
 
 const ms = (n: number) => `${Math.round(n)} ms`;
@@ -70,54 +98,110 @@ export async function runRow(ctx: BenchContext, row: Row, engine: RowEngine, opt
     pass: undefined,
     memoryLimitKiB: row.memory ? options.memoryLimitKiB : undefined,
     memoryPass: undefined,
+    newObjects: undefined,
+    note: row.note,
+    capMs: row.capMs !== undefined && row.capMs < ctx.capMs ? row.capMs : undefined,
     error: undefined,
   };
+  const capMs = result.capMs ?? ctx.capMs;
+  const newObjects: number[] = [];
   const name = `${row.id}${engine === '-' ? '' : ` [${engine}]`}`;
   try {
-    await row.prepare(ctx, engine);
-    const runs = row.cold ? options.coldRuns : options.runs * row.runsFactor;
-    const warmup = options.warmup && !row.cold;
-    const total = runs + (warmup ? 1 : 0);
-    for (let k = 0; k < total; k++) {
-      if (options.signal?.aborted) throw new Error('interrupted');
-      const recorded = !(warmup && k === 0);
-      const it = await row.iteration(ctx, engine, k);
-      let jgoStdout: string | undefined;
-      const line: string[] = [];
-      try {
-        for (const which of k % 2 === 0 ? (['jgo', 'native'] as const) : (['native', 'jgo'] as const)) {
-          const target = which === 'jgo' ? jgo : native;
-          if (target.capped) continue;
-          const sample = await ctx.runner.run(which === 'jgo' ? it.jgo : it.native, ctx.capMs);
-          if (sample.capped) {
-            target.capped = true;
-            line.push(`${which} over the cap (${ms(ctx.capMs)}): killed`);
-            continue;
-          }
-          if (which === 'jgo') {
-            it.check(sample.stdout);
-            jgoStdout = sample.stdout;
-          }
-          line.push(`${which} ${ms(sample.ms)}${mib(sample.peakKiB)}`);
-          if (!recorded) continue;
-          target.runsMs.push(sample.ms);
-          if (sample.peakKiB !== undefined) target.peakKiB = Math.max(target.peakKiB ?? 0, sample.peakKiB);
-          if (sample.cpuMs !== undefined) target.cpuMs.push(sample.cpuMs);
-        }
-      } finally {
-        await it.teardown(jgoStdout);
-      }
-      ctx.log(`${name} ${recorded ? `run ${k + (warmup ? 0 : 1)}/${runs}` : 'warm-up'}: ${line.join(', ')}`);
-      if (jgo.capped && native.capped) break;
+    try {
+      await runIterations();
+    } finally {
+      await row.finish(ctx, engine);
     }
   } catch (error) {
     result.error = error instanceof Error ? error.message : String(error);
     ctx.log(`${name} FAILED: ${result.error}`);
   }
-  jgo.medianMs = jgo.capped ? ctx.capMs : median(jgo.runsMs);
-  native.medianMs = native.capped ? ctx.capMs : median(native.runsMs);
-  jgo.medianCpuMs = median(jgo.cpuMs);
-  native.medianCpuMs = median(native.cpuMs);
+
+  async function runIterations(): Promise<void> {
+    await row.prepare(ctx, engine);
+    let runs = row.cold ? options.coldRuns : options.runs * row.runsFactor;
+    if (row.maxRuns !== undefined) runs = Math.min(runs, row.maxRuns);
+    const warmup = options.warmup && !row.cold && row.warmup !== false;
+    const total = runs + (warmup ? 1 : 0);
+    let done = 0;
+    for (let k = 0; k < total; k++) {
+      if (options.signal?.aborted) throw new Error('interrupted');
+      const warmupRun = warmup && k === 0;
+      const it = await row.iteration(ctx, engine, k);
+      let jgoStdout: string | undefined;
+      let slow = false;
+      const line: string[] = [];
+      // Kept until the iteration ends: a slow warm-up is recorded after all.
+      const samples: Array<{ target: SideResult; took: number; wall: number; peakKiB?: number; cpuMs?: number; bytes: number; objects?: number }> = [];
+      try {
+        for (const which of k % 2 === 0 ? (['jgo', 'native'] as const) : (['native', 'jgo'] as const)) {
+          const target = which === 'jgo' ? jgo : native;
+          if (target.capped) continue;
+          if (row.pushes) ctx.proxy.take();
+          const sample = await ctx.runner.run(which === 'jgo' ? it.jgo : it.native, capMs);
+          const pushes = row.pushes ? ctx.proxy.take() : [];
+          if (sample.capped) {
+            target.capped = true;
+            line.push(`${which} over the cap (${ms(capMs)}): killed`);
+            continue;
+          }
+          let took = sample.ms;
+          if (which === 'jgo') {
+            it.check(sample.stdout);
+            jgoStdout = sample.stdout;
+            took = it.jgoMs(sample.stdout, sample.ms);
+            if (row.slowMs !== undefined && took > row.slowMs) slow = true;
+          }
+          const bytes = pushes.reduce((sum, p) => sum + p.bytes, 0);
+          const objects = pushes.some((p) => p.objects === undefined) ? undefined : pushes.reduce((sum, p) => sum + (p.objects ?? 0), 0);
+          const sent = row.pushes ? `, sent ${objects ?? '?'} objects in ${(bytes / 1024).toFixed(1)} KiB` : '';
+          line.push(`${which} ${ms(took)}${took !== sample.ms ? ` (process ${ms(sample.ms)})` : ''}${mib(sample.peakKiB)}${sent}`);
+          samples.push({
+            target,
+            took,
+            wall: sample.ms,
+            ...(sample.peakKiB !== undefined ? { peakKiB: sample.peakKiB } : {}),
+            ...(sample.cpuMs !== undefined ? { cpuMs: sample.cpuMs } : {}),
+            bytes,
+            ...(objects !== undefined ? { objects } : {}),
+          });
+        }
+      } finally {
+        await it.teardown(jgoStdout);
+      }
+      const added = it.newObjects();
+      const recorded = !warmupRun || slow;
+      if (recorded) {
+        done++;
+        if (added !== undefined) newObjects.push(added);
+        for (const s of samples) {
+          s.target.runsMs.push(s.took);
+          s.target.wallMs.push(s.wall);
+          if (s.peakKiB !== undefined) s.target.peakKiB = Math.max(s.target.peakKiB ?? 0, s.peakKiB);
+          if (s.cpuMs !== undefined) s.target.cpuMs.push(s.cpuMs);
+          if (row.pushes) {
+            s.target.sentBytes.push(s.bytes);
+            if (s.objects !== undefined) {
+              s.target.sentObjects.push(s.objects);
+              if (added !== undefined) s.target.extraObjects.push(s.objects - added);
+            }
+          }
+        }
+      }
+      ctx.log(`${name} ${recorded ? `run ${done}/${runs}` : 'warm-up'}: ${line.join(', ')}`);
+      if (slow) {
+        ctx.log(`${name}: jgo took over ${ms(row.slowMs ?? 0)}: that run is recorded and the row stops (one run tells a ratio this large)`);
+        break;
+      }
+      if (jgo.capped && native.capped) break;
+    }
+  }
+  for (const s of [jgo, native]) {
+    s.medianMs = s.capped ? capMs : median(s.runsMs);
+    s.medianWallMs = s.capped ? capMs : median(s.wallMs);
+    s.medianCpuMs = median(s.cpuMs);
+  }
+  result.newObjects = median(newObjects);
   if (result.error === undefined && jgo.medianMs !== undefined && native.medianMs !== undefined && native.medianMs > 0 && !native.capped) {
     result.ratio = jgo.medianMs / native.medianMs;
     result.pass = !jgo.capped && result.ratio <= row.target;
