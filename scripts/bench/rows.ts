@@ -297,6 +297,17 @@ export const PUSH_PROBE = '--push-probe';
 const SHIP_RUNS = 3;
 const SHIP_SLOW_MS = 5_000;
 const SHIP_CAP_MS = 30_000;
+/** What the ship and push rows share: 2x of native, per engine, few slow runs, pushes counted. */
+const SHIP_ROW = {
+  target: 2,
+  perEngine: true,
+  memory: true,
+  runs: SHIP_RUNS,
+  warmup: false,
+  slowMs: SHIP_SLOW_MS,
+  capMs: SHIP_CAP_MS,
+  pushes: true,
+} as const;
 
 /** Per engine: the working copies every run copies (jgo-worktree's with that engine, and native git's). */
 interface Templates {
@@ -406,14 +417,7 @@ export const shipCommitPush = defineRow<ShipRun>({
     'jgo = the jgo-ship process (with --keep: the working copy is not removed) minus what codex spends on the plan: ship.plan_duration_ms ' +
     '(the fake codex exec) and the codex login check (the fake codex login status alone, median of 5); 3 files edited + 1 added, one commit; ' +
     "cpu and memory include the fake codex's processes",
-  target: 2,
-  perEngine: true,
-  memory: true,
-  runs: SHIP_RUNS,
-  warmup: false,
-  slowMs: SHIP_SLOW_MS,
-  capMs: SHIP_CAP_MS,
-  pushes: true,
+  ...SHIP_ROW,
   prepare: async (ctx, engine) => {
     await templatesFor(ctx, engine);
     if (loginMs === undefined) {
@@ -485,14 +489,7 @@ function pushRow(id: 'push' | 'push_moved', moved: boolean) {
     note:
       "jgo = the git layer's pushBranch (jgo-ship's push) timed inside a process started for it (bench.js --push-probe), node's start-up excluded; " +
       `one commit (3 files edited + 1 added) on a new branch${moved ? '; one commit added to the served main after the working copies were made' : ''}`,
-    target: 2,
-    perEngine: true,
-    memory: true,
-    runs: SHIP_RUNS,
-    warmup: false,
-    slowMs: SHIP_SLOW_MS,
-    capMs: SHIP_CAP_MS,
-    pushes: true,
+    ...SHIP_ROW,
     prepare: async (ctx, engine) => {
       await templatesFor(ctx, engine);
     },
