@@ -5,7 +5,6 @@
  */
 import t, { type Test } from 'tap';
 import { createServer as createHttpServer } from 'node:http';
-import { createServer } from 'node:net';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { doctorCommand, mask, renderDoctor, type DoctorOptions, type DoctorReport } from '../lib/doctor.js';
@@ -14,7 +13,7 @@ import { fakeCodex, type FakeScript } from './helpers/fake-codex.js';
 import { startGitServer, createBareRepo } from './helpers/git-server.js';
 import { startGitHubServer } from './helpers/github-server.js';
 import { memoryIO } from './helpers/streams.js';
-import { baseEnv, ROOT, tempDir } from './helpers/run.js';
+import { baseEnv, closedPort, ROOT, tempDir } from './helpers/run.js';
 
 const KEY = 'sk-test-Doctor0123456789abcdefghijklmnop';
 // Token-shaped values are assembled at run time: no real-looking token sits in the source.
@@ -36,13 +35,6 @@ t.teardown(async () => {
   await Promise.all([llm.close(), git.close(), github.close()]);
 });
 
-async function closedPort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve));
-  const port = (s.address() as { port: number }).port;
-  await new Promise<void>((resolve) => s.close(() => resolve()));
-  return port;
-}
 
 interface Setup {
   dir: string;

@@ -4,12 +4,12 @@
  * code, with the token in no message.
  */
 import t, { type Test } from 'tap';
-import { createServer } from 'node:net';
 import { JgoError } from '../../lib/errors.js';
 import { openPullRequest, prBody, prTitle, BODY_LIMIT, type OpenPullRequestInput } from '../../lib/github/pr.js';
 import { repoFromUrl } from '../../lib/github/api.js';
 import { repoAccess } from '../../lib/github/repo.js';
 import { startGitHubServer, githubErrors, type GitHubServer } from '../helpers/github-server.js';
+import { closedPort } from '../helpers/run.js';
 
 // Token-shaped values are assembled at run time: no real-looking token sits in the source.
 const TOKEN = ['gh', 'p_', 'TestToken0123456789abcdefABCDEF0123'].join('');
@@ -49,14 +49,6 @@ async function rejection(t: Test, promise: Promise<unknown>): Promise<JgoError> 
   return error as JgoError;
 }
 
-/** A port nothing listens on. */
-async function closedPort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve));
-  const port = (s.address() as { port: number }).port;
-  await new Promise<void>((resolve) => s.close(() => resolve()));
-  return port;
-}
 
 t.test('creates a pull request: headers, query and fields as GitHub expects', async (t) => {
   const gh = await server(t);
