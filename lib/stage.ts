@@ -8,6 +8,7 @@ import { EXIT, JgoError, UsageError, messageOf, type ExitCode } from './errors.j
 import { loadSettings, Settings } from './config.js';
 import { Redactor } from './redact.js';
 import { jsonErrorWhere } from './json-where.js';
+import { trace } from './trace.js';
 
 export interface StageIO {
   stdin: NodeJS.ReadableStream & { isTTY?: boolean };
@@ -39,6 +40,12 @@ export interface StageSpec {
   /** A usage error found before the stage ran (bad flags). */
   usageError?: UsageError;
   run: (envelope: Envelope, context: StageContext) => Promise<Envelope>;
+  /**
+   * Loads what `run` will need while stdin is still being waited for (`jgo run` starts stages
+   * ahead of their turn): module loading is then off the critical path. Failures are ignored
+   * here; `run` meets them again and reports them.
+   */
+  prepare?: () => Promise<unknown>;
 }
 
 async function readAll(stream: NodeJS.ReadableStream): Promise<string> {
@@ -108,8 +115,11 @@ export async function runStage(spec: StageSpec, io: StageIO): Promise<ExitCode> 
   const controller = new AbortController();
   let envelope: Envelope = { jgo: ENVELOPE_VERSION };
 
+  // Until its envelope has arrived a stage has done nothing (`jgo run` starts stages ahead of
+  // their turn), so a signal then ends it at once, silently, with no envelope to write.
+  let begun = false;
   const onSignal = (signal: NodeJS.Signals) => {
-    if (controller.signal.aborted) process.exit(signal === 'SIGINT' ? 130 : 143);
+    if (!begun || controller.signal.aborted) process.exit(signal === 'SIGINT' ? 130 : 143);
     say(`${signal}: stopping`);
     controller.abort(new JgoError('interrupted', `stopped by ${signal}`, EXIT.failed));
   };
@@ -119,10 +129,24 @@ export async function runStage(spec: StageSpec, io: StageIO): Promise<ExitCode> 
   let code: ExitCode;
   let out: Envelope;
   try {
-    const settings = loadSettings({ env: io.env, cwd: io.cwd });
-    redact = new Redactor(settings.secrets());
     if (spec.usageError) throw spec.usageError;
+    // Bad settings are reported once the envelope is in: a stage started ahead of its turn and
+    // then not needed must not print anything.
+    let settings: Settings | undefined;
+    let settingsError: unknown;
+    try {
+      settings = loadSettings({ env: io.env, cwd: io.cwd });
+      redact = new Redactor(settings.secrets());
+    } catch (error) {
+      settingsError = error;
+    }
+    const prepared = spec.prepare?.().catch(() => undefined);
+    trace('ready');
     envelope = await readEnvelope(spec, io.stdin);
+    begun = true;
+    trace('envelope in');
+    await prepared;
+    if (settings === undefined) throw settingsError;
     if (envelope.error) {
       // Upstream failed: pass its envelope on unchanged so the pipeline's end says where and why.
       out = envelope;
@@ -145,6 +169,7 @@ export async function runStage(spec: StageSpec, io: StageIO): Promise<ExitCode> 
     process.off('SIGTERM', onSignal);
   }
   await writeLine(io.stdout, redact.text(JSON.stringify(out)));
+  trace('envelope out');
   return code;
 }
 
@@ -177,5 +202,6 @@ export async function stageMain(spec: StageSpec): Promise<never> {
     env: process.env,
     cwd: process.cwd(),
   });
+  trace('exit');
   process.exit(code);
 }

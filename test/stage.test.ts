@@ -1,6 +1,7 @@
 import t, { type Test } from 'tap';
 import { runStage, type StageSpec } from '../lib/stage.js';
 import { JgoError, EXIT } from '../lib/errors.js';
+import { PassThrough } from 'node:stream';
 import { memoryIO } from './helpers/streams.js';
 import { tempDir } from './helpers/run.js';
 
@@ -113,4 +114,54 @@ t.test('secret values in use never reach stdout or stderr', async (t) => {
   );
   t.notMatch(io.out() + io.err(), key);
   t.match(io.err(), /\[redacted\]/);
+});
+
+t.test('prepare runs while stdin is still awaited, finishes before run, and its failure is not the stage\'s', async (t) => {
+  const order: string[] = [];
+  const stdin = new PassThrough();
+  const io = { ...memoryIO('', { cwd: tempDir(t) }), stdin };
+  let release: () => void = () => {};
+  const gate = new Promise<void>((r) => (release = r));
+  const spec = echoStage({
+    prepare: async () => {
+      order.push('prepare begins');
+      await gate;
+      order.push('prepare ends');
+    },
+    run: async (envelope) => {
+      order.push('run');
+      return envelope;
+    },
+  });
+  const running = runStage(spec, io);
+  await new Promise((r) => setImmediate(r));
+  t.same(order, ['prepare begins'], 'prepare started before any input arrived');
+  stdin.end('{"jgo":1}');
+  await new Promise((r) => setTimeout(r, 20));
+  t.same(order, ['prepare begins'], 'run waits for prepare');
+  release();
+  t.equal(await running, 0);
+  t.same(order, ['prepare begins', 'prepare ends', 'run']);
+
+  const failing = memoryIO('{"jgo":1}', { cwd: tempDir(t) });
+  const code = await runStage(echoStage({ prepare: () => Promise.reject(new Error('no such module')) }), failing);
+  t.equal(code, 0, 'a failed preload is met again, if at all, by run');
+  t.equal(failing.err(), '');
+});
+
+t.test('bad settings are reported after the envelope is in, so a stage started ahead says nothing until fed', async (t) => {
+  const stdin = new PassThrough();
+  const cwd = tempDir(t);
+  // A directory where the env file should be: reading it fails with EISDIR.
+  const io = { ...memoryIO('', { cwd, env: { JGO_ENV_FILE: cwd } }), stdin };
+  let ran = false;
+  const running = runStage(echoStage({ run: async (envelope) => ((ran = true), envelope) }), io);
+  await new Promise((r) => setTimeout(r, 20));
+  t.equal(io.err(), '', 'nothing printed while waiting');
+  t.equal(io.out(), '');
+  stdin.end('{"jgo":1}');
+  t.equal(await running, 2);
+  t.match(io.err(), /cannot read the env file .*EISDIR/);
+  t.equal(oneLine(t, io.out()).error?.code, 'env_file_unreadable');
+  t.notOk(ran);
 });

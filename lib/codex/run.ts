@@ -36,7 +36,8 @@ import {
 } from './events.js';
 import { ensureLogin } from './login.js';
 import { spawnGroup } from './process.js';
-import { scanForSecrets } from './secrets.js';
+import { fileSystemNow, scanForSecrets } from './secrets.js';
+import { trace } from '../trace.js';
 
 export type RunContext = Pick<StageContext, 'settings' | 'io' | 'log' | 'signal'>;
 
@@ -159,7 +160,9 @@ export async function runCodex(options: RunCodexOptions, context: RunContext): P
   const redact = new Redactor(secrets);
   const say = (line: string) => context.log(redact.text(line));
 
+  const loginBegan = performance.now();
   await ensureLogin(config, bin, env, cwd, say, context.signal);
+  trace('codex login check', loginBegan);
   context.signal.throwIfAborted();
 
   const outDir = await mkdtemp(join(tmpdir(), 'jgo-codex-'));
@@ -191,9 +194,10 @@ export async function runCodex(options: RunCodexOptions, context: RunContext): P
     sandbox,
     model,
   };
+  // What codex writes from now on is scanned for secrets: "now" by the file systems' own clocks.
+  const gitDir = join(workspace, '.git');
+  const since = await fileSystemNow([config.home, statSync(gitDir, { throwIfNoEntry: false })?.isDirectory() ? gitDir : workspace]);
   const started = Date.now();
-  // Timestamps of some file systems are coarse: anything touched from just before the start counts.
-  const since = started - 2000;
   const debug = context.settings.get('JGO_DEBUG') === '1';
 
   let stopped: 'wall' | 'idle' | 'signal' | undefined;
@@ -260,6 +264,7 @@ export async function runCodex(options: RunCodexOptions, context: RunContext): P
     context.signal.removeEventListener('abort', onAbort);
     group.release();
     run.durationMs = Date.now() - started;
+    trace('codex exec', performance.now() - run.durationMs);
     run.lastMessage = await readFile(lastMessageFile, 'utf8').catch(() => '');
     await rm(outDir, { recursive: true, force: true });
   }
@@ -279,8 +284,11 @@ export async function runCodex(options: RunCodexOptions, context: RunContext): P
     roots: [config.home, workspace],
     secrets,
     since,
-    skip: [join(config.home, 'auth.json')],
+    // auth.json is codex's own credential store. Git's objects are zlib-compressed, so no byte
+    // scan can see a secret in them; what gets committed is scanned by jgo-ship before it is.
+    skip: [join(config.home, 'auth.json'), join(gitDir, 'objects')],
   });
+  trace(`secret scan read ${scan.read} files`);
   if (scan.truncated) say(`secret scan stopped after 500000 entries under ${workspace}`);
   if (scan.files.length > 0) {
     const [first] = scan.files;

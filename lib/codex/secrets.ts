@@ -3,7 +3,7 @@
  * cache and the working copy is what jgo-ship commits, so both are scanned, byte for byte, in
  * every file written or changed since the run began. Only file names are ever reported.
  */
-import { open, readdir, stat } from 'node:fs/promises';
+import { open, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
 export interface SecretScanOptions {
@@ -31,13 +31,44 @@ export interface SecretScanResult {
 
 const CHUNK = 1 << 20;
 
+/** How far before a marker's timestamp to look on a file system whose timestamps are coarse. */
+const COARSE_SLACK_MS = 2000;
+
+/**
+ * "Now" by the clock of the file systems holding these directories: a marker file is written in
+ * each and its mtime read back, so a file written after this call has an mtime or ctime at or after
+ * the result even when that clock differs from ours (NFS) or is coarse. A marker without a
+ * fraction of a second means the file system keeps whole seconds (or two, on FAT): the slack
+ * covers that. A directory that cannot be written falls back to our clock minus the slack.
+ */
+export async function fileSystemNow(dirs: readonly string[]): Promise<number> {
+  let earliest = Date.now() - COARSE_SLACK_MS;
+  let measured = Number.POSITIVE_INFINITY;
+  for (const dir of dirs) {
+    const marker = join(dir, `.jgo-scan-mark-${process.pid}`);
+    try {
+      await writeFile(marker, '');
+      const { mtimeMs } = await stat(marker);
+      measured = Math.min(measured, Number.isInteger(mtimeMs / 1000) ? mtimeMs - COARSE_SLACK_MS : mtimeMs);
+    } catch {
+      return earliest;
+    } finally {
+      await rm(marker, { force: true }).catch(() => {});
+    }
+  }
+  if (Number.isFinite(measured)) earliest = measured;
+  return earliest;
+}
+
 /** True when the file holds any of the needles; read in chunks that overlap by the longest one. */
-export async function fileHolds(path: string, needles: readonly Buffer[]): Promise<boolean> {
+export async function fileHolds(path: string, needles: readonly Buffer[], scratch?: Buffer): Promise<boolean> {
   const longest = Math.max(0, ...needles.map((n) => n.length));
   if (longest === 0) return false;
   const handle = await open(path, 'r');
   try {
-    const buffer = Buffer.alloc(CHUNK + longest);
+    // One buffer serves a whole scan: allocating (and zeroing) a megabyte per file cost more than
+    // reading the files.
+    const buffer = scratch && scratch.length >= CHUNK + longest ? scratch : Buffer.allocUnsafe(CHUNK + longest);
     let carried = 0;
     for (;;) {
       const { bytesRead } = await handle.read(buffer, carried, CHUNK, null);
@@ -57,6 +88,7 @@ export async function scanForSecrets(options: SecretScanOptions): Promise<Secret
   const result: SecretScanResult = { files: [], read: 0, truncated: false };
   if (needles.length === 0) return result;
   const skip = new Set(options.skip ?? []);
+  const scratch = Buffer.allocUnsafe(CHUNK + Math.max(...needles.map((n) => n.length)));
   const maxEntries = options.maxEntries ?? 500_000;
   const seenDirs = new Set<string>();
   const found = new Set<string>();
@@ -87,7 +119,7 @@ export async function scanForSecrets(options: SecretScanOptions): Promise<Secret
           const info = await stat(path);
           if (Math.max(info.mtimeMs, info.ctimeMs) < options.since) continue;
           result.read++;
-          if (!found.has(path) && (await fileHolds(path, needles))) found.add(path);
+          if (!found.has(path) && (await fileHolds(path, needles, scratch))) found.add(path);
         } catch {
           // removed while we looked
         }

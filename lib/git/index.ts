@@ -12,6 +12,15 @@ export { syncMirror, mirrorPath, remoteState, type MirrorResult, type GitContext
 export { makeWorkingCopy, checkBranchName } from './worktree.js';
 export { AUTO, type Engine, type Operation } from './engine.js';
 
+/**
+ * Loads isomorphic-git ahead of use (a stage waiting for its envelope), unless JGO_GIT_ENGINE
+ * in the environment says native git does everything.
+ */
+export async function preloadIsomorphicGit(env: NodeJS.ProcessEnv = process.env): Promise<void> {
+  if ((env.JGO_GIT_ENGINE ?? '').trim().toLowerCase() === 'native') return;
+  await (await import('./iso.js')).iso();
+}
+
 export function gitContext(stage: StageContext): GitContext {
   return {
     engines: new EngineChooser(engineSetting(stage.settings), stage.io.env),

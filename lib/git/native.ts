@@ -8,6 +8,7 @@ import { existsSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { JgoError, EXIT } from '../errors.js';
 import { configEnv, nativeConfig, TOKEN_ENV, type GitCredentials } from './auth.js';
+import { trace } from '../trace.js';
 
 export interface NativeOptions {
   cwd?: string;
@@ -61,6 +62,7 @@ export function gitEnv(options: NativeOptions): NodeJS.ProcessEnv {
 }
 
 export function runGit(args: string[], options: NativeOptions = {}): Promise<NativeResult> {
+  const began = performance.now();
   return new Promise((resolve, reject) => {
     const child = spawn('git', args, {
       cwd: options.cwd,
@@ -82,6 +84,7 @@ export function runGit(args: string[], options: NativeOptions = {}): Promise<Nat
     });
     child.on('close', (code) => {
       options.signal?.removeEventListener('abort', onAbort);
+      trace(`git ${args[0] ?? ''}`, began);
       resolve({ stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8'), code: code ?? 1 });
     });
     if (options.input !== undefined) child.stdin?.end(options.input);

@@ -160,5 +160,6 @@ export function gateStage(words: readonly string[] = [], deps: GateDeps = {}): S
     plainText: true,
     ...(words.length > 0 ? { input: { jgo: ENVELOPE_VERSION, request: words.join(' ') } } : {}),
     run: (envelope, context) => gate(envelope, context, deps),
+    prepare: () => Promise.all([import('openai'), import('../http-fetch.js')]),
   };
 }

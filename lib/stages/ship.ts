@@ -232,5 +232,14 @@ async function planCommits(envelope: Envelope, changes: Change[], context: Stage
 }
 
 export function shipStage(options: ShipOptions = {}): StageSpec {
-  return { name: 'ship', usage: SHIP_USAGE, run: (envelope, context) => ship(envelope, context, options) };
+  return {
+    name: 'ship',
+    usage: SHIP_USAGE,
+    run: (envelope, context) => ship(envelope, context, options),
+    prepare: async () => {
+      const [git] = await Promise.all([import('../git/index.js'), import('../git/auth.js'), import('../ship/scan.js'), import('../codex/run.js'), import('../ship/plan.js'), import('../ship/prompt.js')]);
+      // The push is proved by reading the remote's refs through isomorphic-git.
+      await git.preloadIsomorphicGit();
+    },
+  };
 }

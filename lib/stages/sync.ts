@@ -30,5 +30,10 @@ export async function sync(envelope: Envelope, context: StageContext): Promise<E
 }
 
 export function syncStage(): StageSpec {
-  return { name: 'sync', usage: SYNC_USAGE, run: sync };
+  return {
+    name: 'sync',
+    usage: SYNC_USAGE,
+    run: sync,
+    prepare: async () => (await import('../git/index.js')).preloadIsomorphicGit(),
+  };
 }

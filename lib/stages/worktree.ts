@@ -97,5 +97,10 @@ export async function worktree(envelope: Envelope, context: StageContext, option
 }
 
 export function worktreeStage(options: WorktreeOptions = {}): StageSpec {
-  return { name: 'worktree', usage: WORKTREE_USAGE, run: (envelope, context) => worktree(envelope, context, options) };
+  return {
+    name: 'worktree',
+    usage: WORKTREE_USAGE,
+    run: (envelope, context) => worktree(envelope, context, options),
+    prepare: () => Promise.all([import('../git/index.js'), import('../git/refs.js')]),
+  };
 }

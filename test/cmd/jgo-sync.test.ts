@@ -145,3 +145,36 @@ t.test('bad input: no repo, and a hostile URL in a hand-written envelope', async
   const local = await runProcess(sync, { input: JSON.stringify({ jgo: 1, repo: { ref: 'x', url: 'file:///etc' } }), env, cwd: home });
   t.equal(local.code, 2);
 });
+
+t.test('a stage waiting for its envelope stops at once and silently on SIGTERM; JGO_TRACE=1 says where the time went', async (t) => {
+  const home = tempDir(t);
+  const env = { ...baseEnv(home), JGO_CACHE_DIR: tempDir(t), JGO_TRACE: '1' };
+  const child = spawn(process.execPath, [sync], { cwd: home, env, stdio: ['pipe', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+  const ready = new Promise<void>((resolve) =>
+    child.stderr.setEncoding('utf8').on('data', (d: string) => {
+      stderr += d;
+      if (/ ready\n/.test(stderr)) resolve();
+    }),
+  );
+  const closed = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+  await ready;
+  const signalled = Date.now();
+  child.kill('SIGTERM');
+  t.equal(await closed, 143, 'exit 143, as a shell reports SIGTERM');
+  t.ok(Date.now() - signalled < 2000, 'at once');
+  t.equal(stdout, '', 'no envelope: it had none to enrich');
+  t.match(stderr, /^(jgo-sync \d\d:\d\d:\d\d\.\d{3} \+\d+ms [^\n]+\n)+$/, 'nothing but trace lines');
+
+  const server = await startGitServer();
+  t.teardown(server.close);
+  await createBareRepo(server, 'acme/widgets.git');
+  const traced = await runProcess(sync, { input: envelope(server.repoUrl('acme/widgets.git')), env, cwd: home });
+  t.equal(traced.code, 0, traced.stderr);
+  t.match(traced.stdout, /^\{[^\n]+\}\n$/, 'stdout still holds only the envelope');
+  for (const step of [/ ready\n/, / envelope in\n/, / git (clone|fetch) \(\d+ ms\)\n/, / envelope out\n/, / exit\n/]) t.match(traced.stderr, step);
+  const quiet = await runProcess(sync, { input: envelope(server.repoUrl('acme/widgets.git')), env: { ...env, JGO_TRACE: undefined }, cwd: home });
+  t.notMatch(quiet.stderr, /\+\d+ms/, 'no trace without JGO_TRACE=1');
+});

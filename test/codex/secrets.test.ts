@@ -1,8 +1,8 @@
 /** The scan for secret values on disk after a codex run. */
 import t from 'tap';
-import { mkdirSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileHolds, scanForSecrets } from '../../lib/codex/secrets.js';
+import { fileHolds, fileSystemNow, scanForSecrets } from '../../lib/codex/secrets.js';
 import { tempDir } from '../helpers/run.js';
 
 const SECRET = 'sk-test-0123456789abcdef';
@@ -45,4 +45,21 @@ t.test('a secret across the chunk boundary is found; no secrets, nothing read', 
   t.notOk(await fileHolds(file, [Buffer.from('not-in-there-at-all')]));
   const none = await scanForSecrets({ roots: [work], secrets: [], since: 0 });
   t.equal(none.read, 0);
+});
+
+t.test('fileSystemNow: the file systems\' own clock, so a file written after is read and one from before is not', async (t) => {
+  const work = tempDir(t);
+  const home = tempDir(t);
+  writeFileSync(join(work, 'before.txt'), SECRET);
+  await new Promise((r) => setTimeout(r, 30));
+  const since = await fileSystemNow([home, work]);
+  writeFileSync(join(work, 'after.txt'), SECRET);
+  t.same(readdirSync(work).sort(), ['after.txt', 'before.txt'], 'the marker is gone');
+  t.same(readdirSync(home), []);
+  t.ok(since <= statSync(join(work, 'after.txt')).mtimeMs, 'a file written after counts');
+  const result = await scanForSecrets({ roots: [work], secrets: [SECRET], since });
+  t.same(result.files, [join(work, 'after.txt')], 'the file from before the run is not even read');
+  t.equal(result.read, 1);
+  const fallback = await fileSystemNow([join(work, 'no', 'such', 'dir')]);
+  t.ok(fallback <= Date.now() - 2000, 'a directory that cannot be written: our clock minus the slack');
 });

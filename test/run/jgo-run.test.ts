@@ -111,6 +111,7 @@ t.test('a refused request exits 3 and runs nothing after the gate', async (t) =>
   t.match(result.stderr, /gate failed: not executable: no concrete change/);
   t.equal(w.server.stats.length, 0, 'no git traffic');
   t.equal(w.fake.records().length, 0, 'no codex');
+  t.notMatch(result.stderr, /jgo-(sync|worktree|codex|ship)/, 'the stage started ahead was stopped without a word');
   const runId = readdirSync(join(w.cache, 'runs'))[0]!;
   t.same(readdirSync(join(w.cache, 'runs', runId)).sort(), ['1-gate.json', 'run.json']);
 });

@@ -1,0 +1,26 @@
+/**
+ * JGO_TRACE=1: where a process's time goes, on stderr. Each line is the process, the
+ * time of day, the milliseconds since it started, and what happened, so the lines of a whole `jgo run` (every
+ * stage inherits the variable) can be read side by side:
+ *
+ *   jgo-ship 20:25:01.412 +412ms git push (231 ms)
+ *
+ * Off, it costs one comparison per call.
+ */
+import { basename } from 'node:path';
+
+const enabled = process.env.JGO_TRACE === '1';
+const who = basename(process.argv[1] ?? 'jgo').replace(/\.[cm]?js$/, '');
+
+export function tracing(): boolean {
+  return enabled;
+}
+
+/** Writes one trace line (never anything secret: callers pass labels, not values). */
+export function trace(what: string, sinceMs?: number): void {
+  if (!enabled) return;
+  const now = performance.now();
+  const took = sinceMs === undefined ? '' : ` (${Math.round(now - sinceMs)} ms)`;
+  const clock = new Date(performance.timeOrigin + now).toISOString().slice(11, 23);
+  process.stderr.write(`${who} ${clock} +${Math.round(now)}ms ${what}${took}\n`);
+}
