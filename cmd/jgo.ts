@@ -3,12 +3,21 @@
  * jgo: runs the pipeline (run, resume) and looks after its journal (runs, show, gc).
  * Flags here; the work in lib/run/, loaded only once a command is chosen.
  */
-import { dirname } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import yargs from 'yargs';
-import { VERSION } from '../lib/cli.js';
+import { startGateEarly } from '../lib/run/process.js';
 
 const binDir = dirname(fileURLToPath(import.meta.url));
+
+// `jgo run`: start jgo-gate before anything else is loaded, so that its Node start overlaps
+// ours. This is a guess (jgo's own gate, --quiet or not) that runCommand checks before using it;
+// JGO_STAGE_GATE in the environment means a replaced gate, started in its turn.
+if (process.argv[2] === 'run' && process.env.JGO_STAGE_GATE === undefined && !process.argv.some((a) => a === '--help' || a === '-h')) {
+  const quiet = process.argv.slice(3).some((a) => a === '--quiet' || a === '-q');
+  startGateEarly([process.execPath, join(binDir, 'jgo-gate.js')], process.cwd(), process.env, quiet);
+}
+
+const [{ default: yargs }, { VERSION }] = await Promise.all([import('yargs'), import('../lib/cli.js')]);
 const io = () => ({ stdout: process.stdout, stderr: process.stderr, env: process.env, cwd: process.cwd(), binDir });
 const commands = () => import('../lib/run/commands.js');
 const exit = (code: number) => process.exit(code);

@@ -98,6 +98,8 @@ export const Ship = z.looseObject({
   remote_sha: Sha.optional(),
   plan: z.enum(['codex', 'fallback', 'agent']).optional(),
   finished_by_jgo: z.boolean().optional(),
+  /** The mirror was given the pushed branch, so the next sync need not fetch it back. */
+  mirrored: z.boolean().optional(),
   pr: z.looseObject({ url: z.string(), number: z.number().int() }).optional(),
   /** Tokens and time codex spent planning the commits. */
   plan_usage: Usage.optional(),

@@ -57,6 +57,7 @@ async function main(): Promise<void> {
       CODEX_FAKE_SCRIPT: script,
       CODEX_FAKE_RECORD: record,
       JGO_ENV_FILE: join(home, 'none.env'),
+      ...(process.env.JGO_GIT_ENGINE ? { JGO_GIT_ENGINE: process.env.JGO_GIT_ENGINE } : {}),
     };
     const started = process.hrtime.bigint();
     const code = await new Promise<number>((done) => {

@@ -8,6 +8,7 @@ import { classifyGitFailure, runGit } from './native.js';
 import { classifyIsoFailure, fs, iso, isoAuth } from './iso.js';
 import type { GitCredentials } from './auth.js';
 import type { Change } from './status.js';
+import { readWorkingHead } from './refs.js';
 
 export interface Identity {
   name: string;
@@ -38,6 +39,8 @@ export async function commitChanges(req: CommitRequest, engines: EngineChooser, 
     // The message goes on stdin: no quoting, no length limit, nothing in ps.
     const commit = await runGit(['commit', '--quiet', '--no-verify', '--no-gpg-sign', '--file=-'], { ...base, input: req.message });
     if (commit.code !== 0) throw new JgoError('commit_failed', `git commit failed: ${(commit.stderr || commit.stdout).trim()}`, EXIT.failed);
+    const written = await readWorkingHead(req.dir);
+    if (written !== undefined) return written;
     const head = await runGit(['rev-parse', 'HEAD'], base);
     return head.stdout.trim();
   }
@@ -57,6 +60,12 @@ export interface PushRequest {
   url: string;
   branch: string;
   credentials: GitCredentials | undefined;
+  /**
+   * Negotiate with the remote what it has (default). When the caller has just seen that the
+   * remote's base branch is still the commit the working copy started from, the refs the push
+   * itself is shown already say so, and negotiating only costs a round trip.
+   */
+  negotiate?: boolean;
 }
 
 /** Pushes refs/heads/<branch> to the remote, never forcing. */
@@ -69,7 +78,7 @@ export async function pushBranch(req: PushRequest, engines: EngineChooser, optio
       // Negotiate what the remote has: when its default branch moved while codex worked, a plain
       // push re-sends everything since the newest shared ref (3,375 objects instead of 15 in the
       // bench); negotiation sends only the new objects.
-      config: [['push.negotiate', 'true']],
+      config: [['push.negotiate', req.negotiate === false ? 'false' : 'true']],
       env: options.env,
       signal: options.signal,
     });

@@ -8,6 +8,7 @@ import { JgoError, EXIT } from '../errors.js';
 import type { EngineChooser } from './engine.js';
 import { runGit } from './native.js';
 import { fs, iso } from './iso.js';
+import { readWorkingHead } from './refs.js';
 
 export interface CommitInfo {
   sha: string;
@@ -50,6 +51,8 @@ export async function commitsSince(dir: string, base: string, engines: EngineCho
 /** Paths that differ between `base` and HEAD. */
 export async function pathsChangedSince(dir: string, base: string, engines: EngineChooser, env?: NodeJS.ProcessEnv): Promise<string[]> {
   if (engines.for('commit') === 'native') {
+    // Nothing committed since the base (ship's first attempt): no diff to ask git for.
+    if ((await readWorkingHead(dir)) === base) return [];
     const out = await native(['diff', '--name-only', '-z', '--no-renames', base, 'HEAD'], dir, env);
     return out.split('\0').filter(Boolean);
   }

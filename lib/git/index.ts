@@ -8,7 +8,7 @@ import { gitCredentials } from './auth.js';
 import { EngineChooser, engineSetting } from './engine.js';
 import type { GitContext } from './mirror.js';
 
-export { syncMirror, mirrorPath, remoteState, type MirrorResult, type GitContext } from './mirror.js';
+export { syncMirror, mirrorPath, remoteState, recordPushed, type MirrorResult, type GitContext } from './mirror.js';
 export { makeWorkingCopy, checkBranchName } from './worktree.js';
 export { AUTO, type Engine, type Operation } from './engine.js';
 

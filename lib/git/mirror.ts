@@ -14,7 +14,7 @@ import type { Engine, EngineChooser } from './engine.js';
 import { classifyGitFailure, runGit } from './native.js';
 import { classifyIsoFailure, fs, iso, isoAuth } from './iso.js';
 import { readHeadBranch, readLocalRefs, sameRefs, type RefMap } from './refs.js';
-import { withLock } from './lock.js';
+import { acquireLock, withLock } from './lock.js';
 import { Progress } from './progress.js';
 import { formatBytes } from '../format.js';
 
@@ -60,12 +60,16 @@ export function mirrorPath(cacheDir: string, url: string): string {
   return join(cacheDir, 'repos', mirrorName(url));
 }
 
-/** The remote's branches, tags and default branch: one small exchange, no pack. */
-export async function remoteState(url: string, ctx: GitContext): Promise<RemoteState> {
+/**
+ * The remote's branches, tags and default branch: one small exchange, no pack. With `prefix`,
+ * only the refs under it (protocol v2 filters on the server).
+ */
+export async function remoteState(url: string, ctx: GitContext, options: { prefix?: string } = {}): Promise<RemoteState> {
   const refs: RefMap = new Map();
   let defaultBranch: string | undefined;
+  const { prefix } = options;
   if (ctx.engines.for('remoteRefs') === 'native') {
-    const result = await runGit(['ls-remote', '--symref', url], { credentials: ctx.credentials, env: ctx.env, signal: ctx.signal });
+    const result = await runGit(['ls-remote', '--symref', url, ...(prefix ? [`${prefix}*`] : [])], { credentials: ctx.credentials, env: ctx.env, signal: ctx.signal });
     if (result.code !== 0) throw classifyGitFailure(result.stderr, url, ctx.credentials);
     for (const line of result.stdout.split('\n')) {
       const sym = /^ref: refs\/heads\/(\S+)\tHEAD$/.exec(line);
@@ -77,8 +81,9 @@ export async function remoteState(url: string, ctx: GitContext): Promise<RemoteS
   }
   const { git, http } = await iso();
   try {
-    const advertised = await git.listServerRefs({ http, url, protocolVersion: 2, symrefs: true, ...isoAuth(url, ctx.credentials) });
+    const advertised = await git.listServerRefs({ http, url, protocolVersion: 2, symrefs: true, ...(prefix ? { prefix } : {}), ...isoAuth(url, ctx.credentials) });
     for (const r of advertised) {
+      if (prefix && !r.ref.startsWith(prefix)) continue; // a v1 server does not filter
       if (r.ref === 'HEAD' && r.target?.startsWith('refs/heads/')) defaultBranch = r.target.slice('refs/heads/'.length);
       else if (/^refs\/(heads|tags)\//.test(r.ref) && !r.ref.endsWith('^{}')) refs.set(r.ref, r.oid);
     }
@@ -321,4 +326,48 @@ export async function syncMirror(url: string, cacheDir: string, ctx: GitContext)
       return { path, defaultBranch, headSha, rebuilt, fetched };
     },
   );
+}
+
+export interface RecordPushedRequest {
+  /** The mirror the working copy was made from. */
+  mirror: string;
+  /** The working copy holding the pushed commits. */
+  dir: string;
+  branch: string;
+  /** What the remote was just verified to hold at refs/heads/<branch>. */
+  sha: string;
+}
+
+/**
+ * After a verified push, the mirror gets the same branch from the working copy, a local transfer
+ * of only the new objects. Without it every run's own push makes the next sync see a new ref and
+ * fetch it back over the network. Best effort: a mirror busy with another sync, or any failure,
+ * leaves the work to that next sync. Returns whether the mirror now holds the branch.
+ */
+export async function recordPushed(req: RecordPushedRequest, ctx: Pick<GitContext, 'engines' | 'env' | 'signal'>): Promise<boolean> {
+  // isomorphic-git pushes over HTTP only.
+  if (ctx.engines.for('fetchMirror') !== 'native') return false;
+  let lock;
+  try {
+    lock = await acquireLock(mirrorLockPath(req.mirror), { timeoutMs: 1000, ...(ctx.signal ? { signal: ctx.signal } : {}) });
+  } catch {
+    return false;
+  }
+  try {
+    if (!(await looksUsable(req.mirror))) return false;
+    const ref = `refs/heads/${req.branch}`;
+    // Forced: the mirror follows the remote, and the remote was just read to hold this sha.
+    const pushed = await runGit(['push', '--quiet', '--no-verify', req.mirror, `+${req.sha}:${ref}`], {
+      cwd: req.dir,
+      env: ctx.env,
+      // The mirror is a local path: the file transport, refused everywhere else, is allowed here.
+      config: [['protocol.file.allow', 'always']],
+      ...(ctx.signal ? { signal: ctx.signal } : {}),
+    });
+    return pushed.code === 0 && (await readLocalRefs(req.mirror)).get(ref) === req.sha;
+  } catch {
+    return false;
+  } finally {
+    await lock.release();
+  }
 }

@@ -51,3 +51,24 @@ export function sameRefs(a: RefMap, b: RefMap): boolean {
   for (const [name, sha] of a) if (b.get(name) !== sha) return false;
   return true;
 }
+
+/**
+ * The commit a working copy's HEAD names, read from its files (`.git/HEAD`, then the loose ref
+ * or packed-refs): no process for a question this small. Undefined when `.git` is not a plain
+ * directory or anything is unusual; callers then ask git.
+ */
+export async function readWorkingHead(dir: string): Promise<string | undefined> {
+  const gitdir = join(dir, '.git');
+  const head = (await readFile(join(gitdir, 'HEAD'), 'utf8').catch(() => '')).trim();
+  if (/^[0-9a-f]{40,64}$/.test(head)) return head;
+  const ref = /^ref: (refs\/heads\/\S+)$/.exec(head)?.[1];
+  if (ref === undefined) return undefined;
+  const looseSha = (await readFile(join(gitdir, ref), 'utf8').catch(() => '')).trim();
+  if (/^[0-9a-f]{40,64}$/.test(looseSha)) return looseSha;
+  const packed = await readFile(join(gitdir, 'packed-refs'), 'utf8').catch(() => '');
+  for (const line of packed.split('\n')) {
+    const [sha, name] = line.split(' ');
+    if (name === ref && sha && /^[0-9a-f]{40,64}$/.test(sha)) return sha;
+  }
+  return undefined;
+}

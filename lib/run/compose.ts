@@ -3,7 +3,6 @@
  * else jgo's own jgo-<name>), fed the previous stage's envelope on stdin, its stderr passed
  * through, its stdout parsed as the next envelope and saved in the journal.
  */
-import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { ENVELOPE_VERSION, STAGES, type Envelope } from '../envelope.js';
 import { EXIT, messageOf } from '../errors.js';
@@ -11,6 +10,7 @@ import type { Settings } from '../config.js';
 import type { Redactor } from '../redact.js';
 import { parseEnvelope } from '../stage.js';
 import { splitWords } from './words.js';
+import { spawnStageProcess, takeEarlyGate } from './process.js';
 import { trace } from '../trace.js';
 import type { Journal, StageKey } from './journal.js';
 
@@ -65,19 +65,10 @@ export interface LaunchedStage {
 
 export function launchStage(stage: StageKey, ctx: PipelineContext): LaunchedStage {
   const command = stageCommand(stage, ctx);
-  const [file, ...args] = command as [string, ...string[]];
+  const quiet = ctx.stderr === undefined;
+  const proc = (stage === 'gate' ? takeEarlyGate(command, ctx.cwd, quiet) : undefined) ?? spawnStageProcess(command, { cwd: ctx.cwd, env: ctx.env, quiet });
   trace(`start jgo-${stage}`);
-  const child = spawn(file, args, {
-    cwd: ctx.cwd,
-    env: ctx.env,
-    stdio: ['pipe', 'pipe', ctx.stderr ? 'inherit' : 'ignore'],
-  });
-  const out: Buffer[] = [];
-  child.stdout.on('data', (d: Buffer) => out.push(d));
-  let spawnError: Error | undefined;
-  child.on('error', (error) => (spawnError = error));
-  child.stdin.on('error', () => {});
-  const closed = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('close', (code, signal) => resolve({ code, signal })));
+  const { child, closed, out } = proc;
   const onAbort = () => child.kill('SIGTERM');
   ctx.signal.addEventListener('abort', onAbort, { once: true });
   void closed.then(() => ctx.signal.removeEventListener('abort', onAbort));
@@ -97,8 +88,8 @@ export function launchStage(stage: StageKey, ctx: PipelineContext): LaunchedStag
       child.stdin.end(`${JSON.stringify(input)}\n`);
       const { code, signal } = await closed;
       trace(`jgo-${stage} exited ${signal ?? code}`);
-      if (spawnError) {
-        return { exitCode: EXIT.usage, envelope: failure(input, stage, 'stage_missing', `cannot run ${command.join(' ')}: ${spawnError.message}`, EXIT.usage) };
+      if (proc.spawnError) {
+        return { exitCode: EXIT.usage, envelope: failure(input, stage, 'stage_missing', `cannot run ${command.join(' ')}: ${proc.spawnError.message}`, EXIT.usage) };
       }
       const exitCode = code ?? (signal ? 128 : 1);
       const text = Buffer.concat(out).toString('utf8').trim();
@@ -132,6 +123,10 @@ export async function runPipeline(journal: Journal, from: StageKey, until: Stage
     if (next && !ahead.has(next) && !ctx.signal.aborted && startsAhead(next, ctx)) ahead.set(next, launchStage(next, ctx));
   };
   let envelope = input;
+  // A stage's journal record is written while the next stage already works: one write at a time,
+  // in order, and all of them done before the pipeline returns.
+  let saving: Promise<void> = Promise.resolve();
+  let saveError: unknown;
   try {
     for (const [index, stage] of stages.entries()) {
       if (ctx.signal.aborted) {
@@ -139,13 +134,15 @@ export async function runPipeline(journal: Journal, from: StageKey, until: Stage
       }
       const launched = ahead.get(stage) ?? launchStage(stage, ctx);
       ahead.delete(stage);
-      startAhead(index + 1);
       const started = new Date();
-      const result = await launched.feed(envelope);
+      // Fed first, the next stage started after: a spawn blocks jgo for some milliseconds.
+      const outcome = launched.feed(envelope);
+      startAhead(index + 1);
+      const result = await outcome;
       const ended = new Date();
       // The journal gets no secret, even if a replaced stage echoed one.
       const safe = parseEnvelope(JSON.parse(ctx.redact.text(JSON.stringify(result.envelope))));
-      await journal.saveStage({
+      const record = {
         stage,
         command: launched.command.map((w) => ctx.redact.text(w)),
         started: started.toISOString(),
@@ -153,12 +150,14 @@ export async function runPipeline(journal: Journal, from: StageKey, until: Stage
         duration_ms: ended.getTime() - started.getTime(),
         exit_code: result.exitCode,
         envelope: safe,
-      });
+      };
+      saving = saving.then(() => journal.saveStage(record)).catch((error: unknown) => void (saveError ??= error));
       envelope = safe;
       if (result.exitCode !== 0) return { envelope, exitCode: result.exitCode };
     }
     return { envelope, exitCode: 0 };
   } finally {
-    await Promise.all([...ahead.values()].map((l) => l.dismiss()));
+    await Promise.all([saving, ...[...ahead.values()].map((l) => l.dismiss())]);
+    if (saveError !== undefined) throw saveError;
   }
 }

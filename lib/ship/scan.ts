@@ -46,13 +46,24 @@ export function scanText(path: string, before: string | undefined, after: string
   return hits;
 }
 
-/** Scans every path's added lines between `base` and the working tree. */
-export async function scanChange(dir: string, base: string, paths: readonly string[], secrets: readonly string[], engines: EngineChooser): Promise<SecretHit[]> {
+/**
+ * Scans every path's added lines between `base` and the working tree. `newSince` names paths
+ * known not to exist at `base` (untracked files): every line of those is added, with nothing to
+ * read from git.
+ */
+export async function scanChange(
+  dir: string,
+  base: string,
+  paths: readonly string[],
+  secrets: readonly string[],
+  engines: EngineChooser,
+  newSince: ReadonlySet<string> = new Set(),
+): Promise<SecretHit[]> {
   const hits: SecretHit[] = [];
   for (const path of paths) {
     const after = await readWorkingFile(dir, path);
     if (after === undefined || after.includes('\0')) continue; // deleted, or binary
-    const before = await readFileAt(dir, base, path, engines);
+    const before = newSince.has(path) ? undefined : await readFileAt(dir, base, path, engines);
     hits.push(...scanText(path, before, after, secrets));
   }
   return hits;

@@ -31,7 +31,7 @@ export async function ship(envelope: Envelope, context: StageContext, options: S
   if (!envelope.repo) throw new UsageError('missing_field', 'the envelope has no "repo": run jgo-gate first');
   const mode = shipMode(context);
   const git = await import('../git/index.js');
-  const { EngineChooser, engineSetting, changedPaths, commitChanges, pushBranch, commitsSince, pathsChangedSince, headSha, remoteState } = git;
+  const { EngineChooser, engineSetting, changedPaths, commitChanges, pushBranch, commitsSince, pathsChangedSince, headSha, remoteState, recordPushed } = git;
   const { gitCredentials } = await import('../git/auth.js');
   const { scanChange } = await import('../ship/scan.js');
   const engines = new EngineChooser(engineSetting(context.settings), context.io.env);
@@ -39,6 +39,11 @@ export async function ship(envelope: Envelope, context: StageContext, options: S
   const dir = wt.path;
   const url = envelope.repo.url;
   const credentials = gitCredentials(context.settings);
+  const gitCtx = { engines, credentials, log: context.log, stderr: context.io.stderr, signal: context.signal, env };
+  const baseRef = `refs/heads/${wt.base_branch}`;
+  // Where the remote's base branch is now; undefined when it cannot be read (the push then negotiates).
+  const readBase = () => remoteState(url, gitCtx, { prefix: baseRef }).then((s) => s.refs.get(baseRef), () => undefined);
+  let baseOnRemote: Promise<string | undefined> | undefined;
   const author = {
     name: context.settings.get('JGO_GIT_AUTHOR_NAME') ?? 'jgo',
     email: context.settings.get('JGO_GIT_AUTHOR_EMAIL') ?? 'jgo@users.noreply.github.com',
@@ -71,6 +76,8 @@ export async function ship(envelope: Envelope, context: StageContext, options: S
     }
   } else if (pending.length > 0) {
     await refuseSecrets(dir, wt.base_sha, pending, context, engines, scanChange, pathsChangedSince);
+    // Asked while codex plans, so that the answer is there when the push needs it.
+    baseOnRemote = readBase();
     const checked = await planCommits(envelope, pending, context, dir, request);
     plan = checked.plan;
     planCost = checked.cost;
@@ -89,17 +96,28 @@ export async function ship(envelope: Envelope, context: StageContext, options: S
   // HEAD is the newest commit since the base: no need to ask git again.
   const head = commits.at(-1)?.sha ?? (await headSha(dir, engines, env));
   const ref = `refs/heads/${wt.branch}`;
-  const gitCtx = { engines, credentials, log: context.log, stderr: context.io.stderr, signal: context.signal, env };
   // Commits made just now cannot be on the remote yet; after codex's own push, or on a second
   // attempt, they may be: then there is nothing to push.
   const justCommitted = mode === 'plan' && pending.length > 0;
-  let remote = justCommitted ? undefined : (await remoteState(url, gitCtx)).refs.get(ref);
+  // Only this branch's ref is asked for: a remote's full list can run to thousands (refs/pull/*).
+  const readBack = async () => (await remoteState(url, gitCtx, { prefix: ref })).refs.get(ref);
+  // The mirror learns the branch from here, so the next sync has nothing of ours to fetch.
+  const mirror = envelope.mirror?.path;
+  const record = () => (mirror ? recordPushed({ mirror, dir, branch: wt.branch, sha: head }, gitCtx) : Promise.resolve(false));
+  let remote = justCommitted ? undefined : await readBack();
   let finishedByJgo = false;
+  let mirroring: Promise<boolean> | undefined;
   if (remote !== head) {
-    await pushBranch({ dir, url, branch: wt.branch, credentials }, engines, { env, signal: context.signal });
+    // Negotiation only pays when the remote's base branch moved since the working copy was made.
+    const negotiate = (await (baseOnRemote ?? readBase())) !== wt.base_sha;
+    await pushBranch({ dir, url, branch: wt.branch, credentials, negotiate }, engines, { env, signal: context.signal });
     finishedByJgo = mode === 'agent';
-    remote = (await remoteState(url, gitCtx)).refs.get(ref);
+    // A local copy while the remote is read back: should the proof fail, the mirror is ahead
+    // of its remote by one branch, which the next sync's fetch --prune puts right.
+    mirroring = record();
+    remote = await readBack();
   }
+  const mirrored = await (mirroring ?? (remote === head ? record() : Promise.resolve(false)));
   if (remote !== head) {
     throw new JgoError('push_unverified', `after the push, ${wt.branch} on the remote is ${remote ?? 'missing'}, not ${head}`, EXIT.failed);
   }
@@ -110,6 +128,7 @@ export async function ship(envelope: Envelope, context: StageContext, options: S
     remote_sha: remote,
     ...(plan ? { plan } : {}),
     ...(mode === 'agent' ? { finished_by_jgo: finishedByJgo } : {}),
+    ...(envelope.mirror ? { mirrored } : {}),
     ...(planCost?.usage ? { plan_usage: planCost.usage } : {}),
     ...(planCost ? { plan_duration_ms: planCost.durationMs } : {}),
   };
@@ -179,7 +198,9 @@ async function refuseSecrets(
 ): Promise<void> {
   const committed = await pathsChangedSince(dir, base, engines, context.io.env);
   const paths = [...new Set([...committed, ...pending.filter((c) => c.kind !== 'deleted').map((c) => c.path)])];
-  const hits = await scanChange(dir, base, paths, context.settings.secrets(), engines);
+  // Untracked now and not in any commit since the base: the file is new, all of it added.
+  const fresh = new Set(pending.filter((c) => c.kind === 'added' && !committed.includes(c.path)).map((c) => c.path));
+  const hits = await scanChange(dir, base, paths, context.settings.secrets(), engines, fresh);
   if (hits.length > 0) {
     const where = hits.slice(0, 5).map((h) => `${h.path}:${h.line} (${h.what})`).join(', ');
     throw new JgoError('secret_in_diff', `the change adds a secret: ${where}${hits.length > 5 ? `, and ${hits.length - 5} more` : ''}`, EXIT.failed, {

@@ -192,6 +192,33 @@ process.stdin.on('end', () => {
   t.equal(readFileSync(join(clone, 'c', 'AGENT.md'), 'utf8'), 'made by --fast two words\n', 'the replacement ran, with its arguments split like a shell would');
 });
 
+t.test('a gate replaced in the env file: the jgo-gate started early is dropped unheard, the replacement runs', async (t) => {
+  const w = await world(t);
+  const gate = join(w.home, 'my gate.mjs');
+  writeFileSync(
+    gate,
+    `let input = '';
+process.stdin.on('data', (d) => (input += d));
+process.stdin.on('end', () => {
+  const env = JSON.parse(input);
+  process.stderr.write('my-gate: ok\\n');
+  const url = process.env.JGO_GIT_BASE_URL + '/acme/widgets.git';
+  process.stdout.write(JSON.stringify({ ...env, gate: { executable: true, reason: 'mine', repo_ref: 'acme/widgets', optimized_prompt: 'x', model: 'mine' }, repo: { ref: 'acme/widgets', url } }) + '\\n');
+});
+`,
+  );
+  const envFile = join(w.home, 'jgo.env');
+  writeFileSync(envFile, `JGO_STAGE_GATE=${process.execPath} "${gate}"\n`);
+  const result = await runProcess(jgo, { args: ['run', '--dry-run', 'acme/widgets add a CONTRIBUTING.md'], env: w.env({ JGO_ENV_FILE: envFile }), cwd: w.home });
+  t.equal(result.code, 0, result.stderr);
+  t.match(result.stderr, /my-gate: ok/);
+  t.notMatch(result.stderr, /jgo-gate/, 'the early jgo-gate said nothing');
+  t.equal(w.llm.requests.length, 0, 'and asked the model nothing');
+  const runId = /jgo: run (\S+)/.exec(result.stderr)?.[1] ?? '';
+  const record = JSON.parse(readFileSync(join(w.cache, 'runs', runId, '1-gate.json'), 'utf8'));
+  t.match(record.command.join(' '), /my gate\.mjs/);
+});
+
 t.test('--dry-run stops after jgo-worktree: nothing changed or pushed', async (t) => {
   const w = await world(t);
   const result = await runProcess(jgo, { args: ['run', '--dry-run', 'acme/widgets add a CONTRIBUTING.md'], env: w.env(), cwd: w.home });

@@ -88,6 +88,11 @@ t.test('a two-group plan gives two commits on the server, in order; the working 
   t.equal(ship.remote_sha, ship.commits[1].sha);
   t.match(shipped.err, /pushed jgo\/20261123-202500 \(2 commits\)/, 'the branch name is told on stderr');
   t.notOk(existsSync(s.dir), 'the working copy is removed after a verified push');
+  t.equal(ship.mirrored, true, 'the mirror was given the branch');
+  t.equal(git(s.envelope.mirror.path, 'rev-parse', `refs/heads/${ship.branch}`), ship.remote_sha);
+  const again = await stage(t, syncStage(), { jgo: 1, repo: s.envelope.repo }, s.env);
+  t.equal(again.out.mirror.fetched, false, 'so the next sync has nothing of ours to fetch back');
+  t.equal(git(s.envelope.mirror.path, 'fsck', '--no-progress'), '', 'and the mirror is sound');
 
   const exec = fake.exec();
   t.ok(exec?.argv?.includes('--output-schema'), 'the plan is asked for with an output schema');
@@ -266,4 +271,19 @@ t.test('JGO_SHIP_PR: a pull request for the pushed branch; a refusal keeps the b
   t.equal(again.out.ship.pr.number, 1, 'the open pull request is reused');
   t.equal(github.pulls.length, 1, 'never a duplicate');
   t.equal(s.server.receivePackCount(), 0, 'and nothing pushed twice');
+});
+
+t.test('the push negotiates only when the remote\'s base branch moved while codex worked', async (t) => {
+  for (const moved of [false, true]) {
+    const s = await setup(t);
+    const changed = edit(s.dir);
+    if (moved) await commitToBare(s.server, 'acme/widgets.git', { branch: 'main', files: { 'OTHER.md': 'someone else\n' }, message: 'meanwhile' });
+    const fake = fakeCodex(tempDir(t), planRun({ commits: [{ subject: 'docs: install steps', body: '', paths: changed }] }));
+    const before = s.server.stats.length;
+    const shipped = await stage(t, shipStage(), withCodex(s, changed), { ...s.env, ...fake.env });
+    t.equal(shipped.code, 0, shipped.err);
+    const commands = s.server.stats.slice(before).map((r) => r.command).filter(Boolean);
+    t.equal(commands.filter((c) => c === 'fetch').length, moved ? 1 : 0, moved ? 'moved: one negotiation round' : 'unchanged: no negotiation');
+    t.equal(await revParse(s.server, 'acme/widgets.git', shipped.out.ship.branch), shipped.out.ship.remote_sha);
+  }
 });
