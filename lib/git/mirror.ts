@@ -6,8 +6,8 @@
  * only when they differ from the mirror's.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdir, open, readdir, rename, rm, stat, writeFile, readFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { copyFile, link, mkdir, open, readdir, rename, rm, stat, writeFile, readFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { JgoError, EXIT } from '../errors.js';
 import type { GitCredentials } from './auth.js';
 import type { Engine, EngineChooser } from './engine.js';
@@ -17,6 +17,7 @@ import { readHeadBranch, readLocalRefs, sameRefs, type RefMap } from './refs.js'
 import { acquireLock, withLock } from './lock.js';
 import { Progress } from './progress.js';
 import { formatBytes } from '../format.js';
+import { trace } from '../trace.js';
 
 export interface RemoteState {
   /** refs/heads/* and refs/tags/* as the remote advertises them (tags unpeeled). */
@@ -272,8 +273,11 @@ export async function syncMirror(url: string, cacheDir: string, ctx: GitContext)
     mirrorLockPath(path),
     { signal: ctx.signal, onWait: (holder) => ctx.log(`waiting for another sync of this repository (${holder})`) },
     async () => {
+      trace('mirror locked');
       await removeAbandoned(reposDir, mirrorName(url));
+      const asked = performance.now();
       const remote = await remoteState(url, ctx);
+      trace("remote's refs read", asked);
       if (remote.refs.size === 0) {
         throw new JgoError('repo_empty', `${url} has no branches yet`, EXIT.failed, { hint: 'Push a first commit to the repository.' });
       }
@@ -292,6 +296,7 @@ export async function syncMirror(url: string, cacheDir: string, ctx: GitContext)
       } else {
         await removeStaleGitLocks(path);
         const local = await readLocalRefs(path);
+        trace('mirror checked');
         if (sameRefs(local, remote.refs)) {
           fetched = false;
         } else {
@@ -339,14 +344,55 @@ export interface RecordPushedRequest {
 }
 
 /**
- * After a verified push, the mirror gets the same branch from the working copy, a local transfer
- * of only the new objects. Without it every run's own push makes the next sync see a new ref and
- * fetch it back over the network. Best effort: a mirror busy with another sync, or any failure,
- * leaves the work to that next sync. Returns whether the mirror now holds the branch.
+ * Objects of `from` that `to` lacks, hardlinked (else copied) into it: loose objects, then any
+ * pack (its .pack before its .idx, which is what makes git see it). Objects never change once
+ * written, so sharing an inode is safe; each lands under a temporary name and is renamed into
+ * place, so no reader sees half a file.
  */
-export async function recordPushed(req: RecordPushedRequest, ctx: Pick<GitContext, 'engines' | 'env' | 'signal'>): Promise<boolean> {
-  // isomorphic-git pushes over HTTP only.
-  if (ctx.engines.for('fetchMirror') !== 'native') return false;
+async function shareObjects(from: string, to: string): Promise<void> {
+  const put = async (src: string, dst: string) => {
+    if (await exists(dst)) return;
+    const tmp = `${dst}.${process.pid}.tmp`;
+    await link(src, tmp).catch(() => copyFile(src, tmp));
+    await rename(tmp, dst);
+  };
+  const dirs = (await readdir(join(from, 'objects')).catch(() => [] as string[])).filter((d) => /^[0-9a-f]{2}$/.test(d));
+  for (const dir of dirs) {
+    const names = (await readdir(join(from, 'objects', dir)).catch(() => [] as string[])).filter((n) => /^[0-9a-f]{38,62}$/.test(n));
+    if (names.length === 0) continue;
+    await mkdir(join(to, 'objects', dir), { recursive: true });
+    for (const name of names) await put(join(from, 'objects', dir, name), join(to, 'objects', dir, name));
+  }
+  const packs = (await readdir(join(from, 'objects', 'pack')).catch(() => [] as string[])).filter((n) => /^pack-[0-9a-f]+\.pack$/.test(n));
+  for (const pack of packs) {
+    const idx = pack.replace(/\.pack$/, '.idx');
+    if (!(await exists(join(from, 'objects', 'pack', idx)))) continue;
+    await put(join(from, 'objects', 'pack', pack), join(to, 'objects', 'pack', pack));
+    await put(join(from, 'objects', 'pack', idx), join(to, 'objects', 'pack', idx));
+  }
+}
+
+export interface RecordPushedRequest {
+  /** The mirror the working copy was made from. */
+  mirror: string;
+  /** The working copy holding the pushed commits. */
+  dir: string;
+  branch: string;
+  /** What the remote holds (or, once the push is verified, will be shown to hold) at refs/heads/<branch>. */
+  sha: string;
+}
+
+/**
+ * After a push, the mirror gets the same branch from the working copy: the objects the working
+ * copy made (it was cloned from the mirror, so those are all it lacks) and the ref. Without it
+ * every run's own push makes the next sync see a new ref and fetch it back over the network.
+ * No process is started: the objects are shared as files, as `git clone --local` shares them
+ * the other way. Best effort: a mirror busy with another sync, or any failure, leaves the work
+ * to that next sync. Returns whether the mirror now holds the branch.
+ */
+export async function recordPushed(req: RecordPushedRequest, ctx: Pick<GitContext, 'signal'>): Promise<boolean> {
+  const gitdir = join(req.dir, '.git');
+  if (!(await stat(gitdir).then((s) => s.isDirectory(), () => false))) return false;
   let lock;
   try {
     lock = await acquireLock(mirrorLockPath(req.mirror), { timeoutMs: 1000, ...(ctx.signal ? { signal: ctx.signal } : {}) });
@@ -355,16 +401,12 @@ export async function recordPushed(req: RecordPushedRequest, ctx: Pick<GitContex
   }
   try {
     if (!(await looksUsable(req.mirror))) return false;
-    const ref = `refs/heads/${req.branch}`;
-    // Forced: the mirror follows the remote, and the remote was just read to hold this sha.
-    const pushed = await runGit(['push', '--quiet', '--no-verify', req.mirror, `+${req.sha}:${ref}`], {
-      cwd: req.dir,
-      env: ctx.env,
-      // The mirror is a local path: the file transport, refused everywhere else, is allowed here.
-      config: [['protocol.file.allow', 'always']],
-      ...(ctx.signal ? { signal: ctx.signal } : {}),
-    });
-    return pushed.code === 0 && (await readLocalRefs(req.mirror)).get(ref) === req.sha;
+    await shareObjects(gitdir, req.mirror);
+    const ref = join(req.mirror, 'refs', 'heads', ...req.branch.split('/'));
+    await mkdir(dirname(ref), { recursive: true });
+    await writeFile(`${ref}.${process.pid}.tmp`, `${req.sha}\n`);
+    await rename(`${ref}.${process.pid}.tmp`, ref);
+    return (await readLocalRefs(req.mirror)).get(`refs/heads/${req.branch}`) === req.sha;
   } catch {
     return false;
   } finally {

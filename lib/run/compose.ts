@@ -59,6 +59,8 @@ export interface LaunchedStage {
   /** Given its envelope: from then on it is working, and is waited for, never dismissed. */
   fed: boolean;
   feed(input: Envelope): Promise<StageOutcome>;
+  /** Resolves when the process is gone (a stage of ours may be answered before it has exited). */
+  gone(): Promise<void>;
   /** Stops a stage that was never fed, and waits for it to be gone. */
   dismiss(): Promise<void>;
 }
@@ -69,6 +71,7 @@ export function launchStage(stage: StageKey, ctx: PipelineContext): LaunchedStag
   const proc = (stage === 'gate' ? takeEarlyGate(command, ctx.cwd, quiet) : undefined) ?? spawnStageProcess(command, { cwd: ctx.cwd, env: ctx.env, quiet });
   trace(`start jgo-${stage}`);
   const { child, closed, out } = proc;
+  const own = startsAhead(stage, ctx);
   const onAbort = () => child.kill('SIGTERM');
   ctx.signal.addEventListener('abort', onAbort, { once: true });
   void closed.then(() => ctx.signal.removeEventListener('abort', onAbort));
@@ -82,10 +85,21 @@ export function launchStage(stage: StageKey, ctx: PipelineContext): LaunchedStag
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
       await closed;
     },
+    gone: () => closed.then(() => undefined),
     async feed(input) {
       launched.fed = true;
       trace(`feed jgo-${stage}`);
       child.stdin.end(`${JSON.stringify(input)}\n`);
+      if (own) {
+        // jgo's own stage says how it went in its envelope (error.exit_code, else 0) and then
+        // only exits: its answer is used as soon as it is in, and its exit is awaited later.
+        await proc.answered;
+        const answer = ownAnswer(Buffer.concat(out).toString('utf8'));
+        if (answer) {
+          trace(`jgo-${stage} answered`);
+          return { exitCode: answer.error ? answer.error.exit_code : 0, envelope: answer };
+        }
+      }
       const { code, signal } = await closed;
       trace(`jgo-${stage} exited ${signal ?? code}`);
       if (proc.spawnError) {
@@ -109,6 +123,17 @@ export function launchStage(stage: StageKey, ctx: PipelineContext): LaunchedStag
   return launched;
 }
 
+/** The one envelope line of a stage of ours, when it is whole and valid; else undefined. */
+function ownAnswer(text: string): Envelope | undefined {
+  const newline = text.indexOf('\n');
+  if (newline < 0 || text.slice(newline + 1).trim() !== '') return undefined;
+  try {
+    return parseEnvelope(JSON.parse(text.slice(0, newline)));
+  } catch {
+    return undefined; // the exit and the whole output decide, as for any stage
+  }
+}
+
 /** jgo's own stages are started ahead; a replaced one (JGO_STAGE_<NAME>) only when its turn comes. */
 function startsAhead(stage: StageKey, ctx: PipelineContext): boolean {
   return ctx.settings.get(`JGO_STAGE_${stage.toUpperCase()}`) === undefined;
@@ -127,6 +152,7 @@ export async function runPipeline(journal: Journal, from: StageKey, until: Stage
   // in order, and all of them done before the pipeline returns.
   let saving: Promise<void> = Promise.resolve();
   let saveError: unknown;
+  const fed: LaunchedStage[] = [];
   try {
     for (const [index, stage] of stages.entries()) {
       if (ctx.signal.aborted) {
@@ -137,6 +163,7 @@ export async function runPipeline(journal: Journal, from: StageKey, until: Stage
       const started = new Date();
       // Fed first, the next stage started after: a spawn blocks jgo for some milliseconds.
       const outcome = launched.feed(envelope);
+      fed.push(launched);
       startAhead(index + 1);
       const result = await outcome;
       const ended = new Date();
@@ -157,7 +184,7 @@ export async function runPipeline(journal: Journal, from: StageKey, until: Stage
     }
     return { envelope, exitCode: 0 };
   } finally {
-    await Promise.all([saving, ...[...ahead.values()].map((l) => l.dismiss())]);
+    await Promise.all([saving, ...[...ahead.values()].map((l) => l.dismiss()), ...fed.map((l) => l.gone())]);
     if (saveError !== undefined) throw saveError;
   }
 }

@@ -14,11 +14,14 @@ export interface StageProcess {
   out: Buffer[];
   spawnError: Error | undefined;
   closed: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  /** Resolves once a whole line is on stdout (a stage's one envelope), or at close. */
+  answered: Promise<void>;
 }
 
 export function spawnStageProcess(command: string[], options: { cwd: string; env: NodeJS.ProcessEnv; quiet: boolean }): StageProcess {
   const [file, ...args] = command as [string, ...string[]];
   const child = spawn(file, args, { cwd: options.cwd, env: options.env, stdio: ['pipe', 'pipe', options.quiet ? 'ignore' : 'inherit'] });
+  let answer: () => void = () => {};
   const proc: StageProcess = {
     command,
     cwd: options.cwd,
@@ -27,8 +30,13 @@ export function spawnStageProcess(command: string[], options: { cwd: string; env
     out: [],
     spawnError: undefined,
     closed: new Promise((resolve) => child.on('close', (code, signal) => resolve({ code, signal }))),
+    answered: new Promise((resolve) => (answer = resolve)),
   };
-  child.stdout.on('data', (d: Buffer) => proc.out.push(d));
+  void proc.closed.then(() => answer());
+  child.stdout.on('data', (d: Buffer) => {
+    proc.out.push(d);
+    if (d.includes(0x0a)) answer();
+  });
   child.on('error', (error) => (proc.spawnError = error));
   child.stdin.on('error', () => {});
   return proc;

@@ -106,21 +106,17 @@ export async function ship(envelope: Envelope, context: StageContext, options: S
   const record = () => (mirror ? recordPushed({ mirror, dir, branch: wt.branch, sha: head }, gitCtx) : Promise.resolve(false));
   let remote = justCommitted ? undefined : await readBack();
   let finishedByJgo = false;
-  let mirroring: Promise<boolean> | undefined;
   if (remote !== head) {
     // Negotiation only pays when the remote's base branch moved since the working copy was made.
     const negotiate = (await (baseOnRemote ?? readBase())) !== wt.base_sha;
     await pushBranch({ dir, url, branch: wt.branch, credentials, negotiate }, engines, { env, signal: context.signal });
     finishedByJgo = mode === 'agent';
-    // A local copy while the remote is read back: should the proof fail, the mirror is ahead
-    // of its remote by one branch, which the next sync's fetch --prune puts right.
-    mirroring = record();
     remote = await readBack();
   }
-  const mirrored = await (mirroring ?? (remote === head ? record() : Promise.resolve(false)));
   if (remote !== head) {
     throw new JgoError('push_unverified', `after the push, ${wt.branch} on the remote is ${remote ?? 'missing'}, not ${head}`, EXIT.failed);
   }
+  const mirrored = await record();
   const shipped: Ship = {
     branch: wt.branch,
     commits: commits.map((c) => ({ sha: c.sha, subject: c.subject })),
