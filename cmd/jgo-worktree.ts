@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 import { stageCommand } from '../lib/cli.js';
 
-await stageCommand(
+void stageCommand(
   'jgo-worktree',
   `$0 [--base <branch>] < envelope
 

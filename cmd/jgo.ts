@@ -7,7 +7,8 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startGateEarly } from '../lib/run/process.js';
 
-const binDir = dirname(fileURLToPath(import.meta.url));
+// Beside the shim that booted us (lib/boot.ts), where jgo-gate.js and the other stages are.
+const binDir = (globalThis as { __jgoBinDir?: string }).__jgoBinDir ?? dirname(fileURLToPath(import.meta.url));
 
 // `jgo run`: start jgo-gate before anything else is loaded, so that its Node start overlaps
 // ours. This is a guess (jgo's own gate, --quiet or not) that runCommand checks before using it;
@@ -17,18 +18,19 @@ if (process.argv[2] === 'run' && process.env.JGO_STAGE_GATE === undefined && !pr
   startGateEarly([process.execPath, join(binDir, 'jgo-gate.js')], process.cwd(), process.env, quiet);
 }
 
-const [{ default: yargs }, { VERSION }] = await Promise.all([import('yargs'), import('../lib/cli.js')]);
-const io = () => ({ stdout: process.stdout, stderr: process.stderr, env: process.env, cwd: process.cwd(), binDir });
-const commands = () => import('../lib/run/commands.js');
-const exit = (code: number) => process.exit(code);
+async function main(): Promise<void> {
+  const [{ default: yargs }, { VERSION }] = await Promise.all([import('yargs'), import('../lib/cli.js')]);
+  const io = () => ({ stdout: process.stdout, stderr: process.stderr, env: process.env, cwd: process.cwd(), binDir });
+  const commands = () => import('../lib/run/commands.js');
+  const exit = (code: number) => process.exit(code);
 
-process.stdout.on('error', (error: NodeJS.ErrnoException) => {
-  if (error.code === 'EPIPE') process.exit(process.exitCode ?? 0);
-});
+  process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+  });
 
-await yargs(process.argv.slice(2))
-  .scriptName('jgo')
-  .usage(`$0 <command>
+  await yargs(process.argv.slice(2))
+    .scriptName('jgo')
+    .usage(`$0 <command>
 
 One chat request in, one pushed git branch out. jgo run composes the stages
 jgo-gate | jgo-sync | jgo-worktree | jgo-codex | jgo-ship as processes and keeps a
@@ -36,70 +38,73 @@ journal of every run in $JGO_CACHE_DIR/runs. jgo doctor finds what is misconfigu
 
 Exit codes: 0 done, 1 a stage failed at run time, 2 usage or settings,
 3 the gate refused the request, 4 nothing to ship.`)
-  .command(
-    'run <request..>',
-    'run the whole pipeline; prints the pushed branch last on stdout',
-    (y) =>
-      y
-        .positional('request', { type: 'string', array: true, describe: 'owner/repo and what to change' })
-        .option('json', { type: 'boolean', default: false, describe: 'print the final envelope instead of the branch' })
-        .option('quiet', { type: 'boolean', alias: 'q', default: false, describe: "only the branch, or only the error; no stages' progress" })
-        .option('dry-run', { type: 'boolean', default: false, describe: 'stop after jgo-worktree: nothing is changed or pushed' })
-        .option('pr', { type: 'boolean', default: false, describe: 'open a pull request for the pushed branch (JGO_SHIP_PR=true); its URL is printed after the branch' })
-        .option('draft', { type: 'boolean', default: false, describe: 'open the pull request as a draft (implies --pr)' })
-        .example('$0 run "acme/widgets add install steps to README"', ''),
-    async (argv) =>
-      exit(await (await commands()).runCommand((argv.request ?? []).join(' '), { json: argv.json, quiet: argv.quiet, dryRun: argv.dryRun, pr: argv.pr, draft: argv.draft }, io())),
-  )
-  .command(
-    'resume <run_id>',
-    'continue a run from the first stage that failed or never ran',
-    (y) =>
-      y
-        .positional('run_id', { type: 'string', demandOption: true })
-        .option('json', { type: 'boolean', default: false })
-        .option('quiet', { type: 'boolean', alias: 'q', default: false })
-        .option('pr', { type: 'boolean', default: false, describe: 'open a pull request for the pushed branch' })
-        .option('draft', { type: 'boolean', default: false, describe: 'as a draft (implies --pr)' }),
-    async (argv) => exit(await (await commands()).resumeCommand(argv.run_id, { json: argv.json, quiet: argv.quiet, pr: argv.pr, draft: argv.draft }, io())),
-  )
-  .command(
-    'runs',
-    'list recent runs',
-    (y) => y.option('json', { type: 'boolean', default: false }).option('limit', { type: 'number', default: 20 }),
-    async (argv) => exit(await (await commands()).runsCommand({ json: argv.json, limit: argv.limit }, io())),
-  )
-  .command(
-    'show <run_id>',
-    'what a run did and cost',
-    (y) => y.positional('run_id', { type: 'string', demandOption: true }).option('json', { type: 'boolean', default: false }),
-    async (argv) => exit(await (await commands()).showCommand(argv.run_id, { json: argv.json }, io())),
-  )
-  .command(
-    'gc',
-    'remove working copies and journals of finished runs older than --days',
-    (y) => y.option('days', { type: 'number', default: 7, describe: '0 removes every finished run' }).option('json', { type: 'boolean', default: false }),
-    async (argv) => exit(await (await commands()).gcCommand({ days: argv.days, json: argv.json }, io())),
-  )
-  .command(
-    'doctor',
-    'check settings, the model endpoint, codex, the cache and git access, without spending tokens',
-    (y) =>
-      y
-        .option('repo', { type: 'string', describe: 'owner/repo (or URL) to check read and push permission for' })
-        .option('json', { type: 'boolean', default: false }),
-    async (argv) => exit(await (await import('../lib/doctor.js')).doctorCommand({ json: argv.json, ...(argv.repo ? { repo: argv.repo } : {}) }, io())),
-  )
-  .demandCommand(1, 'name a command: run, resume, runs, show, gc or doctor')
-  .strict()
-  .help()
-  .alias('h', 'help')
-  .version(VERSION)
-  .wrap(Math.min(100, process.stdout.columns || 100))
-  .fail((message, error, y) => {
-    if (error) throw error;
-    process.stderr.write(`jgo: ${message}\n\n`);
-    y.showHelp((s: string) => process.stderr.write(`${s}\n`));
-    process.exit(2);
-  })
-  .parseAsync();
+    .command(
+      'run <request..>',
+      'run the whole pipeline; prints the pushed branch last on stdout',
+      (y) =>
+        y
+          .positional('request', { type: 'string', array: true, describe: 'owner/repo and what to change' })
+          .option('json', { type: 'boolean', default: false, describe: 'print the final envelope instead of the branch' })
+          .option('quiet', { type: 'boolean', alias: 'q', default: false, describe: "only the branch, or only the error; no stages' progress" })
+          .option('dry-run', { type: 'boolean', default: false, describe: 'stop after jgo-worktree: nothing is changed or pushed' })
+          .option('pr', { type: 'boolean', default: false, describe: 'open a pull request for the pushed branch (JGO_SHIP_PR=true); its URL is printed after the branch' })
+          .option('draft', { type: 'boolean', default: false, describe: 'open the pull request as a draft (implies --pr)' })
+          .example('$0 run "acme/widgets add install steps to README"', ''),
+      async (argv) =>
+        exit(await (await commands()).runCommand((argv.request ?? []).join(' '), { json: argv.json, quiet: argv.quiet, dryRun: argv.dryRun, pr: argv.pr, draft: argv.draft }, io())),
+    )
+    .command(
+      'resume <run_id>',
+      'continue a run from the first stage that failed or never ran',
+      (y) =>
+        y
+          .positional('run_id', { type: 'string', demandOption: true })
+          .option('json', { type: 'boolean', default: false })
+          .option('quiet', { type: 'boolean', alias: 'q', default: false })
+          .option('pr', { type: 'boolean', default: false, describe: 'open a pull request for the pushed branch' })
+          .option('draft', { type: 'boolean', default: false, describe: 'as a draft (implies --pr)' }),
+      async (argv) => exit(await (await commands()).resumeCommand(argv.run_id, { json: argv.json, quiet: argv.quiet, pr: argv.pr, draft: argv.draft }, io())),
+    )
+    .command(
+      'runs',
+      'list recent runs',
+      (y) => y.option('json', { type: 'boolean', default: false }).option('limit', { type: 'number', default: 20 }),
+      async (argv) => exit(await (await commands()).runsCommand({ json: argv.json, limit: argv.limit }, io())),
+    )
+    .command(
+      'show <run_id>',
+      'what a run did and cost',
+      (y) => y.positional('run_id', { type: 'string', demandOption: true }).option('json', { type: 'boolean', default: false }),
+      async (argv) => exit(await (await commands()).showCommand(argv.run_id, { json: argv.json }, io())),
+    )
+    .command(
+      'gc',
+      'remove working copies and journals of finished runs older than --days',
+      (y) => y.option('days', { type: 'number', default: 7, describe: '0 removes every finished run' }).option('json', { type: 'boolean', default: false }),
+      async (argv) => exit(await (await commands()).gcCommand({ days: argv.days, json: argv.json }, io())),
+    )
+    .command(
+      'doctor',
+      'check settings, the model endpoint, codex, the cache and git access, without spending tokens',
+      (y) =>
+        y
+          .option('repo', { type: 'string', describe: 'owner/repo (or URL) to check read and push permission for' })
+          .option('json', { type: 'boolean', default: false }),
+      async (argv) => exit(await (await import('../lib/doctor.js')).doctorCommand({ json: argv.json, ...(argv.repo ? { repo: argv.repo } : {}) }, io())),
+    )
+    .demandCommand(1, 'name a command: run, resume, runs, show, gc or doctor')
+    .strict()
+    .help()
+    .alias('h', 'help')
+    .version(VERSION)
+    .wrap(Math.min(100, process.stdout.columns || 100))
+    .fail((message, error, y) => {
+      if (error) throw error;
+      process.stderr.write(`jgo: ${message}\n\n`);
+      y.showHelp((s: string) => process.stderr.write(`${s}\n`));
+      process.exit(2);
+    })
+    .parseAsync();
+}
+
+void main();

@@ -58,6 +58,7 @@ async function main(): Promise<void> {
       CODEX_FAKE_RECORD: record,
       JGO_ENV_FILE: join(home, 'none.env'),
       ...(process.env.JGO_GIT_ENGINE ? { JGO_GIT_ENGINE: process.env.JGO_GIT_ENGINE } : {}),
+      ...(process.env.JGO_CODE_CACHE ? { JGO_CODE_CACHE: process.env.JGO_CODE_CACHE } : {}),
     };
     const started = process.hrtime.bigint();
     const code = await new Promise<number>((done) => {

@@ -1,0 +1,86 @@
+/**
+ * How every jgo executable starts: dist/cmd/<name>.js is a few lines that call boot(), which
+ * compiles the executable's bundle (dist/bundle/<name>.cjs) with a V8 code cache.
+ *
+ * Why: a `jgo run` starts six Node processes, and on a small machine each spent 50-60 ms
+ * compiling the same JavaScript (zod, yargs, the openai SDK, isomorphic-git) before doing
+ * anything. Node 22 has module.enableCompileCache() for this; Node 20 has no cache for modules
+ * at all, but vm.Script takes and produces V8's cached data. The first run of a bundle writes
+ * the cache when it exits, with every function it compiled; later runs skip that compilation.
+ *
+ * Safety: V8 checks only a cache's length and version against the source, so the file name
+ * carries a hash of the bundle's contents, and the directory must be ours (a cache is code).
+ * Anything wrong (unwritable, foreign, rejected) means a plain compile, never a failure.
+ * JGO_CODE_CACHE=0 turns it off.
+ */
+import { createHash } from 'node:crypto';
+import { mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import Module, { createRequire } from 'node:module';
+import { homedir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import vm from 'node:vm';
+import { trace } from './trace.js';
+
+/** Where the code cache lives: $JGO_CACHE_DIR/code-cache, else ~/.cache/jgo/code-cache. */
+export function codeCacheDir(env: NodeJS.ProcessEnv = process.env): string | undefined {
+  if (env.JGO_CODE_CACHE === '0') return undefined;
+  if (env.JGO_CACHE_DIR) return join(env.JGO_CACHE_DIR, 'code-cache');
+  const base = env.XDG_CACHE_HOME || (env.HOME ? join(env.HOME, '.cache') : join(homedir(), '.cache'));
+  return join(base, 'jgo', 'code-cache');
+}
+
+/** The directory, made if need be, when it is a directory this user owns and others cannot write. */
+function ownedDir(dir: string): boolean {
+  try {
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    const info = statSync(dir);
+    const uid = process.getuid?.();
+    return info.isDirectory() && (uid === undefined || info.uid === uid) && (info.mode & 0o022) === 0;
+  } catch {
+    return false;
+  }
+}
+
+/** Runs the bundle of executable `name`, found beside the calling shim (`shimUrl`). */
+export function boot(shimUrl: string, name: string): void {
+  const binDir = dirname(fileURLToPath(shimUrl));
+  const bundle = join(binDir, '..', 'bundle', `${name}.cjs`);
+  const text = readFileSync(bundle, 'utf8');
+  // A #! line is only valid at the very start of a script; inside the wrapper it becomes a comment.
+  const source = text.startsWith('#!') ? `//${text.slice(2)}` : text;
+  const dir = codeCacheDir();
+  const cacheFile =
+    dir && ownedDir(dir)
+      ? join(dir, `${name}-${process.versions.v8}-${process.arch}-${createHash('sha256').update(source).digest('hex').slice(0, 16)}.bin`)
+      : undefined;
+  let cachedData: Buffer | undefined;
+  if (cacheFile) {
+    try {
+      cachedData = readFileSync(cacheFile);
+    } catch {
+      cachedData = undefined;
+    }
+  }
+  const script = new vm.Script(Module.wrap(source), { filename: bundle, ...(cachedData ? { cachedData } : {}) });
+  trace(cacheFile === undefined ? 'code cache off' : cachedData === undefined ? 'code cache missing' : script.cachedDataRejected ? 'code cache rejected' : 'code cache used');
+  if (cacheFile && (cachedData === undefined || script.cachedDataRejected)) {
+    // At exit the script holds every function this run compiled: that is what the next run needs.
+    process.once('exit', () => {
+      try {
+        const tmp = `${cacheFile}.${process.pid}.tmp`;
+        writeFileSync(tmp, script.createCachedData(), { mode: 0o600 });
+        renameSync(tmp, cacheFile);
+        trace('code cache written');
+      } catch {
+        // a cache is an optimisation: never a reason to fail
+      }
+    });
+  }
+  // The stages are found beside the shims, not beside the bundles.
+  (globalThis as { __jgoBinDir?: string }).__jgoBinDir = binDir;
+  const wrapper = script.runInThisContext() as (...args: unknown[]) => void;
+  const module = new Module(bundle);
+  module.filename = bundle;
+  wrapper.call(module.exports, module.exports, createRequire(bundle), module, bundle, dirname(bundle));
+}
