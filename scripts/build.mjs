@@ -8,8 +8,8 @@
 // dominates start-up; heavy libraries stay behind lazy imports inside the bundle, so a path that
 // does not need them (`jgo-gate --help`) never runs their code.
 //
-// The scripts (bench, overhead, demo, docker-env) and the boot loader itself are ES modules with
-// shared chunks, as they are run from dist/ by name.
+// The scripts (bench, overhead, demo, docker-env) are ES modules with shared chunks, as they are
+// run from dist/ by name. The boot loader is CommonJS, like the shims that require it.
 import { build } from 'esbuild';
 import { readdirSync, rmSync, chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
@@ -44,7 +44,7 @@ await build({
 });
 await build({
   ...common,
-  entryPoints: [...entry('scripts'), join(root, 'lib', 'boot.ts')],
+  entryPoints: entry('scripts'),
   outdir: join(root, 'dist'),
   outbase: root,
   splitting: true,
@@ -56,10 +56,13 @@ await build({
     js: "import { createRequire as __jgoCreateRequire } from 'node:module'; const require = __jgoCreateRequire(import.meta.url);",
   },
 });
+await build({ ...common, entryPoints: [join(root, 'lib', 'boot.ts')], outfile: join(root, 'dist', 'lib', 'boot.cjs'), format: 'cjs' });
+// The shims are CommonJS (a CommonJS entry starts a few ms sooner than an ES module).
 mkdirSync(join(root, 'dist', 'cmd'), { recursive: true });
+writeFileSync(join(root, 'dist', 'cmd', 'package.json'), '{ "type": "commonjs" }\n');
 for (const file of commands) {
   const name = basename(file, '.ts');
   const shim = join(root, 'dist', 'cmd', `${name}.js`);
-  writeFileSync(shim, `#!/usr/bin/env node\nimport { boot } from '../lib/boot.js';\nboot(import.meta.url, ${JSON.stringify(name)});\n`);
+  writeFileSync(shim, `#!/usr/bin/env node\nrequire('../lib/boot.cjs').boot(__filename, ${JSON.stringify(name)});\n`);
   chmodSync(shim, 0o755);
 }

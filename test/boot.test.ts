@@ -11,12 +11,17 @@ t.test('the first run writes the cache, the next one uses it; a damaged cache is
   const home = tempDir(t);
   const cache = tempDir(t);
   const env = { ...baseEnv(home), JGO_CACHE_DIR: cache, JGO_TRACE: '1' };
+  // Left by earlier builds: jgo-gate's is replaced, jgo's (another executable) is not touched.
+  mkdirSync(join(cache, 'code-cache'), { mode: 0o700 });
+  writeFileSync(join(cache, 'code-cache', 'jgo-gate-10.2.154.26-node.26-x64-0123456789abcdef.bin'), 'old');
+  writeFileSync(join(cache, 'code-cache', 'jgo-10.2.154.26-node.26-x64-0123456789abcdef.bin'), 'old');
   const first = await runProcess(gate, { args: ['--version'], env });
   t.equal(first.code, 0, first.stderr);
   t.match(first.stdout, /^\d+\.\d+\.\d+\n$/);
   t.same(traced(first.stderr), ['missing', 'written']);
-  const files = readdirSync(join(cache, 'code-cache'));
-  t.match(files, [/^jgo-gate-.+\.bin$/], 'one file, named by the bundle');
+  const files = readdirSync(join(cache, 'code-cache')).filter((f) => f.startsWith('jgo-gate-'));
+  t.match(files, [/^jgo-gate-\d.+-[0-9a-f]{16}\.bin$/], "one file, named by the bundle; the earlier build's is gone");
+  t.ok(existsSync(join(cache, 'code-cache', 'jgo-10.2.154.26-node.26-x64-0123456789abcdef.bin')), "another executable's cache is not touched");
 
   const second = await runProcess(gate, { args: ['--version'], env });
   t.equal(second.stdout, first.stdout);
