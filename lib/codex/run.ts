@@ -56,6 +56,11 @@ export interface RunCodexOptions {
   workspace?: string;
   /** Default: read from the settings (readCodexConfig). */
   config?: CodexConfig;
+  /**
+   * Work that must be done before codex starts, run while codex's login is checked (jgo-codex's
+   * snapshot of the working copy); its failure stops the run before codex is started.
+   */
+  ready?: Promise<unknown>;
   /** Variables added to codex's environment in either JGO_CODEX_ENV mode. Values under secret-like
    *  names (…KEY, …TOKEN, …SECRET, …) are scrubbed from output and scanned for on disk. */
   extraEnv?: Record<string, string>;
@@ -161,7 +166,7 @@ export async function runCodex(options: RunCodexOptions, context: RunContext): P
   const say = (line: string) => context.log(redact.text(line));
 
   const loginBegan = performance.now();
-  await ensureLogin(config, bin, env, cwd, say, context.signal);
+  await Promise.all([ensureLogin(config, bin, env, cwd, say, context.signal), options.ready]);
   trace('codex login check', loginBegan);
   context.signal.throwIfAborted();
 

@@ -37,3 +37,4 @@ export { changedPaths, type Change, type ChangeKind } from './status.js';
 export { EngineChooser, engineSetting } from './engine.js';
 export { commitChanges, pushBranch, type Identity } from './commit.js';
 export { headSha, commitsSince, pathsChangedSince, readFileAt, readWorkingFile, type CommitInfo } from './history.js';
+export { readWorkingHead } from './refs.js';

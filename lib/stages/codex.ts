@@ -89,7 +89,9 @@ export async function codex(envelope: Envelope, context: StageContext): Promise<
     root = findGitRoot(cwd);
   }
   const config = codexConfig(context);
-  const before = root !== undefined ? await snapshot(root, context) : undefined;
+  // Taken while runCodex checks codex's login; codex starts only once it is done.
+  const taking = root !== undefined ? snapshot(root, context) : Promise.resolve(undefined);
+  taking.catch(() => {}); // awaited below; runCodex sees a failure first
   const prompt = editPrompt({
     task: gate.optimized_prompt,
     cwd,
@@ -102,7 +104,7 @@ export async function codex(envelope: Envelope, context: StageContext): Promise<
 
   let run: CodexRun;
   try {
-    run = await runCodex({ cwd, prompt, config, skipGitRepoCheck: root === undefined, workspace: root ?? cwd }, context);
+    run = await runCodex({ cwd, prompt, config, skipGitRepoCheck: root === undefined, workspace: root ?? cwd, ready: taking }, context);
   } catch (error) {
     if (error instanceof CodexRunError) {
       throw new JgoError(error.code, error.message, error.exitCode, {
@@ -113,6 +115,7 @@ export async function codex(envelope: Envelope, context: StageContext): Promise<
     throw error;
   }
 
+  const before = await taking;
   const changed = root !== undefined && before !== undefined ? changedBetween(before, await snapshot(root, context, before)) : undefined;
   const result = codexField(run, changed);
   const patch = { codex: result };

@@ -31,7 +31,7 @@ export async function ship(envelope: Envelope, context: StageContext, options: S
   if (!envelope.repo) throw new UsageError('missing_field', 'the envelope has no "repo": run jgo-gate first');
   const mode = shipMode(context);
   const git = await import('../git/index.js');
-  const { EngineChooser, engineSetting, changedPaths, commitChanges, pushBranch, commitsSince, pathsChangedSince, headSha, remoteState, recordPushed } = git;
+  const { EngineChooser, engineSetting, changedPaths, commitChanges, pushBranch, commitsSince, pathsChangedSince, headSha, remoteState, recordPushed, readWorkingHead } = git;
   const { gitCredentials } = await import('../git/auth.js');
   const { scanChange } = await import('../ship/scan.js');
   const engines = new EngineChooser(engineSetting(context.settings), context.io.env);
@@ -44,6 +44,7 @@ export async function ship(envelope: Envelope, context: StageContext, options: S
   // Where the remote's base branch is now; undefined when it cannot be read (the push then negotiates).
   const readBase = () => remoteState(url, gitCtx, { prefix: baseRef }).then((s) => s.refs.get(baseRef), () => undefined);
   let baseOnRemote: Promise<string | undefined> | undefined;
+  let ours: Array<{ sha: string; subject: string }> | undefined;
   const author = {
     name: context.settings.get('JGO_GIT_AUTHOR_NAME') ?? 'jgo',
     email: context.settings.get('JGO_GIT_AUTHOR_EMAIL') ?? 'jgo@users.noreply.github.com',
@@ -75,19 +76,25 @@ export async function ship(envelope: Envelope, context: StageContext, options: S
       });
     }
   } else if (pending.length > 0) {
+    // From the base, the commits about to be made are all there will be: no need to ask git after.
+    const fromBase = (await readWorkingHead(dir)) === wt.base_sha;
     await refuseSecrets(dir, wt.base_sha, pending, context, engines, scanChange, pathsChangedSince);
     // Asked while codex plans, so that the answer is there when the push needs it.
     baseOnRemote = readBase();
     const checked = await planCommits(envelope, pending, context, dir, request);
     plan = checked.plan;
     planCost = checked.cost;
+    const made: Array<{ sha: string; subject: string }> = [];
     for (const group of checked.groups) {
       const sha = await commitChanges({ dir, message: group.message, changes: group.changes, author }, engines, env);
       context.log(`committed ${sha.slice(0, 12)} ${group.subject}`);
+      // As git will report it: the message's first line, without trailing blanks.
+      made.push({ sha, subject: (group.message.split('\n')[0] ?? group.subject).trimEnd() });
     }
+    if (fromBase) ours = made;
   }
 
-  const commits = await commitsSince(dir, wt.base_sha, engines, env);
+  const commits = ours ?? (await commitsSince(dir, wt.base_sha, engines, env));
   if (commits.length === 0) {
     throw new JgoError(mode === 'agent' ? 'not_shipped' : 'no_changes', mode === 'agent' ? 'codex committed nothing' : 'nothing to ship: no changes and no commits', mode === 'agent' ? EXIT.failed : EXIT.nothingToShip);
   }
