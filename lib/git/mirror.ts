@@ -154,6 +154,22 @@ async function hasCommit(path: string, sha: string, ctx: GitContext): Promise<bo
   }
 }
 
+/**
+ * Loose objects are what jgo-ship leaves in the mirror (recordPushed): a few per run. Each
+ * working copy hardlinks every one of them, so once there are many (git's own estimate: the
+ * objects/17 directory holds 1/256th of them) they are packed. Rarely needed, cheap to check.
+ */
+async function packLooseObjects(path: string, ctx: GitContext): Promise<void> {
+  const sample = await readdir(join(path, 'objects', '17')).catch(() => [] as string[]);
+  if (sample.length * 256 < LOOSE_LIMIT) return;
+  if (ctx.engines.for('fetchMirror') === 'native') {
+    await runGit(['repack', '-d', '-q'], { cwd: path, env: ctx.env, ...(ctx.signal ? { signal: ctx.signal } : {}) });
+  }
+}
+
+/** Loose objects a mirror may hold before they are packed. */
+export const LOOSE_LIMIT = 2048;
+
 /** Sum of pack sizes: how much a fetch brought, for the summary line. */
 async function packBytes(path: string): Promise<number> {
   const dir = join(path, 'objects', 'pack');
@@ -311,6 +327,7 @@ export async function syncMirror(url: string, cacheDir: string, ctx: GitContext)
         }
       }
       await setHead(path, defaultBranch);
+      await packLooseObjects(path, ctx);
       let headSha = (await readLocalRefs(path)).get(`refs/heads/${defaultBranch}`);
       if (headSha === undefined || (fetched && !(await hasCommit(path, headSha, ctx)))) {
         if (rebuilt) throw new JgoError('mirror_broken', `the mirror ${path} does not hold ${defaultBranch} after a fresh build`, EXIT.failed);

@@ -8,7 +8,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { syncMirror, mirrorPath, EngineChooser, type Engine, type GitContext } from '../../lib/git/index.js';
-import { startGitServer, createBareRepo, commitToBare, deleteBranch, forcePush, createTag, revParse } from '../helpers/git-server.js';
+import { startGitServer, createBareRepo, commitToBare, deleteBranch, forcePush, createTag, revParse, runGit } from '../helpers/git-server.js';
 import { tempDir } from '../helpers/run.js';
 import { grepTree } from '../helpers/files.js';
 import { PassThrough } from 'node:stream';
@@ -151,4 +151,43 @@ t.test('leftovers of a killed sync (temp build, git lock files) do not break the
   t.equal(second.fetched, true);
   t.notOk(existsSync(join(first.path, 'packed-refs.lock')));
   t.notOk(existsSync(tmp), 'the abandoned temporary build is removed');
+});
+
+t.test('the objects ship leaves in the mirror: shared as files, and packed by a sync once they are many', async (t) => {
+  const { createHash } = await import('node:crypto');
+  const { makeWorkingCopy, recordPushed } = await import('../../lib/git/index.js');
+  const { LOOSE_LIMIT } = await import('../../lib/git/mirror.js');
+  const server = await startGitServer();
+  t.teardown(server.close);
+  const cache = tempDir(t);
+  await createBareRepo(server, 'acme/widgets.git', { files: { 'README.md': '# widgets\n' } });
+  const url = server.repoUrl('acme/widgets.git');
+  const { ctx } = context('native');
+  const mirror = (await syncMirror(url, cache, ctx)).path;
+  const dest = join(tempDir(t), 'repo');
+  await makeWorkingCopy({ mirror, url, dest, base: 'main', branch: 'jgo/many' }, ctx);
+  // Enough files whose blobs land in objects/17 (git's own sample of the loose objects) to
+  // pass the limit: found by hashing as git does, so the test needs no luck.
+  const blobId = (text: string) => createHash('sha1').update(`blob ${Buffer.byteLength(text)}\0${text}`).digest('hex');
+  let made = 0;
+  for (let i = 0; made * 256 < LOOSE_LIMIT; i++) {
+    const text = `line ${i}\n`;
+    if (!blobId(text).startsWith('17')) continue;
+    writeFileSync(join(dest, `f${i}.txt`), text);
+    made++;
+  }
+  git(dest, 'add', '-A');
+  git(dest, '-c', 'user.name=t', '-c', 'user.email=t@t', 'commit', '-q', '-m', 'many');
+  const sha = git(dest, 'rev-parse', 'HEAD');
+  t.equal(await recordPushed({ mirror, dir: dest, branch: 'jgo/many', sha }, ctx), true);
+  t.equal(git(mirror, 'rev-parse', 'refs/heads/jgo/many'), sha, 'the mirror has the branch');
+  t.ok(readdirSync(join(mirror, 'objects', '17')).length >= made, 'as loose objects');
+  git(mirror, 'fsck', '--no-progress', '--no-dangling');
+  // The remote has the branch too, as after the push recordPushed follows.
+  await runGit(server, ['push', '-q', url, 'jgo/many'], { cwd: dest }); // rejects on failure
+  const synced = await syncMirror(url, cache, ctx);
+  t.equal(synced.headSha, git(mirror, 'rev-parse', 'main'));
+  t.same(existsSync(join(mirror, 'objects', '17')) ? readdirSync(join(mirror, 'objects', '17')) : [], [], 'a sync packed them');
+  git(mirror, 'cat-file', '-e', `${sha}^{commit}`);
+  git(mirror, 'fsck', '--no-progress', '--no-dangling');
 });
