@@ -73,6 +73,7 @@ export const Codex = z.looseObject({
   /** Absent when codex ran outside a git repository (nothing to compare against). */
   changed_files: z.array(z.string()).optional(),
   last_message: z.string(),
+  /** codex's own time: its login check (when there is one) and the run. */
   duration_ms: z.number().nonnegative(),
   thread_id: z.string().optional(),
   usage: Usage.optional(),
@@ -103,6 +104,7 @@ export const Ship = z.looseObject({
   pr: z.looseObject({ url: z.string(), number: z.number().int() }).optional(),
   /** Tokens and time codex spent planning the commits. */
   plan_usage: Usage.optional(),
+  /** codex's own time planning, its login check included. */
   plan_duration_ms: z.number().nonnegative().optional(),
 });
 export type Ship = z.infer<typeof Ship>;

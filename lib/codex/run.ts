@@ -90,7 +90,10 @@ export interface CodexRun {
   events: CodexEvent[];
   /** Top-level error events: retries and reconnects codex announced. */
   notices: string[];
+  /** From codex's login check (when there is one) to its exit: all of codex's time. */
   durationMs: number;
+  /** Of which the login check (`codex login status`). */
+  loginMs: number;
   turnCompleted: boolean;
   turnFailed: boolean;
   /** Why it failed, in codex's words: turn.failed, else the last notice, else stderr. */
@@ -166,7 +169,8 @@ export async function runCodex(options: RunCodexOptions, context: RunContext): P
   const say = (line: string) => context.log(redact.text(line));
 
   const loginBegan = performance.now();
-  await Promise.all([ensureLogin(config, bin, env, cwd, say, context.signal), options.ready]);
+  const loginMs = await ensureLogin(config, bin, env, cwd, say, context.signal).then(() => Math.round(performance.now() - loginBegan));
+  await options.ready;
   trace('codex login check', loginBegan);
   context.signal.throwIfAborted();
 
@@ -192,6 +196,7 @@ export async function runCodex(options: RunCodexOptions, context: RunContext): P
     events: [],
     notices: [],
     durationMs: 0,
+    loginMs,
     turnCompleted: false,
     turnFailed: false,
     failureMessage: undefined,
@@ -268,8 +273,9 @@ export async function runCodex(options: RunCodexOptions, context: RunContext): P
     clearTimeout(idle);
     context.signal.removeEventListener('abort', onAbort);
     group.release();
-    run.durationMs = Date.now() - started;
-    trace('codex exec', performance.now() - run.durationMs);
+    const execMs = Date.now() - started;
+    trace('codex exec', performance.now() - execMs);
+    run.durationMs = loginMs + execMs;
     run.lastMessage = await readFile(lastMessageFile, 'utf8').catch(() => '');
     await rm(outDir, { recursive: true, force: true });
   }

@@ -66,6 +66,9 @@ export interface GitRequestRecord {
   pid: number | null
   /** The response has ended (or the connection closed). */
   finished: boolean
+  /** When the request arrived and when its response ended (Date.now() ms); `ended` is 0 until then. */
+  started: number
+  ended: number
   /** http-backend's stderr (truncated), useful when a request unexpectedly fails. */
   stderr: string
 }
@@ -205,11 +208,14 @@ export async function startGitServer(opts: GitServerOptions = {}): Promise<GitSe
       injected: false,
       pid: null,
       finished: false,
+      started: Date.now(),
+      ended: 0,
       stderr: '',
     }
     stats.push(rec)
     res.on('close', () => {
       rec.finished = true
+      rec.ended = Date.now()
     })
 
     // Count and sniff the body on every path (rejected requests too, so a rejected probe is still recognised).
