@@ -3,20 +3,11 @@
  * jgo: runs the pipeline (run, resume) and looks after its journal (runs, show, gc).
  * Flags here; the work in lib/run/, loaded only once a command is chosen.
  */
-import { dirname, join } from 'node:path';
+import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { startGateEarly } from '../lib/run/process.js';
 
 // Beside the shim that booted us (lib/boot.ts), where jgo-gate.js and the other stages are.
 const binDir = (globalThis as { __jgoBinDir?: string }).__jgoBinDir ?? dirname(fileURLToPath(import.meta.url));
-
-// `jgo run`: start jgo-gate before anything else is loaded, so that its Node start overlaps
-// ours. This is a guess (jgo's own gate, --quiet or not) that runCommand checks before using it;
-// JGO_STAGE_GATE in the environment means a replaced gate, started in its turn.
-if (process.argv[2] === 'run' && process.env.JGO_STAGE_GATE === undefined && !process.argv.some((a) => a === '--help' || a === '-h')) {
-  const quiet = process.argv.slice(3).some((a) => a === '--quiet' || a === '-q');
-  startGateEarly([process.execPath, join(binDir, 'jgo-gate.js')], process.cwd(), process.env, quiet);
-}
 
 async function main(): Promise<void> {
   const [{ default: yargs }, { VERSION }] = await Promise.all([import('yargs'), import('../lib/cli.js')]);

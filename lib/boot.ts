@@ -21,6 +21,7 @@ import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import vm from 'node:vm';
 import { trace } from './trace.js';
+import { startGateEarly } from './run/process.js';
 
 /** Where the code cache lives: $JGO_CACHE_DIR/code-cache, else ~/.cache/jgo/code-cache. */
 export function codeCacheDir(env: NodeJS.ProcessEnv = process.env): string | undefined {
@@ -45,6 +46,8 @@ function ownedDir(dir: string): boolean {
 /** Runs the bundle of executable `name`, found beside the calling shim (its `__filename`). */
 export function boot(shimFile: string, name: string): void {
   const binDir = dirname(shimFile);
+  // `jgo run` starts jgo-gate first of all, so that its start-up overlaps jgo's own.
+  if (name === 'jgo') startGateEarly(binDir);
   const bundle = join(binDir, '..', 'bundle', `${name}.cjs`);
   const bytes = readFileSync(bundle);
   // esbuild writes ASCII: read as one-byte characters, which skips UTF-8 decoding (9 ms a start).

@@ -62,8 +62,10 @@ export function mirrorPath(cacheDir: string, url: string): string {
 }
 
 /**
- * The remote's branches, tags and default branch: one small exchange, no pack. With `prefix`,
- * only the refs under it (protocol v2 filters on the server).
+ * The remote's branches, tags and default branch, no pack. Without `prefix` this is one request
+ * (protocol v1's ref advertisement: every ref and HEAD's target, which is what the mirror
+ * compares); with one, protocol v2's ls-refs asks the server for only the refs under it (two
+ * requests, but a remote's full list can run to thousands of refs/pull/*).
  */
 export async function remoteState(url: string, ctx: GitContext, options: { prefix?: string } = {}): Promise<RemoteState> {
   const refs: RefMap = new Map();
@@ -82,7 +84,7 @@ export async function remoteState(url: string, ctx: GitContext, options: { prefi
   }
   const { git, http } = await iso();
   try {
-    const advertised = await git.listServerRefs({ http, url, protocolVersion: 2, symrefs: true, ...(prefix ? { prefix } : {}), ...isoAuth(url, ctx.credentials) });
+    const advertised = await git.listServerRefs({ http, url, protocolVersion: prefix ? 2 : 1, symrefs: true, ...(prefix ? { prefix } : {}), ...isoAuth(url, ctx.credentials) });
     for (const r of advertised) {
       if (prefix && !r.ref.startsWith(prefix)) continue; // a v1 server does not filter
       if (r.ref === 'HEAD' && r.target?.startsWith('refs/heads/')) defaultBranch = r.target.slice('refs/heads/'.length);
