@@ -5,6 +5,7 @@
  */
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { trace } from '../lib/trace.js';
 
 // Beside the shim that booted us (lib/boot.ts), where jgo-gate.js and the other stages are.
 const binDir = (globalThis as { __jgoBinDir?: string }).__jgoBinDir ?? dirname(fileURLToPath(import.meta.url));
@@ -13,7 +14,10 @@ async function main(): Promise<void> {
   const [{ default: yargs }, { VERSION }] = await Promise.all([import('yargs'), import('../lib/cli.js')]);
   const io = () => ({ stdout: process.stdout, stderr: process.stderr, env: process.env, cwd: process.cwd(), binDir });
   const commands = () => import('../lib/run/commands.js');
-  const exit = (code: number) => process.exit(code);
+  const exit = (code: number) => {
+    trace('exit');
+    process.exit(code);
+  };
 
   process.stdout.on('error', (error: NodeJS.ErrnoException) => {
     if (error.code === 'EPIPE') process.exit(process.exitCode ?? 0);

@@ -23,4 +23,5 @@ t.test('overhead.js measures a warm jgo run and splits it into codex, the git se
   t.ok(server > 0 && server < own, 'the git server answered requests within jgo\'s share');
   t.ok(Math.abs((s.overhead_without_server_ms as number) - (own - server)) <= 1, 'and without the server, the rest');
   t.same(Object.keys(s.stages_ms as object), ['gate', 'sync', 'worktree', 'codex', 'ship']);
+  t.ok((s.node_start_ms as number) > 0, "the machine's own speed is reported with the figure");
 });
