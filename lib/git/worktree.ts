@@ -3,7 +3,7 @@
  * runs git in it) made from the mirror without touching the network, its objects hardlinked
  * rather than copied, checked out on a new branch, with `origin` pointing at the real remote.
  */
-import { copyFile, link, mkdir, readdir, writeFile, readFile } from 'node:fs/promises';
+import { copyFile, link, mkdir, readdir, stat, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { JgoError, EXIT, UsageError } from '../errors.js';
 import type { GitContext } from './mirror.js';
@@ -50,29 +50,53 @@ async function linkTree(from: string, to: string): Promise<void> {
   );
 }
 
-async function nativeCopy(req: WorkingCopyRequest, ctx: GitContext): Promise<void> {
-  const run = async (args: string[], cwd?: string) => {
-    // The clone reads a local path: allow the file transport for this call alone.
-    const result = await runGit(args, { cwd, env: ctx.env, signal: ctx.signal, config: [['protocol.file.allow', 'always']] });
-    if (result.code !== 0) throw new JgoError('worktree_failed', `git ${args[0]} failed: ${result.stderr.trim().split('\n').at(-1) ?? ''}`, EXIT.failed);
-  };
-  // --local hardlinks the mirror's objects; --no-hardlinks would copy them (measured in bench).
-  await run(['clone', '--quiet', '--local', '--branch', req.base, '--', req.mirror, req.dest]);
-  // What `git remote set-url` and `git checkout -b` would do, as the file writes they come to:
-  // the new branch starts where the checkout already is, so neither index nor files change.
-  // Two processes fewer on every run.
+/**
+ * The repository files of a working copy, as `git clone --local` would leave them: the mirror's
+ * objects hardlinked, its branches as origin's, its tags, the new branch at the base and checked
+ * out in HEAD, origin pointing at the real remote.
+ */
+async function writeGitDir(req: WorkingCopyRequest, baseSha: string): Promise<void> {
   const gitdir = join(req.dest, '.git');
-  const config = await readFile(join(gitdir, 'config'), 'utf8');
-  const origin = /(\[remote "origin"\]\n(?:\t[^\n]*\n)*?)\turl = [^\n]*\n/.exec(config);
-  if (!origin) throw new JgoError('worktree_failed', 'git clone wrote no origin to the working copy', EXIT.failed);
-  await writeFile(join(gitdir, 'config'), config.replace(origin[0], `${origin[1]}\turl = ${configValue(req.url)}\n`));
-  const head = (await readFile(join(gitdir, 'HEAD'), 'utf8')).trim();
-  const at = (await readLocalRefs(gitdir)).get(`refs/heads/${req.base}`);
-  if (head !== `ref: refs/heads/${req.base}` || at === undefined) throw new JgoError('worktree_failed', `git clone did not check out ${req.base}`, EXIT.failed);
+  await mkdir(join(gitdir, 'refs', 'tags'), { recursive: true });
+  const core = await probeCore(gitdir);
+  await mkdir(join(gitdir, 'refs', 'remotes', 'origin'), { recursive: true });
+  await linkTree(join(req.mirror, 'objects'), join(gitdir, 'objects'));
+  const refs = await readLocalRefs(req.mirror);
+  const entries: Array<[string, string]> = [];
+  for (const [name, sha] of refs) entries.push([name.startsWith('refs/heads/') ? `refs/remotes/origin/${name.slice(11)}` : name, sha]);
+  // Git binary-searches a packed-refs file that declares itself sorted: it must be.
+  entries.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  await writeFile(join(gitdir, 'packed-refs'), `${['# pack-refs with: sorted', ...entries.map(([name, sha]) => `${sha} ${name}`)].join('\n')}\n`);
   const ref = join(gitdir, 'refs', 'heads', ...req.branch.split('/'));
   await mkdir(dirname(ref), { recursive: true });
-  await writeFile(ref, `${at}\n`, { flag: 'wx' });
+  await writeFile(ref, `${baseSha}\n`);
   await writeFile(join(gitdir, 'HEAD'), `ref: refs/heads/${req.branch}\n`);
+  // origin/HEAD tells isomorphic-git's push what the remote already has; without it, a push
+  // sends the whole tree (5,504 objects instead of 18 in the bench).
+  await writeFile(join(gitdir, 'refs', 'remotes', 'origin', 'HEAD'), `ref: refs/remotes/origin/${req.base}\n`);
+  await writeFile(
+    join(gitdir, 'config'),
+    `[core]\n${core.map((line) => `\t${line}\n`).join('')}[remote "origin"]\n\turl = ${configValue(req.url)}\n\tfetch = +refs/heads/*:refs/remotes/origin/*\n`,
+  );
+}
+
+/**
+ * [core] as `git init` would write it here: exec bits and symlinks kept (jgo runs on Linux and
+ * macOS), and ignorecase when this disk does not tell CONFIG from config, found as git finds it.
+ * Not copied from the mirror: isomorphic-git's init does not look, and writes false for both.
+ */
+async function probeCore(gitdir: string): Promise<string[]> {
+  await writeFile(join(gitdir, 'config'), '');
+  const folds = await stat(join(gitdir, 'CONFIG')).then(() => true, () => false);
+  return ['repositoryformatversion = 0', 'filemode = true', 'bare = false', 'logallrefupdates = true', ...(folds ? ['ignorecase = true'] : [])];
+}
+
+async function nativeCopy(req: WorkingCopyRequest, baseSha: string, ctx: GitContext): Promise<void> {
+  // The repository is written as files (what `git clone --local` would write, without its
+  // transport: three processes fewer); git itself writes the index and the files.
+  await writeGitDir(req, baseSha);
+  const result = await runGit(['read-tree', '--reset', '-u', 'HEAD'], { cwd: req.dest, env: ctx.env, signal: ctx.signal });
+  if (result.code !== 0) throw new JgoError('worktree_failed', `git read-tree failed: ${result.stderr.trim().split('\n').at(-1) ?? ''}`, EXIT.failed);
 }
 
 /** A git config value, quoted so that any character reads back as written. */
@@ -81,33 +105,8 @@ function configValue(value: string): string {
 }
 
 async function isoCopy(req: WorkingCopyRequest, baseSha: string): Promise<void> {
+  await writeGitDir(req, baseSha);
   const { git } = await iso();
-  const gitdir = join(req.dest, '.git');
-  await git.init({ fs, dir: req.dest, defaultBranch: req.branch });
-  await linkTree(join(req.mirror, 'objects'), join(gitdir, 'objects'));
-  const refs = await readLocalRefs(req.mirror);
-  const entries: Array<[string, string]> = [[`refs/heads/${req.branch}`, baseSha]];
-  for (const [name, sha] of refs) entries.push([name.startsWith('refs/heads/') ? `refs/remotes/origin/${name.slice(11)}` : name, sha]);
-  // Git binary-searches a packed-refs file that declares itself sorted: it must be.
-  entries.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-  const lines = ['# pack-refs with: sorted', ...entries.map(([name, sha]) => `${sha} ${name}`)];
-  await writeFile(join(gitdir, 'packed-refs'), `${lines.join('\n')}\n`);
-  // isomorphic-git's init writes filemode=false, symlinks=false, ignorecase=true, which would hide
-  // exec bits and symlinks from the native git that codex runs here. Say what this disk does.
-  const config = (await readFile(join(gitdir, 'config'), 'utf8'))
-    .replace(/\tfilemode = false/, '\tfilemode = true')
-    .replace(/\tsymlinks = false/, '\tsymlinks = true')
-    .replace(/\tignorecase = true/, '\tignorecase = false');
-  await writeFile(
-    join(gitdir, 'config'),
-    `${config.trimEnd()}\n[remote "origin"]\n\turl = ${req.url}\n\tfetch = +refs/heads/*:refs/remotes/origin/*\n[branch "${req.base}"]\n\tremote = origin\n\tmerge = refs/heads/${req.base}\n`,
-  );
-  // origin/HEAD tells isomorphic-git's push what the remote already has; without it, a push
-  // sends the whole tree (5,504 objects instead of 18 in the bench).
-  await writeFile(join(gitdir, 'refs', 'remotes', 'origin', 'HEAD'), `ref: refs/remotes/origin/${req.base}\n`).catch(async () => {
-    await mkdir(join(gitdir, 'refs', 'remotes', 'origin'), { recursive: true });
-    await writeFile(join(gitdir, 'refs', 'remotes', 'origin', 'HEAD'), `ref: refs/remotes/origin/${req.base}\n`);
-  });
   await git.checkout({ fs, dir: req.dest, ref: req.branch, force: true });
 }
 
@@ -122,7 +121,7 @@ export async function makeWorkingCopy(req: WorkingCopyRequest, ctx: GitContext):
     });
   }
   await mkdir(join(req.dest, '..'), { recursive: true });
-  if (ctx.engines.for('workingCopy') === 'native') await nativeCopy(req, ctx);
+  if (ctx.engines.for('workingCopy') === 'native') await nativeCopy(req, baseSha, ctx);
   else await isoCopy(req, baseSha);
   return { baseSha };
 }
