@@ -54,9 +54,9 @@ export function boot(shimFile: string, name: string): void {
   const text = bytes.toString(isAscii(bytes) ? 'latin1' : 'utf8');
   // A #! line is only valid at the very start of a script; inside the wrapper it becomes a comment.
   const source = text.startsWith('#!') ? `//${text.slice(2)}` : text;
-  const dir = codeCacheDir();
-  const prefix = `${name}-${process.versions.v8}-${process.arch}-`;
-  const cacheFile = dir && ownedDir(dir) ? join(dir, `${prefix}${createHash('sha256').update(bytes).digest('hex').slice(0, 16)}.bin`) : undefined;
+  const wanted = codeCacheDir();
+  const dir = wanted !== undefined && ownedDir(wanted) ? wanted : undefined;
+  const cacheFile = dir && join(dir, `${name}-${process.versions.v8}-${process.arch}-${createHash('sha256').update(bytes).digest('hex').slice(0, 16)}.bin`);
   let cachedData: Buffer | undefined;
   if (cacheFile) {
     try {
@@ -67,7 +67,7 @@ export function boot(shimFile: string, name: string): void {
   }
   const script = new vm.Script(Module.wrap(source), { filename: bundle, ...(cachedData ? { cachedData } : {}) });
   trace(cacheFile === undefined ? 'code cache off' : cachedData === undefined ? 'code cache missing' : script.cachedDataRejected ? 'code cache rejected' : 'code cache used');
-  if (cacheFile && (cachedData === undefined || script.cachedDataRejected)) {
+  if (dir && cacheFile && (cachedData === undefined || script.cachedDataRejected)) {
     // At exit the script holds every function this run compiled: that is what the next run needs.
     process.once('exit', () => {
       try {
@@ -78,8 +78,8 @@ export function boot(shimFile: string, name: string): void {
         // The caches of this executable's earlier builds are of no more use. (After the name
         // comes V8's version, which starts with a digit: jgo-gate's caches are not jgo's.)
         const mine = new RegExp(`^${name.replace(/[^\w]/g, '\\$&')}-\\d.*\\.bin$`);
-        for (const old of readdirSync(dir as string)) {
-          if (mine.test(old) && join(dir as string, old) !== cacheFile) rmSync(join(dir as string, old), { force: true });
+        for (const old of readdirSync(dir)) {
+          if (mine.test(old) && join(dir, old) !== cacheFile) rmSync(join(dir, old), { force: true });
         }
       } catch {
         // a cache is an optimisation: never a reason to fail

@@ -9,7 +9,7 @@ import { JgoError, EXIT, UsageError } from '../errors.js';
 import type { GitContext } from './mirror.js';
 import { runGit } from './native.js';
 import { fs, iso } from './iso.js';
-import { readLocalRefs } from './refs.js';
+import { readLocalRefs, type RefMap } from './refs.js';
 
 export interface WorkingCopyRequest {
   mirror: string;
@@ -55,13 +55,12 @@ async function linkTree(from: string, to: string): Promise<void> {
  * objects hardlinked, its branches as origin's, its tags, the new branch at the base and checked
  * out in HEAD, origin pointing at the real remote.
  */
-async function writeGitDir(req: WorkingCopyRequest, baseSha: string): Promise<void> {
+async function writeGitDir(req: WorkingCopyRequest, refs: RefMap, baseSha: string): Promise<void> {
   const gitdir = join(req.dest, '.git');
   await mkdir(join(gitdir, 'refs', 'tags'), { recursive: true });
   const core = await probeCore(gitdir);
   await mkdir(join(gitdir, 'refs', 'remotes', 'origin'), { recursive: true });
   await linkTree(join(req.mirror, 'objects'), join(gitdir, 'objects'));
-  const refs = await readLocalRefs(req.mirror);
   const entries: Array<[string, string]> = [];
   for (const [name, sha] of refs) entries.push([name.startsWith('refs/heads/') ? `refs/remotes/origin/${name.slice(11)}` : name, sha]);
   // Git binary-searches a packed-refs file that declares itself sorted: it must be.
@@ -91,10 +90,10 @@ async function probeCore(gitdir: string): Promise<string[]> {
   return ['repositoryformatversion = 0', 'filemode = true', 'bare = false', 'logallrefupdates = true', ...(folds ? ['ignorecase = true'] : [])];
 }
 
-async function nativeCopy(req: WorkingCopyRequest, baseSha: string, ctx: GitContext): Promise<void> {
+async function nativeCopy(req: WorkingCopyRequest, refs: RefMap, baseSha: string, ctx: GitContext): Promise<void> {
   // The repository is written as files (what `git clone --local` would write, without its
   // transport: three processes fewer); git itself writes the index and the files.
-  await writeGitDir(req, baseSha);
+  await writeGitDir(req, refs, baseSha);
   const result = await runGit(['read-tree', '--reset', '-u', 'HEAD'], { cwd: req.dest, env: ctx.env, signal: ctx.signal });
   if (result.code !== 0) throw new JgoError('worktree_failed', `git read-tree failed: ${result.stderr.trim().split('\n').at(-1) ?? ''}`, EXIT.failed);
 }
@@ -104,8 +103,8 @@ function configValue(value: string): string {
   return `"${value.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
 }
 
-async function isoCopy(req: WorkingCopyRequest, baseSha: string): Promise<void> {
-  await writeGitDir(req, baseSha);
+async function isoCopy(req: WorkingCopyRequest, refs: RefMap, baseSha: string): Promise<void> {
+  await writeGitDir(req, refs, baseSha);
   const { git } = await iso();
   await git.checkout({ fs, dir: req.dest, ref: req.branch, force: true });
 }
@@ -114,14 +113,16 @@ async function isoCopy(req: WorkingCopyRequest, baseSha: string): Promise<void> 
 export async function makeWorkingCopy(req: WorkingCopyRequest, ctx: GitContext): Promise<{ baseSha: string }> {
   checkBranchName(req.base, 'base branch');
   checkBranchName(req.branch);
-  const baseSha = (await readLocalRefs(req.mirror)).get(`refs/heads/${req.base}`);
+  // The mirror's refs, read once: the base, and origin's branches and the tags of the copy.
+  const refs = await readLocalRefs(req.mirror);
+  const baseSha = refs.get(`refs/heads/${req.base}`);
   if (baseSha === undefined) {
     throw new UsageError('base_not_found', `the mirror has no branch ${JSON.stringify(req.base)}`, {
       hint: 'Name an existing branch with --base, or run jgo-sync first.',
     });
   }
   await mkdir(join(req.dest, '..'), { recursive: true });
-  if (ctx.engines.for('workingCopy') === 'native') await nativeCopy(req, baseSha, ctx);
-  else await isoCopy(req, baseSha);
+  if (ctx.engines.for('workingCopy') === 'native') await nativeCopy(req, refs, baseSha, ctx);
+  else await isoCopy(req, refs, baseSha);
   return { baseSha };
 }

@@ -1,7 +1,7 @@
 /**
  * Starting a stage process, kept free of heavy imports so that `jgo run` can start jgo-gate
- * before it has even loaded its own flag parser (see cmd/jgo.ts): the gate's Node start then
- * overlaps jgo's. compose.ts feeds the process its envelope and reads the answer.
+ * before jgo's own bundle is even read (lib/boot.ts calls startGateEarly): the gate's Node start
+ * then overlaps jgo's. compose.ts feeds the process its envelope and reads the answer.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
