@@ -58,7 +58,12 @@ export interface LaunchedStage {
   command: string[];
   /** Given its envelope: from then on it is working, and is waited for, never dismissed. */
   fed: boolean;
-  feed(input: Envelope): Promise<StageOutcome>;
+  /**
+   * Gives the stage its envelope and closes its stdin. `delivered` runs once both have reached
+   * the pipe (at once if the stage is already gone): the moment to spawn the next stage, whose
+   * fork would otherwise hold the end of input back by as long as it takes.
+   */
+  feed(input: Envelope, delivered?: () => void): Promise<StageOutcome>;
   /** Resolves when the process is gone (a stage of ours may be answered before it has exited). */
   gone(): Promise<void>;
   /** Stops a stage that was never fed, and waits for it to be gone. */
@@ -86,9 +91,22 @@ export function launchStage(stage: StageKey, ctx: PipelineContext): LaunchedStag
       await closed;
     },
     gone: () => closed.then(() => undefined),
-    async feed(input) {
+    async feed(input, delivered) {
       launched.fed = true;
       trace(`feed jgo-${stage}`);
+      if (delivered) {
+        let once = false;
+        const then = () => {
+          if (once) return;
+          once = true;
+          delivered();
+        };
+        // 'finish' comes after the shutdown of the pipe, that is once the stage can read EOF; a
+        // stage that died early never finishes its stdin, but does close.
+        child.stdin.once('finish', then);
+        child.stdin.once('error', then);
+        void closed.then(then);
+      }
       child.stdin.end(`${JSON.stringify(input)}\n`);
       if (own) {
         // jgo's own stage says how it went in its envelope (error.exit_code, else 0) and then
@@ -143,9 +161,13 @@ function startsAhead(stage: StageKey, ctx: PipelineContext): boolean {
 export async function runPipeline(journal: Journal, from: StageKey, until: StageKey, input: Envelope, ctx: PipelineContext): Promise<StageOutcome> {
   const stages = STAGES.slice(STAGES.indexOf(from), STAGES.indexOf(until) + 1);
   const ahead = new Map<StageKey, LaunchedStage>();
+  // The stage being run; started ahead is only ever one after it, and nothing once the pipeline is over.
+  let current = -1;
+  let over = false;
   const startAhead = (index: number) => {
     const next = stages[index];
-    if (next && !ahead.has(next) && !ctx.signal.aborted && startsAhead(next, ctx)) ahead.set(next, launchStage(next, ctx));
+    if (over || index !== current + 1 || !next || ahead.has(next) || ctx.signal.aborted || !startsAhead(next, ctx)) return;
+    ahead.set(next, launchStage(next, ctx));
   };
   let envelope = input;
   // A stage's journal record is written while the next stage already works: one write at a time,
@@ -158,17 +180,21 @@ export async function runPipeline(journal: Journal, from: StageKey, until: Stage
       if (ctx.signal.aborted) {
         return { envelope: failure(envelope, stage, 'interrupted', 'stopped before this stage', EXIT.failed), exitCode: EXIT.failed };
       }
+      current = index;
       const launched = ahead.get(stage) ?? launchStage(stage, ctx);
       ahead.delete(stage);
       const started = new Date();
-      // Fed first, the next stage started after: a spawn blocks jgo for some milliseconds.
-      const outcome = launched.feed(envelope);
+      // Fed first, the next stage started after its input is delivered: a spawn blocks jgo for
+      // some milliseconds, and a stage waiting for EOF behind it would wait those too.
+      const outcome = launched.feed(envelope, () => startAhead(index + 1));
       fed.push(launched);
-      startAhead(index + 1);
       const result = await outcome;
       const ended = new Date();
-      // The journal gets no secret, even if a replaced stage echoed one.
-      const safe = parseEnvelope(JSON.parse(ctx.redact.text(JSON.stringify(result.envelope))));
+      // The journal gets no secret, even if a replaced stage echoed one. (Parsed again only
+      // when something was taken out: the answer was parsed once already.)
+      const text = JSON.stringify(result.envelope);
+      const redacted = ctx.redact.text(text);
+      const safe = redacted === text ? result.envelope : parseEnvelope(JSON.parse(redacted));
       const record = {
         stage,
         command: launched.command.map((w) => ctx.redact.text(w)),
@@ -184,6 +210,7 @@ export async function runPipeline(journal: Journal, from: StageKey, until: Stage
     }
     return { envelope, exitCode: 0 };
   } finally {
+    over = true;
     await Promise.all([saving, ...[...ahead.values()].map((l) => l.dismiss()), ...fed.map((l) => l.gone())]);
     if (saveError !== undefined) throw saveError;
   }
