@@ -32,12 +32,15 @@ export async function commitChanges(req: CommitRequest, engines: EngineChooser, 
       ['user.email', req.author.email],
     ];
     const base = { cwd: req.dir, env, config: identity };
+    // A working copy lives for one run: the `git maintenance run --auto` that every commit
+    // starts afterwards is a process for nothing.
+    const once: Array<[string, string]> = [...identity, ['maintenance.auto', 'false']];
     const paths = req.changes.flatMap((c) => (c.from ? [c.from, c.path] : [c.path]));
     // -A on explicit paths stages additions, edits and deletions of those paths and nothing else.
     const add = await runGit(['add', '-A', '--', ...paths], base);
     if (add.code !== 0) throw new JgoError('commit_failed', `git add failed: ${add.stderr.trim()}`, EXIT.failed);
     // The message goes on stdin: no quoting, no length limit, nothing in ps.
-    const commit = await runGit(['commit', '--quiet', '--no-verify', '--no-gpg-sign', '--file=-'], { ...base, input: req.message });
+    const commit = await runGit(['commit', '--quiet', '--no-verify', '--no-gpg-sign', '--file=-'], { ...base, config: once, input: req.message });
     if (commit.code !== 0) throw new JgoError('commit_failed', `git commit failed: ${(commit.stderr || commit.stdout).trim()}`, EXIT.failed);
     const written = await readWorkingHead(req.dir);
     if (written !== undefined) return written;

@@ -101,3 +101,35 @@ for (const engine of ['isomorphic', 'native'] as const) {
     t.equal(await revParse(server, 'acme/widgets.git', 'jgo/moved'), sha);
   });
 }
+
+t.test('native: a commit starts no `git maintenance` in the one-run working copy', async (t) => {
+  const { createHash } = await import('node:crypto');
+  const { existsSync, readdirSync } = await import('node:fs');
+  const server = await startGitServer();
+  t.teardown(server.close);
+  await createBareRepo(server, 'acme/widgets.git');
+  const { dest, c } = await workingCopy(t, server, 'native', 'jgo/quiet');
+  // Set up so that git's automatic maintenance would pack, in the foreground, the moment a
+  // commit asks for it: two loose objects in objects/17 (git's sample) pass gc.auto=1.
+  git(dest, 'config', 'gc.auto', '1');
+  git(dest, 'config', 'gc.autoDetach', 'false');
+  git(dest, 'config', 'maintenance.autoDetach', 'false');
+  const blobId = (text: string) => createHash('sha1').update(`blob ${Buffer.byteLength(text)}\0${text}`).digest('hex');
+  let made = 0;
+  for (let i = 0; made < 3; i++) {
+    const text = `quiet ${i}\n`;
+    if (!blobId(text).startsWith('17')) continue;
+    writeFileSync(join(dest, `q${i}.txt`), text);
+    made++;
+  }
+  const packs = () => (existsSync(join(dest, '.git', 'objects', 'pack')) ? readdirSync(join(dest, '.git', 'objects', 'pack')).filter((f) => f.endsWith('.pack')).length : 0);
+  const before = packs();
+  await commitChanges({ dir: dest, message: 'feat: three files\n', changes: await changedPaths(dest, c.engines), author: me }, c.engines);
+  t.equal(readdirSync(join(dest, '.git', 'objects', '17')).length, 3, 'the new objects are still loose: no gc ran');
+  t.equal(packs(), before, 'and no pack was made');
+  // The same setup does make git pack when a commit is made without jgo's setting: the test can fail.
+  writeFileSync(join(dest, 'more.txt'), 'more\n');
+  git(dest, 'add', 'more.txt');
+  git(dest, '-c', 'user.name=t', '-c', 'user.email=t@t', 'commit', '-q', '-m', 'more');
+  t.notOk(existsSync(join(dest, '.git', 'objects', '17')) && readdirSync(join(dest, '.git', 'objects', '17')).length === 3, "plain git commit's maintenance packs them");
+});
