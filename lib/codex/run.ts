@@ -206,7 +206,10 @@ export async function runCodex(options: RunCodexOptions, context: RunContext): P
   };
   // What codex writes from now on is scanned for secrets: "now" by the file systems' own clocks.
   const gitDir = join(workspace, '.git');
-  const since = await fileSystemNow([config.home, statSync(gitDir, { throwIfNoEntry: false })?.isDirectory() ? gitDir : workspace]);
+  // In the read-only sandbox nothing codex runs can write the workspace: only CODEX_HOME, where
+  // codex itself keeps its session logs, can take a secret. (A planning run in ship is read-only.)
+  const writable = sandbox === 'read-only' ? [config.home] : [config.home, workspace];
+  const since = await fileSystemNow(sandbox === 'read-only' ? [config.home] : [config.home, statSync(gitDir, { throwIfNoEntry: false })?.isDirectory() ? gitDir : workspace]);
   const started = Date.now();
   const debug = context.settings.get('JGO_DEBUG') === '1';
 
@@ -292,7 +295,7 @@ export async function runCodex(options: RunCodexOptions, context: RunContext): P
 
   // Secrets first: a leak matters whatever else happened, and must stop the run's output going on.
   const scan = await scanForSecrets({
-    roots: [config.home, workspace],
+    roots: writable,
     secrets,
     since,
     // auth.json is codex's own credential store. Git's objects are zlib-compressed, so no byte

@@ -317,6 +317,18 @@ t.test('a secret written to the working copy or CODEX_HOME: secret_on_disk, nami
   t.match(inHome.out.error, { code: 'secret_on_disk', message: new RegExp(`${inHome.codexHome}/sessions/rollout\\.jsonl$`) });
 });
 
+t.test('read-only sandbox (as ship plans): CODEX_HOME, where codex itself writes, is still scanned for secrets', async (t) => {
+  const wt = repository(t);
+  const inHome = await runCodexStage(
+    t,
+    { steps: [ev.threadStarted(), { write: '{{codex_home}}/sessions/rollout.jsonl', content: '{"output":"{{env:GH_TOKEN}}"}' }, ev.turnCompleted()] },
+    { input: envelope(wt), env: { JGO_CODEX_SANDBOX: 'read-only' } },
+  );
+  t.equal(inHome.code, 1);
+  t.match(inHome.out.error, { code: 'secret_on_disk', message: new RegExp(`${inHome.codexHome}/sessions/rollout\\.jsonl$`) });
+  t.equal(argValue(inHome.fake.exec()!.argv!, '-s'), 'read-only');
+});
+
 t.test('ad hoc, outside a git repository: --skip-git-repo-check, no changed_files, no no-change check', async (t) => {
   const dir = tempDir(t, 'jgo-adhoc-');
   const { code, out, fake, stderr } = await runCodexStage(
