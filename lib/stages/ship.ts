@@ -10,6 +10,7 @@ import type { Envelope, Ship } from '../envelope.js';
 import { EXIT, JgoError, UsageError } from '../errors.js';
 import type { StageContext, StageSpec } from '../stage.js';
 import type { Change } from '../git/index.js';
+import { trace } from '../trace.js';
 
 export const SHIP_USAGE = '… | jgo-codex | jgo-ship [--keep]';
 
@@ -110,20 +111,26 @@ export async function ship(envelope: Envelope, context: StageContext, options: S
   const readBack = async () => (await remoteState(url, gitCtx, { prefix: ref })).refs.get(ref);
   // The mirror learns the branch from here, so the next sync has nothing of ours to fetch.
   const mirror = envelope.mirror?.path;
-  const record = () => (mirror ? recordPushed({ mirror, dir, branch: wt.branch, sha: head }, gitCtx) : Promise.resolve(false));
+  const record = (verified?: Promise<boolean>) => (mirror ? recordPushed({ mirror, dir, branch: wt.branch, sha: head }, gitCtx, verified) : Promise.resolve(false));
   let remote = justCommitted ? undefined : await readBack();
   let finishedByJgo = false;
+  let recording: Promise<boolean> | undefined;
   if (remote !== head) {
     // Negotiation only pays when the remote's base branch moved since the working copy was made.
     const negotiate = (await (baseOnRemote ?? readBase())) !== wt.base_sha;
     await pushBranch({ dir, url, branch: wt.branch, credentials, negotiate }, engines, { env, signal: context.signal });
     finishedByJgo = mode === 'agent';
-    remote = await readBack();
+    // The mirror takes the new objects while the remote is asked; the branch only if it has it.
+    const verifying = readBack();
+    recording = record(verifying.then((sha) => sha === head, () => false));
+    remote = await verifying.finally(() => recording);
+    trace('remote read back');
   }
   if (remote !== head) {
     throw new JgoError('push_unverified', `after the push, ${wt.branch} on the remote is ${remote ?? 'missing'}, not ${head}`, EXIT.failed);
   }
-  const mirrored = await record();
+  const mirrored = await (recording ?? record());
+  trace('mirror told');
   const shipped: Ship = {
     branch: wt.branch,
     commits: commits.map((c) => ({ sha: c.sha, subject: c.subject })),
@@ -142,6 +149,7 @@ export async function ship(envelope: Envelope, context: StageContext, options: S
   if (!options.keep) {
     // The run directory holds only the working copy; the pushed branch is now the record.
     await rm(dirname(dir), { recursive: true, force: true });
+    trace('working copy removed');
   }
   return { ...envelope, ship: shipped };
 }

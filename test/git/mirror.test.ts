@@ -191,3 +191,34 @@ t.test('the objects ship leaves in the mirror: shared as files, and packed by a 
   git(mirror, 'cat-file', '-e', `${sha}^{commit}`);
   git(mirror, 'fsck', '--no-progress', '--no-dangling');
 });
+
+t.test('a push not (yet) verified: the mirror takes the objects, and the branch only once the remote is shown to have it', async (t) => {
+  const { makeWorkingCopy, recordPushed } = await import('../../lib/git/index.js');
+  const server = await startGitServer();
+  t.teardown(server.close);
+  const cache = tempDir(t);
+  await createBareRepo(server, 'acme/widgets.git', { files: { 'README.md': '# widgets\n' } });
+  const url = server.repoUrl('acme/widgets.git');
+  const { ctx } = context('native');
+  const mirror = (await syncMirror(url, cache, ctx)).path;
+  const dest = join(tempDir(t), 'repo');
+  await makeWorkingCopy({ mirror, url, dest, base: 'main', branch: 'jgo/unproven' }, ctx);
+  writeFileSync(join(dest, 'NOTES.md'), 'notes\n');
+  git(dest, 'add', '-A');
+  git(dest, '-c', 'user.name=t', '-c', 'user.email=t@t', 'commit', '-q', '-m', 'notes');
+  const sha = git(dest, 'rev-parse', 'HEAD');
+
+  let prove: (ok: boolean) => void = () => {};
+  const proof = new Promise<boolean>((resolve) => (prove = resolve));
+  const recording = recordPushed({ mirror, dir: dest, branch: 'jgo/unproven', sha }, ctx, proof);
+  // While the proof is awaited, the mirror is not held: a sync gets its lock.
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  t.equal((await syncMirror(url, cache, ctx)).fetched, false, 'a sync runs meanwhile, with nothing to fetch');
+  t.ok(existsSync(join(mirror, 'objects', sha.slice(0, 2), sha.slice(2))), 'the commit is already in the mirror');
+  prove(false);
+  t.equal(await recording, false, 'not verified: not recorded');
+  t.throws(() => git(mirror, 'rev-parse', '--verify', '-q', 'refs/heads/jgo/unproven'), 'and the mirror has no such branch');
+  t.equal(await recordPushed({ mirror, dir: dest, branch: 'jgo/unproven', sha }, ctx, Promise.resolve(true)), true, 'verified: recorded');
+  t.equal(git(mirror, 'rev-parse', 'refs/heads/jgo/unproven'), sha);
+  git(mirror, 'fsck', '--no-progress', '--no-dangling');
+});
