@@ -9,11 +9,11 @@
  * the cache when it exits, with every function it compiled; later runs skip that compilation.
  *
  * Safety: V8 checks only a cache's length and version against the source, so the file name
- * carries a hash of the bundle's contents, and the directory must be ours (a cache is code).
+ * carries a hash of the bundle's contents (and its modification time), and the directory must be
+ * ours (a cache is code).
  * Anything wrong (unwritable, foreign, rejected) means a plain compile, never a failure.
  * JGO_CODE_CACHE=0 turns it off.
  */
-import { createHash } from 'node:crypto';
 import { isAscii } from 'node:buffer';
 import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import Module, { createRequire } from 'node:module';
@@ -21,7 +21,6 @@ import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import vm from 'node:vm';
 import { trace } from './trace.js';
-import { startGateEarly } from './run/process.js';
 
 /** Where the code cache lives: $JGO_CACHE_DIR/code-cache, else ~/.cache/jgo/code-cache. */
 export function codeCacheDir(env: NodeJS.ProcessEnv = process.env): string | undefined {
@@ -43,11 +42,31 @@ function ownedDir(dir: string): boolean {
   }
 }
 
-/** Runs the bundle of executable `name`, found beside the calling shim (its `__filename`). */
-export function boot(shimFile: string, name: string): void {
+/**
+ * The part of the cache's name that says which bundle it belongs to. The build writes the
+ * bundle's SHA-256 into the shim (`digest`), so no start has to hash half a megabyte, or load
+ * node:crypto (7 ms) to do it; the bundle's modification time is added, so that a bundle edited
+ * after the build never meets a cache of the build's. Without a digest (a shim of an older
+ * build), the bundle is hashed here.
+ */
+function bundleId(bytes: Buffer, bundle: string, digest: string | undefined): string {
+  if (digest === undefined || !/^[0-9a-f]{16}$/.test(digest)) {
+    const { createHash } = createRequire(bundle)('node:crypto') as typeof import('node:crypto');
+    return createHash('sha256').update(bytes).digest('hex').slice(0, 16);
+  }
+  return `${digest}-${Math.trunc(statSync(bundle).mtimeMs).toString(36)}`;
+}
+
+/**
+ * Runs the bundle of executable `name`, found beside the calling shim (its `__filename`);
+ * `digest` is the first 16 hex digits of the bundle's SHA-256, as the build wrote it.
+ */
+export function boot(shimFile: string, name: string, digest?: string): void {
   const binDir = dirname(shimFile);
   // `jgo run` starts jgo-gate first of all, so that its start-up overlaps jgo's own.
-  if (name === 'jgo') startGateEarly(binDir);
+  // Required only here: node:child_process costs every other executable's start 5-7 ms, and the
+  // stages that spawn nothing (jgo-gate, a warm jgo-sync) would pay it for nothing.
+  if (name === 'jgo') (require('./run/process.js') as typeof import('./run/process.js')).startGateEarly(binDir);
   const bundle = join(binDir, '..', 'bundle', `${name}.cjs`);
   const bytes = readFileSync(bundle);
   // esbuild writes ASCII: read as one-byte characters, which skips UTF-8 decoding (9 ms a start).
@@ -56,7 +75,7 @@ export function boot(shimFile: string, name: string): void {
   const source = text.startsWith('#!') ? `//${text.slice(2)}` : text;
   const wanted = codeCacheDir();
   const dir = wanted !== undefined && ownedDir(wanted) ? wanted : undefined;
-  const cacheFile = dir && join(dir, `${name}-${process.versions.v8}-${process.arch}-${createHash('sha256').update(bytes).digest('hex').slice(0, 16)}.bin`);
+  const cacheFile = dir && join(dir, `${name}-${process.versions.v8}-${process.arch}-${bundleId(bytes, bundle, digest)}.bin`);
   let cachedData: Buffer | undefined;
   if (cacheFile) {
     try {

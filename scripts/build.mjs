@@ -11,7 +11,8 @@
 // The scripts (bench, overhead, demo, docker-env) are ES modules with shared chunks, as they are
 // run from dist/ by name. The boot loader is CommonJS, like the shims that require it.
 import { build } from 'esbuild';
-import { readdirSync, rmSync, chmodSync, mkdirSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { readdirSync, readFileSync, rmSync, chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 
 const root = new URL('..', import.meta.url).pathname;
@@ -63,6 +64,8 @@ writeFileSync(join(root, 'dist', 'cmd', 'package.json'), '{ "type": "commonjs" }
 for (const file of commands) {
   const name = basename(file, '.ts');
   const shim = join(root, 'dist', 'cmd', `${name}.js`);
-  writeFileSync(shim, `#!/usr/bin/env node\nrequire('../lib/boot.cjs').boot(__filename, ${JSON.stringify(name)});\n`);
+  // The bundle's digest names its code cache (see boot.ts): computed once here, not at every start.
+  const digest = createHash('sha256').update(readFileSync(join(root, 'dist', 'bundle', `${name}.cjs`))).digest('hex').slice(0, 16);
+  writeFileSync(shim, `#!/usr/bin/env node\nrequire('../lib/boot.cjs').boot(__filename, ${JSON.stringify(name)}, ${JSON.stringify(digest)});\n`);
   chmodSync(shim, 0o755);
 }

@@ -1,7 +1,7 @@
 /** lib/boot.ts: the executables start through a V8 code cache that is safe to lose or to find broken. */
 import t from 'tap';
-import { chmodSync, existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { bin, baseEnv, runProcess, tempDir } from './helpers/run.js';
 
 const gate = bin('jgo-gate');
@@ -20,7 +20,7 @@ t.test('the first run writes the cache, the next one uses it; a damaged cache is
   t.match(first.stdout, /^\d+\.\d+\.\d+\n$/);
   t.same(traced(first.stderr), ['missing', 'written']);
   const files = readdirSync(join(cache, 'code-cache')).filter((f) => f.startsWith('jgo-gate-'));
-  t.match(files, [/^jgo-gate-\d.+-[0-9a-f]{16}\.bin$/], "one file, named by the bundle; the earlier build's is gone");
+  t.match(files, [/^jgo-gate-\d.+-[0-9a-f]{16}-[0-9a-z]+\.bin$/], "one file, named by the bundle; the earlier build's is gone");
   t.ok(existsSync(join(cache, 'code-cache', 'jgo-10.2.154.26-node.26-x64-0123456789abcdef.bin')), "another executable's cache is not touched");
 
   const second = await runProcess(gate, { args: ['--version'], env });
@@ -51,4 +51,34 @@ t.test('no cache from a directory others can write, nor with JGO_CODE_CACHE=0', 
   t.equal(off.code, 0, off.stderr);
   t.same(traced(off.stderr), ['off']);
   t.notOk(existsSync(join(other, 'code-cache')), 'nothing made');
+});
+
+t.test('the cache belongs to the build (the digest the shim carries) and to the bundle as it is on disk', async (t) => {
+  // A copy of jgo-gate as installed: shim, boot loader, bundle.
+  const tree = tempDir(t);
+  for (const part of ['cmd/jgo-gate.js', 'cmd/package.json', 'lib/boot.cjs', 'bundle/jgo-gate.cjs']) {
+    mkdirSync(join(tree, dirname(part)), { recursive: true });
+    copyFileSync(join(dirname(gate), '..', part), join(tree, part));
+  }
+  const shim = join(tree, 'cmd', 'jgo-gate.js');
+  t.match(readFileSync(shim, 'utf8'), /boot\(__filename, "jgo-gate", "[0-9a-f]{16}"\)/, 'the build wrote the digest into the shim');
+  const cache = tempDir(t);
+  const env = { ...baseEnv(tempDir(t)), JGO_CACHE_DIR: cache, JGO_TRACE: '1' };
+  const names = () => readdirSync(join(cache, 'code-cache')).filter((f) => f.startsWith('jgo-gate-'));
+  t.same(traced((await runProcess(shim, { args: ['--version'], env })).stderr), ['missing', 'written']);
+  t.same(traced((await runProcess(shim, { args: ['--version'], env })).stderr), ['used']);
+  const before = names();
+  // Edited after the build (same digest in the shim): the old cache is not used for it.
+  const later = new Date(Date.now() + 60_000);
+  utimesSync(join(tree, 'bundle', 'jgo-gate.cjs'), later, later);
+  const edited = await runProcess(shim, { args: ['--version'], env });
+  t.equal(edited.code, 0, edited.stderr);
+  t.same(traced(edited.stderr), ['missing', 'written']);
+  t.equal(names().length, 1);
+  t.not(names()[0], before[0], 'a cache of its own, the old one gone');
+  // A shim of an older build, without a digest: the bundle is hashed at start instead.
+  writeFileSync(shim, "#!/usr/bin/env node\nrequire('../lib/boot.cjs').boot(__filename, \"jgo-gate\");\n");
+  t.same(traced((await runProcess(shim, { args: ['--version'], env })).stderr), ['missing', 'written']);
+  t.same(traced((await runProcess(shim, { args: ['--version'], env })).stderr), ['used']);
+  t.match(names(), [/^jgo-gate-\d.+-[0-9a-f]{16}\.bin$/], 'named by the hash alone');
 });

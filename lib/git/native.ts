@@ -3,7 +3,6 @@
  * an environment built here (credentials by helper, no prompts, no system or user config that
  * could redirect URLs), and failures mapped to the stable codes of the git layer.
  */
-import spawn from 'cross-spawn';
 import { existsSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { JgoError, EXIT } from '../errors.js';
@@ -61,7 +60,9 @@ export function gitEnv(options: NativeOptions): NodeJS.ProcessEnv {
   return env;
 }
 
-export function runGit(args: string[], options: NativeOptions = {}): Promise<NativeResult> {
+export async function runGit(args: string[], options: NativeOptions = {}): Promise<NativeResult> {
+  // Loaded at the first git command: it brings node:child_process, which a warm jgo-sync never needs.
+  const { default: spawn } = await import('cross-spawn');
   const began = performance.now();
   return new Promise((resolve, reject) => {
     const child = spawn('git', args, {

@@ -3,7 +3,6 @@
  * then fixes the repository the rest of the pipeline works on.
  */
 import * as z from 'zod';
-import { randomBytes } from 'node:crypto';
 import type OpenAI from 'openai';
 import { ENVELOPE_VERSION, type Envelope, type Gate, type Usage } from '../envelope.js';
 import { EXIT, JgoError, UsageError } from '../errors.js';
@@ -45,7 +44,8 @@ const CORRECTION =
 export function newRunId(now: Date = new Date()): string {
   const iso = now.toISOString();
   const stamp = `${iso.slice(0, 4)}${iso.slice(5, 7)}${iso.slice(8, 10)}-${iso.slice(11, 13)}${iso.slice(14, 16)}${iso.slice(17, 19)}`;
-  return `${stamp}-${randomBytes(2).toString('hex')}`;
+  // Loaded here, not at the top: the gate's start-up is on every run's critical path.
+  return `${stamp}-${process.getBuiltinModule('node:crypto').randomBytes(2).toString('hex')}`;
 }
 
 function stripFences(text: string): string {
