@@ -8,7 +8,7 @@ import { EXIT, JgoError, UsageError, messageOf, type ExitCode } from './errors.j
 import { loadSettings, Settings } from './config.js';
 import { Redactor } from './redact.js';
 import { jsonErrorWhere } from './json-where.js';
-import { trace } from './trace.js';
+import { cpuSpent, trace, tracing } from './trace.js';
 
 export interface StageIO {
   stdin: NodeJS.ReadableStream & { isTTY?: boolean };
@@ -62,6 +62,7 @@ export async function readEnvelope(spec: StageSpec, stdin: StageIO['stdin']): Pr
     throw new UsageError('no_input', `jgo-${spec.name} reads an envelope on stdin, and stdin is a terminal`);
   }
   const text = await readAll(stdin);
+  trace('stdin read');
   const trimmed = text.trim();
   if (trimmed === '') throw new UsageError('no_input', 'stdin is empty: expected one JSON envelope');
   if (spec.plainText && !trimmed.startsWith('{') && !trimmed.startsWith('[')) {
@@ -202,6 +203,6 @@ export async function stageMain(spec: StageSpec): Promise<never> {
     env: process.env,
     cwd: process.cwd(),
   });
-  trace('exit');
+  if (tracing()) trace(`exit, ${cpuSpent()}`);
   process.exit(code);
 }

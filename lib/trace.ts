@@ -24,3 +24,9 @@ export function trace(what: string, sinceMs?: number): void {
   const clock = new Date(performance.timeOrigin + now).toISOString().slice(11, 23);
   process.stderr.write(`${who} ${clock} +${Math.round(now)}ms ${what}${took}\n`);
 }
+
+/** The CPU this process has used so far, user and system, for the last trace line of a process. */
+export function cpuSpent(): string {
+  const { user, system } = process.cpuUsage();
+  return `${Math.round(user / 1000)} ms user, ${Math.round(system / 1000)} ms system CPU`;
+}

@@ -4,7 +4,9 @@
  * an instant loopback model and a scripted fake codex. What remains is jgo: five process starts,
  * the envelope hand-offs, the warm sync, the working copy, the commits, the push and its proof.
  *
- *   node dist/scripts/overhead.js [--runs 11] [--files 50]
+ *   node dist/scripts/overhead.js [--runs 11] [--files 50] [--json]
+ *
+ * JGO_TRACE=1 passes through (and the runs are not --quiet then), to see where each run's time goes.
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -16,7 +18,19 @@ import { startGitServer, createBareRepo } from '../test/helpers/git-server.js';
 import { startLlmServer, gateAnswer } from '../test/helpers/llm-server.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const { values } = parseArgs({ options: { runs: { type: 'string', default: '11' }, files: { type: 'string', default: '50' }, json: { type: 'boolean', default: false } } });
+const usage = 'usage: node dist/scripts/overhead.js [--runs N] [--files N] [--json]\n';
+let parsed;
+try {
+  parsed = parseArgs({ options: { runs: { type: 'string', default: '11' }, files: { type: 'string', default: '50' }, json: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h', default: false } } });
+} catch (error) {
+  process.stderr.write(`overhead: ${(error as Error).message}\n${usage}`);
+  process.exit(2);
+}
+const { values } = parsed;
+if (values.help) {
+  process.stdout.write(usage);
+  process.exit(0);
+}
 const runs = Number(values.runs);
 const files = Number(values.files);
 
@@ -59,12 +73,13 @@ async function main(): Promise<void> {
       JGO_ENV_FILE: join(home, 'none.env'),
       ...(process.env.JGO_GIT_ENGINE ? { JGO_GIT_ENGINE: process.env.JGO_GIT_ENGINE } : {}),
       ...(process.env.JGO_CODE_CACHE ? { JGO_CODE_CACHE: process.env.JGO_CODE_CACHE } : {}),
+      ...(process.env.JGO_TRACE ? { JGO_TRACE: process.env.JGO_TRACE } : {}),
     };
     const started = process.hrtime.bigint();
     const startedAt = Date.now();
     const before = git.stats.length;
     const code = await new Promise<number>((done) => {
-      const child = spawn(process.execPath, [join(root, 'dist', 'cmd', 'jgo.js'), 'run', '--quiet', `acme/widgets add notes ${i}`], { env, cwd: home, stdio: ['ignore', 'ignore', 'inherit'] });
+      const child = spawn(process.execPath, [join(root, 'dist', 'cmd', 'jgo.js'), 'run', ...(process.env.JGO_TRACE ? [] : ['--quiet']), `acme/widgets add notes ${i}`], { env, cwd: home, stdio: ['ignore', 'ignore', 'inherit'] });
       child.on('close', (c) => done(c ?? 1));
     });
     const wall = Number(process.hrtime.bigint() - started) / 1e6;
