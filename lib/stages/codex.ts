@@ -3,7 +3,6 @@
  * ad-hoc chain `echo "…" | jgo-gate | jgo-codex`) with the gate's prompt, and reports what truly
  * happened: exit 0 from codex is not success, a changed repository is.
  */
-import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -37,7 +36,8 @@ type Snapshot = Map<string, string>;
 
 async function fingerprint(path: string): Promise<string> {
   try {
-    return createHash('sha1').update(await readFile(path)).digest('hex');
+    // node:crypto is loaded only here: in a fresh working copy nothing was dirty before the run.
+    return process.getBuiltinModule('node:crypto').createHash('sha1').update(await readFile(path)).digest('hex');
   } catch {
     return 'missing';
   }
