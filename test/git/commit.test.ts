@@ -115,21 +115,23 @@ t.test('native: a commit starts no `git maintenance` in the one-run working copy
   git(dest, 'config', 'gc.autoDetach', 'false');
   git(dest, 'config', 'maintenance.autoDetach', 'false');
   const blobId = (text: string) => createHash('sha1').update(`blob ${Buffer.byteLength(text)}\0${text}`).digest('hex');
-  let made = 0;
-  for (let i = 0; made < 3; i++) {
+  const blobs: string[] = [];
+  for (let i = 0; blobs.length < 3; i++) {
     const text = `quiet ${i}\n`;
     if (!blobId(text).startsWith('17')) continue;
     writeFileSync(join(dest, `q${i}.txt`), text);
-    made++;
+    blobs.push(blobId(text));
   }
+  // (The commit or its tree may land in objects/17 too, by chance: the blobs are what is checked.)
+  const loose = () => blobs.filter((id) => existsSync(join(dest, '.git', 'objects', id.slice(0, 2), id.slice(2)))).length;
   const packs = () => (existsSync(join(dest, '.git', 'objects', 'pack')) ? readdirSync(join(dest, '.git', 'objects', 'pack')).filter((f) => f.endsWith('.pack')).length : 0);
   const before = packs();
   await commitChanges({ dir: dest, message: 'feat: three files\n', changes: await changedPaths(dest, c.engines), author: me }, c.engines);
-  t.equal(readdirSync(join(dest, '.git', 'objects', '17')).length, 3, 'the new objects are still loose: no gc ran');
+  t.equal(loose(), 3, 'the new objects are still loose: no gc ran');
   t.equal(packs(), before, 'and no pack was made');
   // The same setup does make git pack when a commit is made without jgo's setting: the test can fail.
   writeFileSync(join(dest, 'more.txt'), 'more\n');
   git(dest, 'add', 'more.txt');
   git(dest, '-c', 'user.name=t', '-c', 'user.email=t@t', 'commit', '-q', '-m', 'more');
-  t.notOk(existsSync(join(dest, '.git', 'objects', '17')) && readdirSync(join(dest, '.git', 'objects', '17')).length === 3, "plain git commit's maintenance packs them");
+  t.equal(loose(), 0, "plain git commit's maintenance packs them");
 });
