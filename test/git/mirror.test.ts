@@ -2,7 +2,7 @@
  * The mirror against a real git smart-HTTP server (git http-backend on loopback), once per
  * engine: every case must hold whether isomorphic-git or native git does the work.
  */
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { randomBytes } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
@@ -153,10 +153,9 @@ t.test('leftovers of a killed sync (temp build, git lock files) do not break the
   t.notOk(existsSync(tmp), 'the abandoned temporary build is removed');
 });
 
-t.test('the objects ship leaves in the mirror: shared as files, and packed by a sync once they are many', async (t) => {
-  const { createHash } = await import('node:crypto');
-  const { makeWorkingCopy, recordPushed } = await import('../../lib/git/index.js');
-  const { LOOSE_LIMIT } = await import('../../lib/git/mirror.js');
+/** A served repository, its mirror, and a working copy of it on `branch`, as ship finds them. */
+async function mirrorAndCopy(t: Test, branch: string) {
+  const { makeWorkingCopy } = await import('../../lib/git/index.js');
   const server = await startGitServer();
   t.teardown(server.close);
   const cache = tempDir(t);
@@ -165,7 +164,15 @@ t.test('the objects ship leaves in the mirror: shared as files, and packed by a 
   const { ctx } = context('native');
   const mirror = (await syncMirror(url, cache, ctx)).path;
   const dest = join(tempDir(t), 'repo');
-  await makeWorkingCopy({ mirror, url, dest, base: 'main', branch: 'jgo/many' }, ctx);
+  await makeWorkingCopy({ mirror, url, dest, base: 'main', branch }, ctx);
+  return { server, cache, url, ctx, mirror, dest };
+}
+
+t.test('the objects ship leaves in the mirror: shared as files, and packed by a sync once they are many', async (t) => {
+  const { createHash } = await import('node:crypto');
+  const { recordPushed } = await import('../../lib/git/index.js');
+  const { LOOSE_LIMIT } = await import('../../lib/git/mirror.js');
+  const { server, cache, url, ctx, mirror, dest } = await mirrorAndCopy(t, 'jgo/many');
   // Enough files whose blobs land in objects/17 (git's own sample of the loose objects) to
   // pass the limit: found by hashing as git does, so the test needs no luck.
   const blobId = (text: string) => createHash('sha1').update(`blob ${Buffer.byteLength(text)}\0${text}`).digest('hex');
@@ -193,16 +200,8 @@ t.test('the objects ship leaves in the mirror: shared as files, and packed by a 
 });
 
 t.test('a push not (yet) verified: the mirror takes the objects, and the branch only once the remote is shown to have it', async (t) => {
-  const { makeWorkingCopy, recordPushed } = await import('../../lib/git/index.js');
-  const server = await startGitServer();
-  t.teardown(server.close);
-  const cache = tempDir(t);
-  await createBareRepo(server, 'acme/widgets.git', { files: { 'README.md': '# widgets\n' } });
-  const url = server.repoUrl('acme/widgets.git');
-  const { ctx } = context('native');
-  const mirror = (await syncMirror(url, cache, ctx)).path;
-  const dest = join(tempDir(t), 'repo');
-  await makeWorkingCopy({ mirror, url, dest, base: 'main', branch: 'jgo/unproven' }, ctx);
+  const { recordPushed } = await import('../../lib/git/index.js');
+  const { cache, url, ctx, mirror, dest } = await mirrorAndCopy(t, 'jgo/unproven');
   writeFileSync(join(dest, 'NOTES.md'), 'notes\n');
   git(dest, 'add', '-A');
   git(dest, '-c', 'user.name=t', '-c', 'user.email=t@t', 'commit', '-q', '-m', 'notes');
