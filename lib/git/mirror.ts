@@ -12,7 +12,7 @@ import type { GitCredentials } from './auth.js';
 import type { Engine, EngineChooser } from './engine.js';
 import { classifyGitFailure, runGit } from './native.js';
 import { classifyIsoFailure, fs, iso, isoAuth } from './iso.js';
-import { readHeadBranch, readLocalRefs, sameRefs, type RefMap } from './refs.js';
+import { readHeadBranch, readLocalRefs, sameRefs, type RefMap, type RefStats } from './refs.js';
 import { acquireLock, withLock } from './lock.js';
 import { Progress } from './progress.js';
 import { formatBytes } from '../format.js';
@@ -172,6 +172,19 @@ async function packLooseObjects(path: string, ctx: GitContext): Promise<void> {
 /** Loose objects a mirror may hold before they are packed. */
 export const LOOSE_LIMIT = 2048;
 
+/**
+ * Loose refs a mirror may hold before they are packed into packed-refs. Each is a file that
+ * every sync reads to compare with the remote, and every run's pushed branch adds one (ship
+ * records it, a fetch writes it): after a few hundred runs a warm sync was opening hundreds
+ * of files. Git itself packs them only in `gc`, which a mirror never gets.
+ */
+export const LOOSE_REFS_LIMIT = 64;
+
+async function packLooseRefs(path: string, loose: number, ctx: GitContext): Promise<void> {
+  if (loose <= LOOSE_REFS_LIMIT || ctx.engines.for('fetchMirror') !== 'native') return;
+  await runGit(['pack-refs', '--all', '--prune'], { cwd: path, env: ctx.env, ...(ctx.signal ? { signal: ctx.signal } : {}) });
+}
+
 /** Sum of pack sizes: how much a fetch brought, for the summary line. */
 async function packBytes(path: string): Promise<number> {
   const dir = join(path, 'objects', 'pack');
@@ -301,16 +314,18 @@ export async function syncMirror(url: string, cacheDir: string, ctx: GitContext)
         (async () => {
           await removeAbandoned(reposDir, mirrorName(url));
           const existed = await exists(path);
-          if (!existed || !(await looksUsable(path))) return { existed, usable: false, local: undefined, before: 0 };
+          if (!existed || !(await looksUsable(path))) return { existed, usable: false, local: undefined, before: 0, loose: 0 };
           await removeStaleGitLocks(path);
-          const [local, before] = await Promise.all([readLocalRefs(path), packBytes(path)]);
-          return { existed, usable: true, local, before };
+          const stats: RefStats = { loose: 0 };
+          const [local, before] = await Promise.all([readLocalRefs(path, stats), packBytes(path)]);
+          return { existed, usable: true, local, before, loose: stats.loose };
         })(),
       ]);
       if (answer.status === 'rejected') throw answer.reason;
       if (looked.status === 'rejected') throw looked.reason;
       const remote = answer.value;
       const { existed, usable, local, before } = looked.value;
+      let loose = looked.value.loose;
       if (remote.refs.size === 0) {
         throw new JgoError('repo_empty', `${url} has no branches yet`, EXIT.failed, { hint: 'Push a first commit to the repository.' });
       }
@@ -342,7 +357,14 @@ export async function syncMirror(url: string, cacheDir: string, ctx: GitContext)
       await setHead(path, defaultBranch);
       await packLooseObjects(path, ctx);
       // Unfetched, the refs are the ones just read.
-      let headSha = (fetched || rebuilt || local === undefined ? await readLocalRefs(path) : local).get(`refs/heads/${defaultBranch}`);
+      let now = local;
+      if (fetched || rebuilt || now === undefined) {
+        const stats: RefStats = { loose: 0 };
+        now = await readLocalRefs(path, stats);
+        loose = stats.loose;
+      }
+      await packLooseRefs(path, loose, ctx);
+      let headSha = now.get(`refs/heads/${defaultBranch}`);
       if (headSha === undefined || (fetched && !(await hasCommit(path, headSha, ctx)))) {
         if (rebuilt) throw new JgoError('mirror_broken', `the mirror ${path} does not hold ${defaultBranch} after a fresh build`, EXIT.failed);
         ctx.log(`the cached mirror does not hold ${defaultBranch}: building it anew`);

@@ -8,7 +8,12 @@ import { join } from 'node:path';
 
 export type RefMap = Map<string, string>;
 
-async function loose(gitdir: string, prefix: string, into: RefMap): Promise<void> {
+/** What a read of the refs saw, besides the refs: how many were loose files. */
+export interface RefStats {
+  loose: number;
+}
+
+async function loose(gitdir: string, prefix: string, into: RefMap, stats?: RefStats): Promise<void> {
   let entries;
   try {
     entries = await readdir(join(gitdir, prefix), { withFileTypes: true });
@@ -18,24 +23,33 @@ async function loose(gitdir: string, prefix: string, into: RefMap): Promise<void
   await Promise.all(
     entries.map(async (entry) => {
       const name = `${prefix}/${entry.name}`;
-      if (entry.isDirectory()) return loose(gitdir, name, into);
+      if (entry.isDirectory()) return loose(gitdir, name, into, stats);
       if (entry.name.endsWith('.lock')) return;
       const text = (await readFile(join(gitdir, name), 'utf8').catch(() => '')).trim();
-      if (/^[0-9a-f]{40}([0-9a-f]{24})?$/.test(text)) into.set(name, text);
+      if (/^[0-9a-f]{40}([0-9a-f]{24})?$/.test(text)) {
+        into.set(name, text);
+        if (stats) stats.loose++;
+      }
     }),
   );
 }
 
-/** refs/heads/* and refs/tags/* (unpeeled) of a git directory. Loose refs win over packed ones. */
-export async function readLocalRefs(gitdir: string): Promise<RefMap> {
+/**
+ * refs/heads/* and refs/tags/* (unpeeled) of a git directory. Loose refs win over packed ones.
+ * The loose ones are read first, as git reads them: `git pack-refs` writes packed-refs before
+ * it deletes the loose files, so a ref is always seen in one or the other.
+ */
+export async function readLocalRefs(gitdir: string, stats?: RefStats): Promise<RefMap> {
+  const looseRefs: RefMap = new Map();
+  await loose(gitdir, 'refs/heads', looseRefs, stats);
+  await loose(gitdir, 'refs/tags', looseRefs, stats);
   const refs: RefMap = new Map();
   const packed = await readFile(join(gitdir, 'packed-refs'), 'utf8').catch(() => '');
   for (const line of packed.split('\n')) {
     const match = /^([0-9a-f]{40,64}) (refs\/(?:heads|tags)\/\S+)$/.exec(line);
     if (match) refs.set(match[2] as string, match[1] as string);
   }
-  await loose(gitdir, 'refs/heads', refs);
-  await loose(gitdir, 'refs/tags', refs);
+  for (const [name, sha] of looseRefs) refs.set(name, sha);
   return refs;
 }
 

@@ -221,3 +221,36 @@ t.test('a push not (yet) verified: the mirror takes the objects, and the branch 
   t.equal(git(mirror, 'rev-parse', 'refs/heads/jgo/unproven'), sha);
   git(mirror, 'fsck', '--no-progress', '--no-dangling');
 });
+
+t.test('a mirror that gathers many loose refs (a branch per run) has them packed by a sync', async (t) => {
+  const { LOOSE_REFS_LIMIT } = await import('../../lib/git/mirror.js');
+  const { readLocalRefs } = await import('../../lib/git/refs.js');
+  const server = await startGitServer();
+  t.teardown(server.close);
+  const cache = tempDir(t);
+  const main = await createBareRepo(server, 'acme/widgets.git', { files: { 'README.md': '# widgets\n' } });
+  const url = server.repoUrl('acme/widgets.git');
+  const { ctx } = context('native');
+  const mirror = (await syncMirror(url, cache, ctx)).path;
+  // As after many runs: more branches than the limit, which a fetch writes as loose refs.
+  const count = LOOSE_REFS_LIMIT + 6;
+  const bare = join(server.root, 'acme/widgets.git');
+  await runGit(server, [`--git-dir=${bare}`, 'update-ref', '--stdin'], { input: Array.from({ length: count }, (_, i) => `create refs/heads/jgo/run-${i} ${main}\n`).join('') });
+  const looseHeads = () => {
+    const dir = join(mirror, 'refs', 'heads', 'jgo');
+    return existsSync(dir) ? readdirSync(dir).length : 0;
+  };
+  const synced = await syncMirror(url, cache, ctx);
+  t.equal(synced.fetched, true);
+  t.equal(looseHeads(), 0, 'the loose refs were packed');
+  const refs = await readLocalRefs(mirror);
+  t.equal(refs.size, count + 1, 'and every branch is still there');
+  t.equal(refs.get(`refs/heads/jgo/run-${count - 1}`), main);
+  t.equal((await syncMirror(url, cache, ctx)).fetched, false, 'the next sync finds nothing to fetch');
+  git(mirror, 'fsck', '--no-progress', '--no-dangling');
+
+  // Below the limit nothing is packed: a handful of loose refs is cheaper than a git process.
+  await runGit(server, [`--git-dir=${bare}`, 'update-ref', 'refs/heads/jgo/one-more', main]);
+  await syncMirror(url, cache, ctx);
+  t.equal(looseHeads(), 1, 'one new branch stays a loose ref');
+});
