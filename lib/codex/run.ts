@@ -61,9 +61,19 @@ export interface RunCodexOptions {
    * snapshot of the working copy); its failure stops the run before codex is started.
    */
   ready?: Promise<unknown>;
+  /**
+   * A login check already under way (startLoginCheck), awaited instead of checking again: jgo-ship
+   * starts it while git reads the working copy's status. Resolves to its duration in ms.
+   */
+  login?: Promise<number>;
   /** Variables added to codex's environment in either JGO_CODEX_ENV mode. Values under secret-like
    *  names (…KEY, …TOKEN, …SECRET, …) are scrubbed from output and scanned for on disk. */
   extraEnv?: Record<string, string>;
+  /**
+   * Called once codex and everything it started are gone, before the secret scan: work that
+   * needs codex finished (jgo-codex's second snapshot) can start then and overlap the scan.
+   */
+  afterExit?: () => void;
   /** Called for every event, after it was recorded and shown. */
   onEvent?: (event: CodexEvent) => void;
 }
@@ -145,6 +155,36 @@ function withoutCredentials(url: string): string {
   }
 }
 
+/** codex's executable and environment, as a run (or a login check ahead of it) gets them. */
+async function codexSetup(config: CodexConfig, context: RunContext, extraEnv: Record<string, string> | undefined) {
+  const bin = resolveBin(config.bin, context.io.env, context.io.cwd);
+  if (bin === undefined) {
+    throw new UsageError('codex_missing', `CODEX_BIN=${config.bin}: no such executable${config.bin.includes('/') ? '' : ' on PATH'}`, {
+      hint: 'Install codex (npm install -g @openai/codex), or point CODEX_BIN at it.',
+    });
+  }
+  // codex refuses a CODEX_HOME that does not exist; it holds sessions and maybe a login: 0700.
+  await mkdir(config.home, { recursive: true, mode: 0o700 });
+  return { bin, ...codexEnv(config, context.settings, context.io.env, extraEnv) };
+}
+
+/**
+ * Starts codex's login check ahead of a run that is known to follow, so that it overlaps work the
+ * run waits for; pass the result as `login` to runCodex, which reports its failure (it is never
+ * an unhandled rejection, even when no run follows). Resolves to the check's duration in ms.
+ */
+export function startLoginCheck(cwd: string, context: RunContext, config: CodexConfig = codexConfig(context)): Promise<number> {
+  const began = performance.now();
+  const check = (async () => {
+    const { bin, env, secrets } = await codexSetup(config, context, undefined);
+    const redact = new Redactor(secrets);
+    await ensureLogin(config, bin, env, cwd, (line) => context.log(redact.text(line)), context.signal);
+    return Math.round(performance.now() - began);
+  })();
+  check.catch(() => undefined);
+  return check;
+}
+
 export async function runCodex(options: RunCodexOptions, context: RunContext): Promise<CodexRun> {
   const config = options.config ?? codexConfig(context);
   const sandbox = options.sandbox ?? config.sandbox;
@@ -156,20 +196,12 @@ export async function runCodex(options: RunCodexOptions, context: RunContext): P
   const skipGitRepoCheck = options.skipGitRepoCheck ?? gitRoot === undefined;
   const workspace = options.workspace ?? gitRoot ?? cwd;
 
-  const bin = resolveBin(config.bin, context.io.env, context.io.cwd);
-  if (bin === undefined) {
-    throw new UsageError('codex_missing', `CODEX_BIN=${config.bin}: no such executable${config.bin.includes('/') ? '' : ' on PATH'}`, {
-      hint: 'Install codex (npm install -g @openai/codex), or point CODEX_BIN at it.',
-    });
-  }
-  // codex refuses a CODEX_HOME that does not exist; it holds sessions and maybe a login: 0700.
-  await mkdir(config.home, { recursive: true, mode: 0o700 });
-  const { env, secrets } = codexEnv(config, context.settings, context.io.env, options.extraEnv);
+  const { bin, env, secrets } = await codexSetup(config, context, options.extraEnv);
   const redact = new Redactor(secrets);
   const say = (line: string) => context.log(redact.text(line));
 
   const loginBegan = performance.now();
-  const loginMs = await ensureLogin(config, bin, env, cwd, say, context.signal).then(() => Math.round(performance.now() - loginBegan));
+  const loginMs = await (options.login ?? ensureLogin(config, bin, env, cwd, say, context.signal).then(() => Math.round(performance.now() - loginBegan)));
   await options.ready;
   trace('codex login check', loginBegan);
   context.signal.throwIfAborted();
@@ -293,6 +325,7 @@ export async function runCodex(options: RunCodexOptions, context: RunContext): P
   if (run.failureMessage !== undefined) run.failureMessage = redact.text(plainMessage(run.failureMessage));
   const seconds = Math.round(run.durationMs / 1000);
 
+  options.afterExit?.();
   // Secrets first: a leak matters whatever else happened, and must stop the run's output going on.
   const scan = await scanForSecrets({
     roots: writable,

@@ -56,6 +56,11 @@ export async function ship(envelope: Envelope, context: StageContext, options: S
 
   // What is uncommitted now: the known paths from jgo-codex, re-checked cheaply.
   const known = envelope.codex?.changed_files;
+  // From the base, the commits about to be made are all there will be: no need to ask git after.
+  const fromBase = (await readWorkingHead(dir)) === wt.base_sha;
+  // Changes reported by jgo-codex and nothing committed yet (not a retried push) mean codex will be
+  // asked for a plan: its login check starts now, while git reads the status, not after it.
+  const login = mode === 'plan' && fromBase && known && known.length > 0 ? (await import('../codex/run.js')).startLoginCheck(dir, context) : undefined;
   const pending = await changedPaths(dir, engines, { ...(known && known.length > 0 ? { paths: known } : {}), env });
 
   if (mode === 'agent') {
@@ -77,12 +82,10 @@ export async function ship(envelope: Envelope, context: StageContext, options: S
       });
     }
   } else if (pending.length > 0) {
-    // From the base, the commits about to be made are all there will be: no need to ask git after.
-    const fromBase = (await readWorkingHead(dir)) === wt.base_sha;
     await refuseSecrets(dir, wt.base_sha, pending, context, engines, scanChange, pathsChangedSince);
     // Asked while codex plans, so that the answer is there when the push needs it.
     baseOnRemote = readBase();
-    const checked = await planCommits(envelope, pending, context, dir, request);
+    const checked = await planCommits(envelope, pending, context, dir, request, login);
     plan = checked.plan;
     planCost = checked.cost;
     const made: Array<{ sha: string; subject: string }> = [];
@@ -227,7 +230,7 @@ interface PlanCost {
 }
 
 /** Asks codex for a plan (read-only, with an output schema); any failure falls back to one commit. */
-async function planCommits(envelope: Envelope, changes: Change[], context: StageContext, dir: string, request: string) {
+async function planCommits(envelope: Envelope, changes: Change[], context: StageContext, dir: string, request: string, login?: Promise<number>) {
   const { checkPlan, fallbackPlan, PLAN_JSON_SCHEMA } = await import('../ship/plan.js');
   const { planPrompt } = await import('../ship/prompt.js');
   const { runCodex } = await import('../codex/run.js');
@@ -246,7 +249,7 @@ async function planCommits(envelope: Envelope, changes: Change[], context: Stage
       // then the planning run gets the same setting, and the check below still holds it to the change.
       const { codexConfig } = await import('../codex/run.js');
       const sandbox = codexConfig(context).sandbox === 'danger-full-access' ? 'danger-full-access' : 'read-only';
-      run = await runCodex({ cwd: dir, prompt: planPrompt(request, changes), sandbox, outputSchema: schema }, context);
+      run = await runCodex({ cwd: dir, prompt: planPrompt(request, changes), sandbox, outputSchema: schema, ...(login ? { login } : {}) }, context);
     } catch (error) {
       // Settings problems and secrets on disk stop the stage; a codex that failed only loses its plan.
       if (error instanceof JgoError && (error.exitCode === EXIT.usage || ['secret_on_disk', 'interrupted'].includes(error.code))) throw error;

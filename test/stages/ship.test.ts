@@ -98,6 +98,9 @@ t.test('a two-group plan gives two commits on the server, in order; the working 
   t.ok(exec?.argv?.includes('--output-schema'), 'the plan is asked for with an output schema');
   t.equal(sandboxOf(exec?.argv), 'read-only', 'planning is read-only');
   t.match(exec?.stdin, /- Makefile \(added\)\n- README\.md \(modified\)/, 'the prompt lists the changed paths');
+  // The login check started while git read the status is the one the plan waited for.
+  const kinds = fake.records().map((r) => r.kind);
+  t.same(kinds, ['login', 'exec'], 'one login check, then the plan');
 });
 
 t.test('a plan that forgets a file gives an extra commit; --keep keeps the working copy', async (t) => {
@@ -168,6 +171,7 @@ t.test('a rejected push leaves the commits; running ship again after the cause i
   t.equal(second.out.ship.remote_sha, committed, 'the same commit, not a new one');
   t.equal(second.out.ship.commits.length, 1);
   t.equal(fake.records().filter((r) => r.kind === 'exec').length, 1, 'codex planned once, not again');
+  t.equal(fake.records().filter((r) => r.kind === 'login').length, 1, "and codex's login was checked once: a retried push starts no check");
 });
 
 t.test('a server that needs a token: pushed, and the token is in no file and no output', async (t) => {
