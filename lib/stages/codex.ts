@@ -102,9 +102,17 @@ export async function codex(envelope: Envelope, context: StageContext): Promise<
     worktree: worktree !== undefined,
   });
 
+  // The second snapshot starts as soon as codex is gone, while runCodex scans for secrets.
+  let after: Promise<Snapshot | undefined> | undefined;
+  const afterExit = () => {
+    if (root === undefined) return;
+    after = taking.then((before) => (before === undefined ? undefined : snapshot(root, context, before)));
+    after.catch(() => {}); // awaited below when the run succeeds; a failed run reports its own error
+  };
+
   let run: CodexRun;
   try {
-    run = await runCodex({ cwd, prompt, config, skipGitRepoCheck: root === undefined, workspace: root ?? cwd, ready: taking }, context);
+    run = await runCodex({ cwd, prompt, config, skipGitRepoCheck: root === undefined, workspace: root ?? cwd, ready: taking, afterExit }, context);
   } catch (error) {
     if (error instanceof CodexRunError) {
       throw new JgoError(error.code, error.message, error.exitCode, {
@@ -116,7 +124,8 @@ export async function codex(envelope: Envelope, context: StageContext): Promise<
   }
 
   const before = await taking;
-  const changed = root !== undefined && before !== undefined ? changedBetween(before, await snapshot(root, context, before)) : undefined;
+  const now = root !== undefined && before !== undefined ? await (after ?? snapshot(root, context, before)) : undefined;
+  const changed = before !== undefined && now !== undefined ? changedBetween(before, now) : undefined;
   const result = codexField(run, changed);
   const patch = { codex: result };
   const failedCount = run.failedCommands.length;
