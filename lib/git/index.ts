@@ -38,3 +38,4 @@ export { EngineChooser, engineSetting } from './engine.js';
 export { commitChanges, pushBranch, type Identity } from './commit.js';
 export { headSha, commitsSince, pathsChangedSince, readFileAt, readWorkingFile, type CommitInfo } from './history.js';
 export { readWorkingHead } from './refs.js';
+export { openRefReader, type RefReader } from './lsrefs.js';

@@ -32,7 +32,7 @@ export async function ship(envelope: Envelope, context: StageContext, options: S
   if (!envelope.repo) throw new UsageError('missing_field', 'the envelope has no "repo": run jgo-gate first');
   const mode = shipMode(context);
   const git = await import('../git/index.js');
-  const { EngineChooser, engineSetting, changedPaths, commitChanges, pushBranch, commitsSince, pathsChangedSince, headSha, remoteState, recordPushed, readWorkingHead } = git;
+  const { EngineChooser, engineSetting, changedPaths, commitChanges, pushBranch, commitsSince, pathsChangedSince, headSha, remoteState, recordPushed, readWorkingHead, openRefReader } = git;
   const { gitCredentials } = await import('../git/auth.js');
   const { scanChange } = await import('../ship/scan.js');
   const engines = new EngineChooser(engineSetting(context.settings), context.io.env);
@@ -42,8 +42,24 @@ export async function ship(envelope: Envelope, context: StageContext, options: S
   const credentials = gitCredentials(context.settings);
   const gitCtx = { engines, credentials, log: context.log, stderr: context.io.stderr, signal: context.signal, env };
   const baseRef = `refs/heads/${wt.base_branch}`;
+  // The remote's refs are asked over protocol v2 with its capability exchange done once, the first
+  // time (while codex plans): the proof of the push is then one round trip, not two. Any trouble
+  // with that, or native git chosen for it: the ordinary way, which reports failures properly.
+  let reader: Promise<import('../git/index.js').RefReader | undefined> | undefined;
+  const readRef = async (name: string): Promise<string | undefined> => {
+    reader ??= engines.for('remoteRefs') === 'native' ? Promise.resolve(undefined) : openRefReader(url, credentials);
+    const open = await reader;
+    if (open) {
+      try {
+        return (await open.refs(name)).get(name);
+      } catch {
+        // asked again below
+      }
+    }
+    return (await remoteState(url, gitCtx, { prefix: name })).refs.get(name);
+  };
   // Where the remote's base branch is now; undefined when it cannot be read (the push then negotiates).
-  const readBase = () => remoteState(url, gitCtx, { prefix: baseRef }).then((s) => s.refs.get(baseRef), () => undefined);
+  const readBase = () => readRef(baseRef).catch(() => undefined);
   let baseOnRemote: Promise<string | undefined> | undefined;
   let ours: Array<{ sha: string; subject: string }> | undefined;
   const author = {
@@ -111,7 +127,7 @@ export async function ship(envelope: Envelope, context: StageContext, options: S
   // attempt, they may be: then there is nothing to push.
   const justCommitted = mode === 'plan' && pending.length > 0;
   // Only this branch's ref is asked for: a remote's full list can run to thousands (refs/pull/*).
-  const readBack = async () => (await remoteState(url, gitCtx, { prefix: ref })).refs.get(ref);
+  const readBack = () => readRef(ref);
   // The mirror learns the branch from here, so the next sync has nothing of ours to fetch.
   const mirror = envelope.mirror?.path;
   const record = (verified?: Promise<boolean>) => (mirror ? recordPushed({ mirror, dir, branch: wt.branch, sha: head }, gitCtx, verified) : Promise.resolve(false));

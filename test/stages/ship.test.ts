@@ -77,8 +77,11 @@ t.test('a two-group plan gives two commits on the server, in order; the working 
       { subject: 'build: add a make dev target', body: 'One command to start.', paths: ['Makefile'] },
     ],
   }));
+  s.server.resetStats();
   const shipped = await stage(t, shipStage(), withCodex(s, changed), { ...s.env, ...fake.env });
   t.equal(shipped.code, 0, shipped.err);
+  const asked = s.server.stats.filter((r) => r.service === 'git-upload-pack').map((r) => `${r.method}${r.command ? ` ${r.command}` : ''}`);
+  t.same(asked, ['GET', 'POST ls-refs', 'POST ls-refs'], "the remote's refs: one advertisement, then one POST each for the base branch and for the proof");
   const ship = shipped.out.ship;
   t.equal(ship.branch, 'jgo/20261123-202500');
   t.equal(ship.plan, 'codex');
