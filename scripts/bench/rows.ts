@@ -18,7 +18,6 @@ import {
   head,
   jgoTemplate,
   leftoverBranches,
-  loginCheckMs,
   makeChange,
   nativeTemplate,
   newObjectCount,
@@ -315,8 +314,6 @@ interface Templates {
   native: WorkingCopy;
 }
 const templates = new Map<EngineName, Templates>();
-/** What jgo-ship's `codex login status` costs (outside the plan's reported duration), measured once. */
-let loginMs: number | undefined;
 const changeRand = prng(20261123);
 let changes = 0;
 const SUBJECT = 'feat(bench): edit three files and add notes';
@@ -415,15 +412,11 @@ export const shipCommitPush = defineRow<ShipRun>({
   baseline: 'git add -A + git commit + git push origin <branch>',
   note:
     'jgo = the jgo-ship process (with --keep: the working copy is not removed) minus what codex spends on the plan: ship.plan_duration_ms ' +
-    '(the fake codex exec) and the codex login check (the fake codex login status alone, median of 5); 3 files edited + 1 added, one commit; ' +
+    '(the fake codex exec and the codex login check before it, as jgo-ship times them); 3 files edited + 1 added, one commit; ' +
     "cpu and memory include the fake codex's processes",
   ...SHIP_ROW,
   prepare: async (ctx, engine) => {
     await templatesFor(ctx, engine);
-    if (loginMs === undefined) {
-      loginMs = await loginCheckMs(ctx, await planScript(ctx.tmp('login-script'), SUBJECT, []));
-      ctx.log(`ship_commit_push: the codex login check (fake codex login status) takes ${Math.round(loginMs)} ms: subtracted from each jgo-ship run`);
-    }
   },
   setup: async (ctx, engine) => {
     const t = templatesOf(engine);
@@ -451,7 +444,8 @@ export const shipCommitPush = defineRow<ShipRun>({
     if (!Array.isArray(ship.commits) || ship.commits.length !== 1) throw new Error(`jgo-ship made ${Array.isArray(ship.commits) ? ship.commits.length : 'no'} commits, not 1`);
     if (typeof ship.plan_duration_ms !== 'number') throw new Error('jgo-ship reported no plan_duration_ms');
   },
-  jgoMs: (_ctx, _engine, _run, stdout, wallMs) => wallMs - (shipOf(stdout).plan_duration_ms as number) - (loginMs ?? 0),
+  // plan_duration_ms includes the login check (jgo-ship times it with the plan), so it is not taken off twice.
+  jgoMs: (_ctx, _engine, _run, stdout, wallMs) => wallMs - (shipOf(stdout).plan_duration_ms as number),
   teardown: async (ctx, _engine, run, jgoStdout) => {
     try {
       const nativeHead = await head(ctx, run.native.dir);

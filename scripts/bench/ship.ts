@@ -12,8 +12,8 @@
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { runGit as serverGit } from '../../test/helpers/git-server.js';
-import { parseEnvelope, removeQuietly, type BenchContext, type EngineName } from './context.js';
-import { median, type Cmd } from './measure.js';
+import { parseEnvelope, type BenchContext, type EngineName } from './context.js';
+import type { Cmd } from './measure.js';
 import { newFileText } from './repo.js';
 
 /** jgo-ship's default identity; native git commits with the same. */
@@ -206,20 +206,3 @@ export function fakeCodexPath(ctx: BenchContext): string {
   return join(ctx.repoRoot, 'test', 'helpers', 'fake-codex.mjs');
 }
 
-/**
- * What `codex login status` costs jgo-ship before the plan (outside the plan's reported
- * duration): the fake codex's `login status`, run as jgo runs it, median of a few runs.
- */
-export async function loginCheckMs(ctx: BenchContext, script: string, runs = 5): Promise<number> {
-  const codexHome = ctx.tmp('codex-home');
-  await mkdir(codexHome, { recursive: true });
-  const cmd: Cmd = {
-    argv: [fakeCodexPath(ctx), 'login', 'status'],
-    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: join(ctx.root, 'home'), CODEX_HOME: codexHome, CODEX_FAKE_SCRIPT: script },
-    cwd: ctx.root,
-  };
-  const times: number[] = [];
-  for (let i = 0; i < runs; i++) times.push((await ctx.runner.run([cmd], ctx.setupCapMs)).ms);
-  await removeQuietly(codexHome);
-  return median(times) ?? 0;
-}
