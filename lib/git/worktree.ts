@@ -18,6 +18,8 @@ export interface WorkingCopyRequest {
   dest: string;
   base: string;
   branch: string;
+  /** The mirror's refs when the caller has just read them (jgo-worktree has): not read again. */
+  refs?: RefMap;
 }
 
 /** A branch name git accepts and no option parser can mistake for a flag. */
@@ -114,7 +116,7 @@ export async function makeWorkingCopy(req: WorkingCopyRequest, ctx: GitContext):
   checkBranchName(req.base, 'base branch');
   checkBranchName(req.branch);
   // The mirror's refs, read once: the base, and origin's branches and the tags of the copy.
-  const refs = await readLocalRefs(req.mirror);
+  const refs = req.refs ?? (await readLocalRefs(req.mirror));
   const baseSha = refs.get(`refs/heads/${req.base}`);
   if (baseSha === undefined) {
     throw new UsageError('base_not_found', `the mirror has no branch ${JSON.stringify(req.base)}`, {

@@ -85,7 +85,7 @@ export async function worktree(envelope: Envelope, context: StageContext, option
   await mkdir(runDir, { recursive: true });
   const branch = await claimBranch(workDir, branchStem(runId, (options.now ?? (() => new Date()))()), runId, mirrorRefs);
   try {
-    const { baseSha } = await makeWorkingCopy({ mirror: envelope.mirror.path, url: envelope.repo.url, dest, base, branch }, gitContext(context));
+    const { baseSha } = await makeWorkingCopy({ mirror: envelope.mirror.path, url: envelope.repo.url, dest, base, branch, refs: mirrorRefs }, gitContext(context));
     context.log(`${dest} on ${branch} from ${base} at ${baseSha.slice(0, 12)}, in ${Date.now() - started} ms`);
     return { ...envelope, run_id: runId, worktree: { path: dest, branch, base_branch: base, base_sha: baseSha } };
   } catch (error) {
