@@ -11,7 +11,7 @@ import { EXIT, JgoError, UsageError } from '../errors.js';
 import type { StageContext, StageSpec } from '../stage.js';
 import { editPrompt } from '../codex/prompt.js';
 import { shellQuote } from '../codex/args.js';
-import { codexConfig, CodexRunError, findGitRoot, runCodex, type CodexRun } from '../codex/run.js';
+import { codexConfig, CodexRunError, findGitRoot, runCodex, startLoginCheck, type CodexRun } from '../codex/run.js';
 
 export const CODEX_USAGE = '… | jgo-worktree | jgo-codex   |   echo "owner/repo what to change" | jgo-gate | jgo-codex';
 
@@ -89,7 +89,9 @@ export async function codex(envelope: Envelope, context: StageContext): Promise<
     root = findGitRoot(cwd);
   }
   const config = codexConfig(context);
-  // Taken while runCodex checks codex's login; codex starts only once it is done.
+  // codex's login check first, then the snapshot beside it: the check is the longer of the two.
+  const login = startLoginCheck(cwd, context, config);
+  // Taken while codex's login is checked; codex starts only once it is done.
   const taking = root !== undefined ? snapshot(root, context) : Promise.resolve(undefined);
   taking.catch(() => {}); // awaited below; runCodex sees a failure first
   const prompt = editPrompt({
@@ -112,7 +114,7 @@ export async function codex(envelope: Envelope, context: StageContext): Promise<
 
   let run: CodexRun;
   try {
-    run = await runCodex({ cwd, prompt, config, skipGitRepoCheck: root === undefined, workspace: root ?? cwd, ready: taking, afterExit }, context);
+    run = await runCodex({ cwd, prompt, config, skipGitRepoCheck: root === undefined, workspace: root ?? cwd, ready: taking, login, afterExit }, context);
   } catch (error) {
     if (error instanceof CodexRunError) {
       throw new JgoError(error.code, error.message, error.exitCode, {
