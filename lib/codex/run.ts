@@ -326,6 +326,7 @@ export async function runCodex(options: RunCodexOptions, context: RunContext): P
   const seconds = Math.round(run.durationMs / 1000);
 
   options.afterExit?.();
+  const scanBegan = performance.now();
   // Secrets first: a leak matters whatever else happened, and must stop the run's output going on.
   const scan = await scanForSecrets({
     roots: writable,
@@ -335,7 +336,7 @@ export async function runCodex(options: RunCodexOptions, context: RunContext): P
     // scan can see a secret in them; what gets committed is scanned by jgo-ship before it is.
     skip: [join(config.home, 'auth.json'), join(gitDir, 'objects')],
   });
-  trace(`secret scan read ${scan.read} files`);
+  trace(`secret scan read ${scan.read} files`, scanBegan);
   if (scan.truncated) say(`secret scan stopped after 500000 entries under ${workspace}`);
   if (scan.files.length > 0) {
     const [first] = scan.files;
