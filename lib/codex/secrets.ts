@@ -103,8 +103,8 @@ export async function scanForSecrets(options: SecretScanOptions): Promise<Secret
     let names;
     try {
       // The walk is synchronous on purpose: it is a stat per entry and nothing else, and through
-      // the thread pool each one cost a round trip (36 ms for a 50-file working copy here, most
-      // of jgo-codex's own time after codex; about 1 ms this way). Reading a file is still async.
+      // the thread pool each one cost a round trip (5,000 files: 287-293 ms awaited one by one,
+      // 42-48 ms synchronous, measured here). Reading a file that changed is still async.
       names = readdirSync(dir, { withFileTypes: true });
     } catch {
       continue; // gone or unreadable: nothing codex could have left there for us to see
