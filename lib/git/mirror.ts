@@ -386,16 +386,6 @@ export async function syncMirror(url: string, cacheDir: string, ctx: GitContext)
   );
 }
 
-export interface RecordPushedRequest {
-  /** The mirror the working copy was made from. */
-  mirror: string;
-  /** The working copy holding the pushed commits. */
-  dir: string;
-  branch: string;
-  /** What the remote was just verified to hold at refs/heads/<branch>. */
-  sha: string;
-}
-
 /**
  * Objects of `from` that `to` lacks, hardlinked (else copied) into it: loose objects, then any
  * pack (its .pack before its .idx, which is what makes git see it). Objects never change once
