@@ -17,6 +17,9 @@ export function gitCredentials(settings: Settings): GitCredentials | undefined {
   return found ? { token: found.value, from: found.from as GitCredentials['from'] } : undefined;
 }
 
+/** The user name a token goes with over HTTPS (GitHub's convention; other hosts ignore it). */
+export const TOKEN_USER = 'x-access-token';
+
 /** The variable the native credential helper reads; set only in git's own environment. */
 export const TOKEN_ENV = 'JGO_GIT_TOKEN';
 
@@ -26,7 +29,7 @@ export const TOKEN_ENV = 'JGO_GIT_TOKEN';
  * argument (visible in ps) nor in a file. The empty helper first clears any helper the user's
  * configuration names, so no other helper stores the token.
  */
-export const CREDENTIAL_HELPER = `!f() { test "$1" = get || exit 0; echo username=x-access-token; echo "password=$${TOKEN_ENV}"; }; f`;
+export const CREDENTIAL_HELPER = `!f() { test "$1" = get || exit 0; echo username=${TOKEN_USER}; echo "password=$${TOKEN_ENV}"; }; f`;
 
 /** Config for every native git run, as key/value pairs for GIT_CONFIG_COUNT/KEY_n/VALUE_n. */
 export function nativeConfig(credentials: GitCredentials | undefined): Array<[string, string]> {

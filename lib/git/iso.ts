@@ -6,7 +6,7 @@ import * as fs from 'node:fs';
 import type { AuthCallback, HttpClient } from 'isomorphic-git';
 import { JgoError, EXIT, messageOf } from '../errors.js';
 import { authFailed } from './native.js';
-import type { GitCredentials } from './auth.js';
+import { TOKEN_USER, type GitCredentials } from './auth.js';
 
 export type Iso = typeof import('isomorphic-git');
 
@@ -26,7 +26,7 @@ export { fs };
 /** onAuth/onAuthFailure for isomorphic-git: the token once; a refusal stops at once. */
 export function isoAuth(url: string, credentials: GitCredentials | undefined): { onAuth?: AuthCallback; onAuthFailure: () => never } {
   return {
-    ...(credentials ? { onAuth: () => ({ username: 'x-access-token', password: credentials.token }) } : {}),
+    ...(credentials ? { onAuth: () => ({ username: TOKEN_USER, password: credentials.token }) } : {}),
     onAuthFailure: () => {
       throw authFailed(url, credentials);
     },

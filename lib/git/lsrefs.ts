@@ -6,7 +6,7 @@
  * one exchange on the run's critical path. Anything unexpected (a server without v2, an error)
  * gives `undefined`, and the caller asks the ordinary way, which reports failures properly.
  */
-import type { GitCredentials } from './auth.js';
+import { TOKEN_USER, type GitCredentials } from './auth.js';
 import { iso } from './iso.js';
 
 export interface RefReader {
@@ -47,7 +47,7 @@ async function collect(body: AsyncIterableIterator<Uint8Array> | undefined): Pro
 
 function authHeader(credentials: GitCredentials | undefined): Record<string, string> {
   // As isomorphic-git sends it (lib/git/iso.ts): a header, never the URL.
-  return credentials ? { authorization: `Basic ${Buffer.from(`x-access-token:${credentials.token}`).toString('base64')}` } : {};
+  return credentials ? { authorization: `Basic ${Buffer.from(`${TOKEN_USER}:${credentials.token}`).toString('base64')}` } : {};
 }
 
 /**
