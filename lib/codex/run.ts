@@ -241,7 +241,9 @@ export async function runCodex(options: RunCodexOptions, context: RunContext): P
   // In the read-only sandbox nothing codex runs can write the workspace: only CODEX_HOME, where
   // codex itself keeps its session logs, can take a secret. (A planning run in ship is read-only.)
   const writable = sandbox === 'read-only' ? [config.home] : [config.home, workspace];
-  const since = await fileSystemNow(sandbox === 'read-only' ? [config.home] : [config.home, statSync(gitDir, { throwIfNoEntry: false })?.isDirectory() ? gitDir : workspace]);
+  // A marker is written in each: in the workspace it goes under .git, which is never committed.
+  const markIn = statSync(gitDir, { throwIfNoEntry: false })?.isDirectory() ? gitDir : workspace;
+  const since = await fileSystemNow(writable.map((root) => (root === workspace ? markIn : root)));
   const started = Date.now();
   const debug = context.settings.get('JGO_DEBUG') === '1';
 
