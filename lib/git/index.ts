@@ -13,12 +13,13 @@ export { makeWorkingCopy, checkBranchName } from './worktree.js';
 export { AUTO, type Engine, type Operation } from './engine.js';
 
 /**
- * Loads isomorphic-git ahead of use (a stage waiting for its envelope), unless JGO_GIT_ENGINE
- * in the environment says native git does everything.
+ * Loads what reading a remote's refs needs (isomorphic-git's HTTP client, lsrefs.ts) ahead of
+ * use, while a stage waits for its envelope, unless JGO_GIT_ENGINE in the environment says native
+ * git does everything. isomorphic-git itself is loaded only by an operation that needs it.
  */
-export async function preloadIsomorphicGit(env: NodeJS.ProcessEnv = process.env): Promise<void> {
+export async function preloadRemoteReads(env: NodeJS.ProcessEnv = process.env): Promise<void> {
   if ((env.JGO_GIT_ENGINE ?? '').trim().toLowerCase() === 'native') return;
-  await (await import('./iso.js')).iso();
+  await (await import('./iso.js')).isoHttp();
 }
 
 export function gitContext(stage: StageContext): GitContext {

@@ -7,18 +7,29 @@ import type { AuthCallback, HttpClient } from 'isomorphic-git';
 import { JgoError, EXIT, messageOf } from '../errors.js';
 import { authFailed } from './native.js';
 import { TOKEN_USER, type GitCredentials } from './auth.js';
+import { trace } from '../trace.js';
 
 export type Iso = typeof import('isomorphic-git');
 
 let loaded: Promise<{ git: Iso; http: HttpClient }> | undefined;
+let transport: Promise<HttpClient> | undefined;
 
 /** One import per process, shared by every operation. */
 export function iso(): Promise<{ git: Iso; http: HttpClient }> {
-  loaded ??= Promise.all([import('isomorphic-git'), import('isomorphic-git/http/node')]).then(([git, http]) => ({
-    git: git.default,
-    http: http.default,
-  }));
+  loaded ??= Promise.all([import('isomorphic-git'), isoHttp()]).then(([git, http]) => {
+    trace('isomorphic-git loaded');
+    return { git: git.default, http };
+  });
   return loaded;
+}
+
+/**
+ * isomorphic-git's HTTP client alone. Evaluating isomorphic-git itself takes 20-30 ms of a
+ * process's CPU; reading a remote's refs (lsrefs.ts) needs only the transport.
+ */
+export function isoHttp(): Promise<HttpClient> {
+  transport ??= import('isomorphic-git/http/node').then((http) => http.default);
+  return transport;
 }
 
 export { fs };

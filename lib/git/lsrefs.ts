@@ -1,13 +1,22 @@
 /**
- * Protocol v2 `ls-refs` over smart HTTP, with its two halves apart. A v2 conversation is a GET of
- * the capability advertisement and then a POST per command; smart HTTP is stateless, so the GET
- * can be done ahead, while other work runs, and a question asked later costs one round trip, not
- * two. jgo-ship reads the remote's branch right after its push this way: the proof of the push is
- * one exchange on the run's critical path. Anything unexpected (a server without v2, an error)
- * gives `undefined`, and the caller asks the ordinary way, which reports failures properly.
+ * The remote's refs over smart HTTP, read by jgo on isomorphic-git's HTTP client. Two readers:
+ *
+ * - `readAdvertisement`: protocol v1, one GET for every branch and tag and the default branch.
+ *   This is jgo-sync's question on every run. isomorphic-git's listServerRefs answers it too,
+ *   but loading isomorphic-git itself costs a process 20-30 ms of CPU, which a warm sync (nothing
+ *   to fetch) then never uses; the transport alone is a few milliseconds.
+ * - `openRefReader`: protocol v2 `ls-refs`, with its two halves apart. A v2 conversation is a GET
+ *   of the capability advertisement and then a POST per command; smart HTTP is stateless, so the
+ *   GET can be done ahead, while other work runs, and a question asked later costs one round
+ *   trip, not two. jgo-ship reads the remote's branch right after its push this way: the proof of
+ *   the push is one exchange on the run's critical path.
+ *
+ * Both send the token in a header from the first request, never in the URL (isomorphic-git asks
+ * without it first and again after the 401). An answer that is not what a smart server sends
+ * gives `undefined`, and the caller asks isomorphic-git, which says what is wrong.
  */
 import { TOKEN_USER, type GitCredentials } from './auth.js';
-import { iso } from './iso.js';
+import { classifyIsoFailure, isoHttp } from './iso.js';
 
 export interface RefReader {
   /** The refs under `prefix` (a full ref name is its own prefix), name to object id. */
@@ -58,7 +67,7 @@ export async function openRefReader(url: string, credentials: GitCredentials | u
   const base = url.replace(/\/+$/, '');
   const auth = authHeader(credentials);
   try {
-    const { http } = await iso();
+    const http = await isoHttp();
     const res = await http.request({
       url: `${base}/info/refs?service=git-upload-pack`,
       method: 'GET',
@@ -102,6 +111,69 @@ export async function openRefReader(url: string, credentials: GitCredentials | u
         return refs;
       },
     };
+  } catch {
+    return undefined;
+  }
+}
+
+/** A remote's branches and tags (peeled tags left out), and its default branch when it says. */
+export interface Advertisement {
+  refs: Map<string, string>;
+  defaultBranch: string | undefined;
+}
+
+const OID = /^[0-9a-f]{40}([0-9a-f]{24})?$/;
+
+/** A protocol v1 ref advertisement's refs and HEAD's target; undefined when it is not one. */
+export function parseAdvertisement(body: Buffer): Advertisement | undefined {
+  const lines = pktLines(body);
+  if (lines[0] !== '# service=git-upload-pack') return undefined;
+  const refs = new Map<string, string>();
+  let defaultBranch: string | undefined;
+  for (const [i, line] of lines.slice(1).entries()) {
+    const nul = line.indexOf('\0');
+    const head = nul === -1 ? line : line.slice(0, nul);
+    if (i === 0) {
+      if (nul === -1) return undefined; // the first ref carries the capabilities
+      const symref = /(?:^| )symref=HEAD:refs\/heads\/(\S+)/.exec(line.slice(nul + 1));
+      if (symref) defaultBranch = symref[1];
+    }
+    const space = head.indexOf(' ');
+    const oid = head.slice(0, space);
+    const name = head.slice(space + 1);
+    if (space === -1 || !OID.test(oid)) return undefined;
+    if (/^refs\/(heads|tags)\//.test(name) && !name.endsWith('^{}')) refs.set(name, oid);
+  }
+  return { refs, defaultBranch };
+}
+
+/**
+ * The remote's refs in one protocol v1 GET. Throws the git layer's stable errors for a refusal
+ * (auth_failed, repo_not_found), an unreachable server (network_error) or another HTTP status;
+ * undefined when the answer is not a smart-HTTP advertisement.
+ */
+export async function readAdvertisement(url: string, credentials: GitCredentials | undefined, signal?: AbortSignal): Promise<Advertisement | undefined> {
+  const http = await isoHttp();
+  let status: number;
+  let type: string;
+  let body: Buffer;
+  try {
+    const res = await http.request({
+      url: `${url.replace(/\/+$/, '')}/info/refs?service=git-upload-pack`,
+      method: 'GET',
+      headers: { ...authHeader(credentials), 'user-agent': 'git/jgo' },
+      ...(signal ? { signal } : {}),
+    });
+    status = res.statusCode;
+    type = String(res.headers?.['content-type'] ?? '');
+    body = await collect(res.body);
+  } catch (error) {
+    throw classifyIsoFailure(error, url, credentials);
+  }
+  if (status !== 200) throw classifyIsoFailure(Object.assign(new Error(`HTTP ${status}`), { data: { statusCode: status } }), url, credentials);
+  if (!type.startsWith('application/x-git-upload-pack-advertisement')) return undefined;
+  try {
+    return parseAdvertisement(body);
   } catch {
     return undefined;
   }

@@ -12,6 +12,7 @@ import type { GitCredentials } from './auth.js';
 import type { Engine, EngineChooser } from './engine.js';
 import { classifyGitFailure, runGit } from './native.js';
 import { classifyIsoFailure, fs, iso, isoAuth } from './iso.js';
+import { readAdvertisement } from './lsrefs.js';
 import { readHeadBranch, readLocalRefs, sameRefs, type RefMap, type RefStats } from './refs.js';
 import { acquireLock, withLock } from './lock.js';
 import { Progress } from './progress.js';
@@ -81,6 +82,10 @@ export async function remoteState(url: string, ctx: GitContext, options: { prefi
       if (ref && !ref[2]!.endsWith('^{}')) refs.set(ref[2]!, ref[1]!);
     }
     return { refs, defaultBranch };
+  }
+  if (!prefix) {
+    const advertised = await readAdvertisement(url, ctx.credentials, ctx.signal);
+    if (advertised) return advertised;
   }
   const { git, http } = await iso();
   try {

@@ -289,8 +289,8 @@ export function shipStage(options: ShipOptions = {}): StageSpec {
     run: (envelope, context) => ship(envelope, context, options),
     prepare: async () => {
       const [git] = await Promise.all([import('../git/index.js'), import('../git/auth.js'), import('../ship/scan.js'), import('../codex/run.js'), import('../ship/plan.js'), import('../ship/prompt.js')]);
-      // The push is proved by reading the remote's refs through isomorphic-git.
-      await git.preloadIsomorphicGit();
+      // The push is proved by reading the remote's refs (lib/git/lsrefs.ts).
+      await git.preloadRemoteReads();
     },
   };
 }
