@@ -82,3 +82,13 @@ t.test('the cache belongs to the build (the digest the shim carries) and to the 
   t.same(traced((await runProcess(shim, { args: ['--version'], env })).stderr), ['used']);
   t.match(names(), [/^jgo-gate-\d.+-[0-9a-f]{16}\.bin$/], 'named by the hash alone');
 });
+
+t.test('every bundle is ASCII, so that a start reads it as one-byte text', async (t) => {
+  const dir = join(dirname(bin('jgo')), '..', 'bundle');
+  const bundles = readdirSync(dir).filter((f) => f.endsWith('.cjs'));
+  t.ok(bundles.length >= 6);
+  for (const file of bundles) {
+    const bytes = readFileSync(join(dir, file));
+    t.equal(bytes.findIndex((b) => b > 0x7f), -1, `${file}: no byte above 0x7f`);
+  }
+});
