@@ -66,6 +66,8 @@ export interface LaunchedStage {
   feed(input: Envelope, delivered?: () => void): Promise<StageOutcome>;
   /** Resolves when the process is gone (a stage of ours may be answered before it has exited). */
   gone(): Promise<void>;
+  /** A stage of ours whose envelope is in: all it has left to do is exit. */
+  answered: boolean;
   /** Stops a stage that was never fed, and waits for it to be gone. */
   dismiss(): Promise<void>;
 }
@@ -85,6 +87,7 @@ export function launchStage(stage: StageKey, ctx: PipelineContext): LaunchedStag
     stage,
     command,
     fed: false,
+    answered: false,
     async dismiss() {
       if (launched.fed) return;
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
@@ -115,6 +118,7 @@ export function launchStage(stage: StageKey, ctx: PipelineContext): LaunchedStag
         const answer = ownAnswer(Buffer.concat(out).toString('utf8'));
         if (answer) {
           trace(`jgo-${stage} answered`);
+          launched.answered = true;
           return { exitCode: answer.error ? answer.error.exit_code : 0, envelope: answer };
         }
       }
@@ -211,7 +215,9 @@ export async function runPipeline(journal: Journal, from: StageKey, until: Stage
     return { envelope, exitCode: 0 };
   } finally {
     over = true;
-    await Promise.all([saving, ...[...ahead.values()].map((l) => l.dismiss()), ...fed.map((l) => l.gone())]);
+    // A stage of ours that has answered is not waited for: its process takes about 10 ms to be
+    // torn down after its last write, and the run's result is already in its envelope.
+    await Promise.all([saving, ...[...ahead.values()].map((l) => l.dismiss()), ...fed.filter((l) => !l.answered).map((l) => l.gone())]);
     if (saveError !== undefined) throw saveError;
   }
 }
