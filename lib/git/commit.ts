@@ -9,6 +9,7 @@ import { classifyIsoFailure, fs, iso, isoAuth } from './iso.js';
 import type { GitCredentials } from './auth.js';
 import type { Change } from './status.js';
 import { readWorkingHead } from './refs.js';
+import { pushWithPack, rejected, type PushTarget } from './push.js';
 
 export interface Identity {
   name: string;
@@ -69,12 +70,23 @@ export interface PushRequest {
    * itself is shown already say so, and negotiating only costs a round trip.
    */
   negotiate?: boolean;
+  /**
+   * For the plain case (a new branch, `negotiate` false): the remote's receive-pack advertisement,
+   * read ahead, and the commits the push goes from and to. The push is then jgo's own one POST
+   * (push.ts); without them, or outside the plain case, `git push`.
+   */
+  ahead?: { target: Promise<PushTarget | undefined>; base: string; sha: string };
 }
 
 /** Pushes refs/heads/<branch> to the remote, never forcing. */
 export async function pushBranch(req: PushRequest, engines: EngineChooser, options: { env?: NodeJS.ProcessEnv; signal?: AbortSignal } = {}): Promise<void> {
   const ref = `refs/heads/${req.branch}`;
   if (engines.for('push') === 'native') {
+    if (req.ahead && req.negotiate === false) {
+      const target = await req.ahead.target;
+      const pushed = target && (await pushWithPack({ dir: req.dir, url: req.url, branch: req.branch, sha: req.ahead.sha, base: req.ahead.base, credentials: req.credentials, ...(options.env ? { env: options.env } : {}), ...(options.signal ? { signal: options.signal } : {}) }, target));
+      if (pushed) return;
+    }
     const result = await runGit(['push', '--quiet', '--porcelain', req.url, `${ref}:${ref}`], {
       cwd: req.dir,
       credentials: req.credentials,
@@ -103,11 +115,6 @@ export async function pushBranch(req: PushRequest, engines: EngineChooser, optio
   }
 }
 
-function rejected(url: string, branch: string, why: string): JgoError {
-  return new JgoError('push_rejected', `${new URL(url).host} rejected the push of ${branch}: ${why}`, EXIT.failed, {
-    hint: 'jgo never forces a push; the working copy and its commits are kept, so run jgo-ship again once the cause is fixed.',
-  });
-}
 
 function classifyPushFailure(text: string, req: PushRequest): JgoError {
   if (/\[rejected\]|non-fast-forward|fetch first|\[remote rejected\]|pre-receive hook declined/i.test(text)) {

@@ -40,3 +40,4 @@ export { commitChanges, pushBranch, type Identity } from './commit.js';
 export { headSha, commitsSince, pathsChangedSince, readFileAt, readWorkingFile, type CommitInfo } from './history.js';
 export { readWorkingHead } from './refs.js';
 export { openRefReader, type RefReader } from './lsrefs.js';
+export { openPushTarget, type PushTarget } from './push.js';

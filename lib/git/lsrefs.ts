@@ -48,13 +48,13 @@ export function pktLines(data: Buffer): string[] {
   return lines;
 }
 
-async function collect(body: AsyncIterableIterator<Uint8Array> | undefined): Promise<Buffer> {
+export async function collect(body: AsyncIterableIterator<Uint8Array> | undefined): Promise<Buffer> {
   const chunks: Uint8Array[] = [];
   if (body) for await (const chunk of body) chunks.push(chunk);
   return Buffer.concat(chunks);
 }
 
-function authHeader(credentials: GitCredentials | undefined): Record<string, string> {
+export function authHeader(credentials: GitCredentials | undefined): Record<string, string> {
   // As isomorphic-git sends it (lib/git/iso.ts): a header, never the URL.
   return credentials ? { authorization: `Basic ${Buffer.from(`${TOKEN_USER}:${credentials.token}`).toString('base64')}` } : {};
 }

@@ -32,7 +32,7 @@ export async function ship(envelope: Envelope, context: StageContext, options: S
   if (!envelope.repo) throw new UsageError('missing_field', 'the envelope has no "repo": run jgo-gate first');
   const mode = shipMode(context);
   const git = await import('../git/index.js');
-  const { EngineChooser, engineSetting, changedPaths, commitChanges, pushBranch, commitsSince, pathsChangedSince, headSha, remoteState, recordPushed, readWorkingHead, openRefReader } = git;
+  const { EngineChooser, engineSetting, changedPaths, commitChanges, pushBranch, commitsSince, pathsChangedSince, headSha, remoteState, recordPushed, readWorkingHead, openRefReader, openPushTarget } = git;
   const { gitCredentials } = await import('../git/auth.js');
   const { scanChange } = await import('../ship/scan.js');
   const engines = new EngineChooser(engineSetting(context.settings), context.io.env);
@@ -46,9 +46,9 @@ export async function ship(envelope: Envelope, context: StageContext, options: S
   // time (while codex plans): the proof of the push is then one round trip, not two. Any trouble
   // with that, or native git chosen for it: the ordinary way, which reports failures properly.
   let reader: Promise<import('../git/index.js').RefReader | undefined> | undefined;
+  const openReader = () => (reader ??= engines.for('remoteRefs') === 'native' ? Promise.resolve(undefined) : openRefReader(url, credentials));
   const readRef = async (name: string): Promise<string | undefined> => {
-    reader ??= engines.for('remoteRefs') === 'native' ? Promise.resolve(undefined) : openRefReader(url, credentials);
-    const open = await reader;
+    const open = await openReader();
     if (open) {
       try {
         return (await open.refs(name)).get(name);
@@ -61,6 +61,8 @@ export async function ship(envelope: Envelope, context: StageContext, options: S
   // Where the remote's base branch is now; undefined when it cannot be read (the push then negotiates).
   const readBase = () => readRef(baseRef).catch(() => undefined);
   let baseOnRemote: Promise<string | undefined> | undefined;
+  // The remote's receive-pack advertisement, read while codex plans: the push is then one POST.
+  let pushTarget: Promise<import('../git/index.js').PushTarget | undefined> | undefined;
   let ours: Array<{ sha: string; subject: string }> | undefined;
   const author = {
     name: context.settings.get('JGO_GIT_AUTHOR_NAME') ?? 'jgo',
@@ -99,8 +101,15 @@ export async function ship(envelope: Envelope, context: StageContext, options: S
     }
   } else if (pending.length > 0) {
     await refuseSecrets(dir, wt.base_sha, pending, context, engines, scanChange, pathsChangedSince);
-    // Asked while codex plans, so that the answer is there when the push needs it.
-    baseOnRemote = readBase();
+    // Asked while codex plans, so that the answers are there when the push needs them: the
+    // push's advertisement (which also says where the base branch is), and the ref reader that
+    // proves the push afterwards.
+    if (engines.for('push') === 'native') {
+      const target = openPushTarget(url, credentials);
+      pushTarget = target;
+      void openReader();
+      baseOnRemote = target.then((t) => (t ? t.refs.get(baseRef) : readBase()));
+    } else baseOnRemote = readBase();
     const checked = await planCommits(envelope, pending, context, dir, request, login);
     plan = checked.plan;
     planCost = checked.cost;
@@ -137,7 +146,7 @@ export async function ship(envelope: Envelope, context: StageContext, options: S
   if (remote !== head) {
     // Negotiation only pays when the remote's base branch moved since the working copy was made.
     const negotiate = (await (baseOnRemote ?? readBase())) !== wt.base_sha;
-    await pushBranch({ dir, url, branch: wt.branch, credentials, negotiate }, engines, { env, signal: context.signal });
+    await pushBranch({ dir, url, branch: wt.branch, credentials, negotiate, ...(pushTarget ? { ahead: { target: pushTarget, base: wt.base_sha, sha: head } } : {}) }, engines, { env, signal: context.signal });
     finishedByJgo = mode === 'agent';
     // The mirror takes the new objects while the remote is asked; the branch only if it has it.
     const verifying = readBack();

@@ -80,8 +80,12 @@ t.test('a two-group plan gives two commits on the server, in order; the working 
   s.server.resetStats();
   const shipped = await stage(t, shipStage(), withCodex(s, changed), { ...s.env, ...fake.env });
   t.equal(shipped.code, 0, shipped.err);
-  const asked = s.server.stats.filter((r) => r.service === 'git-upload-pack').map((r) => `${r.method}${r.command ? ` ${r.command}` : ''}`);
-  t.same(asked, ['GET', 'POST ls-refs', 'POST ls-refs'], "the remote's refs: one advertisement, then one POST each for the base branch and for the proof");
+  const asked = s.server.stats.map((r) => `${r.method} ${r.service}${r.command ? ` ${r.command}` : ''}`).sort();
+  t.same(
+    asked,
+    ['GET git-receive-pack', 'GET git-upload-pack', 'POST git-receive-pack', 'POST git-upload-pack ls-refs'],
+    "four requests: while codex plans, the push's advertisement (which says where the base branch is) and the ref reader's; after it, the push and its proof",
+  );
   const ship = shipped.out.ship;
   t.equal(ship.branch, 'jgo/20261123-202500');
   t.equal(ship.plan, 'codex');

@@ -1,0 +1,209 @@
+/**
+ * The push of a new branch over smart HTTP, spoken by jgo: the receive-pack advertisement is read
+ * ahead (jgo-ship reads it while codex plans the commits), the pack comes from `git pack-objects`,
+ * and the push itself is then one POST on isomorphic-git's HTTP client.
+ *
+ * Why: `git push` on a one-commit branch is four processes (git, git-remote-http, send-pack,
+ * pack-objects) and two round trips, the advertisement and the pack, one after the other at the
+ * very end of a run. Here the advertisement is already in and one process makes the pack.
+ *
+ * Only the plain case is taken: a branch the remote does not have yet, pushed on top of a commit
+ * the caller has just seen the remote's base branch at (so the pack can leave out everything that
+ * commit holds, and be thin against it), SHA-1, report-status. Anything else, and any answer that
+ * is not what git's own server says, gives `false` before anything is sent, and the caller runs
+ * `git push`. A remote that refuses the update is reported as git would be: push_rejected.
+ */
+import { JgoError, EXIT } from '../errors.js';
+import type { GitCredentials } from './auth.js';
+import { classifyIsoFailure, isoHttp } from './iso.js';
+import { authHeader, collect, pktLines } from './lsrefs.js';
+import { gitEnv } from './native.js';
+import { trace } from '../trace.js';
+
+/** What the remote's receive-pack said it has and can do. */
+export interface PushTarget {
+  refs: Map<string, string>;
+  capabilities: Set<string>;
+}
+
+const ZERO = '0'.repeat(40);
+const OID = /^[0-9a-f]{40}$/;
+/** Packs above this are left to `git push`, which streams them; ours is held in memory. */
+const MAX_PACK_BYTES = 32 * 1024 * 1024;
+
+function pkt(payload: string | Buffer): Buffer {
+  const body = typeof payload === 'string' ? Buffer.from(payload) : payload;
+  return Buffer.concat([Buffer.from((body.length + 4).toString(16).padStart(4, '0')), body]);
+}
+
+/** A receive-pack ref advertisement; undefined when it is not one (or not SHA-1). */
+export function parsePushAdvertisement(body: Buffer): PushTarget | undefined {
+  const lines = pktLines(body);
+  if (lines[0] !== '# service=git-receive-pack' || lines.length < 2) return undefined;
+  const refs = new Map<string, string>();
+  let capabilities = new Set<string>();
+  for (const [i, line] of lines.slice(1).entries()) {
+    const nul = line.indexOf('\0');
+    if (i === 0) {
+      if (nul === -1) return undefined;
+      capabilities = new Set(line.slice(nul + 1).split(' ').filter(Boolean));
+    }
+    const head = nul === -1 ? line : line.slice(0, nul);
+    const [oid, name] = head.split(' ');
+    if (!oid || !name || !OID.test(oid)) return undefined;
+    if (name !== 'capabilities^{}') refs.set(name, oid);
+  }
+  const format = [...capabilities].find((c) => c.startsWith('object-format='));
+  if (format !== undefined && format !== 'object-format=sha1') return undefined;
+  return { refs, capabilities };
+}
+
+/**
+ * Reads the remote's receive-pack advertisement. Undefined when it cannot be read or is not one
+ * (a refusal included: `git push` then asks, and says why in git's words).
+ */
+export async function openPushTarget(url: string, credentials: GitCredentials | undefined): Promise<PushTarget | undefined> {
+  try {
+    const http = await isoHttp();
+    const res = await http.request({
+      url: `${url.replace(/\/+$/, '')}/info/refs?service=git-receive-pack`,
+      method: 'GET',
+      headers: { ...authHeader(credentials), 'user-agent': 'git/jgo' },
+    });
+    const body = await collect(res.body);
+    if (res.statusCode !== 200 || !String(res.headers?.['content-type'] ?? '').startsWith('application/x-git-receive-pack-advertisement')) return undefined;
+    return parsePushAdvertisement(body);
+  } catch {
+    return undefined;
+  }
+}
+
+export interface PackPushRequest {
+  dir: string;
+  url: string;
+  branch: string;
+  /** The commit to push (the branch's new tip). */
+  sha: string;
+  /** The commit the remote's base branch is at: the pack leaves out what it holds. */
+  base: string;
+  credentials: GitCredentials | undefined;
+  env?: NodeJS.ProcessEnv;
+  signal?: AbortSignal;
+}
+
+/** `git pack-objects` for the commits from `base` to `sha`: thin against `base`. Undefined when too large. */
+async function makePack(req: PackPushRequest, ofsDelta: boolean): Promise<Buffer | undefined> {
+  const { default: spawn } = await import('cross-spawn');
+  const began = performance.now();
+  return new Promise((resolve, reject) => {
+    const args = ['pack-objects', '--revs', '--stdout', '--thin', '-q', ...(ofsDelta ? ['--delta-base-offset'] : [])];
+    const child = spawn('git', args, { cwd: req.dir, env: gitEnv({ env: req.env }), stdio: ['pipe', 'pipe', 'pipe'], ...(req.signal ? { signal: req.signal } : {}) });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    let size = 0;
+    let tooLarge = false;
+    child.stdout?.on('data', (d: Buffer) => {
+      size += d.length;
+      if (size > MAX_PACK_BYTES) {
+        tooLarge = true;
+        child.kill();
+      } else out.push(d);
+    });
+    child.stderr?.on('data', (d: Buffer) => err.push(d));
+    child.on('error', reject);
+    child.on('close', (code) => {
+      trace('git pack-objects', began);
+      if (tooLarge) return resolve(undefined);
+      if (code !== 0) return reject(new JgoError('git_failed', `git pack-objects failed: ${Buffer.concat(err).toString('utf8').trim() || `exit ${code}`}`, EXIT.failed));
+      resolve(Buffer.concat(out));
+    });
+    child.stdin?.on('error', () => {});
+    child.stdin?.end(`${req.sha}\n^${req.base}\n`);
+  });
+}
+
+/** The report-status lines of a receive-pack answer, out of side-band 1 when it is multiplexed. */
+export function reportOf(body: Buffer, sideBand: boolean): { lines: string[]; fatal: string | undefined } {
+  if (!sideBand) return { lines: pktLines(body), fatal: undefined };
+  const data: Buffer[] = [];
+  let fatal: string | undefined;
+  let at = 0;
+  while (at + 4 <= body.length) {
+    const size = Number.parseInt(body.toString('latin1', at, at + 4), 16);
+    if (Number.isNaN(size)) throw new Error('not a pkt-line stream');
+    if (size < 4) {
+      at += 4;
+      continue;
+    }
+    if (at + size > body.length) throw new Error('a pkt-line runs past the end of the answer');
+    const band = body[at + 4];
+    const payload = body.subarray(at + 5, at + size);
+    if (band === 1) data.push(payload);
+    else if (band === 3) fatal = payload.toString('utf8').trim();
+    at += size;
+  }
+  return { lines: pktLines(Buffer.concat(data)), fatal };
+}
+
+/**
+ * Pushes `refs/heads/<branch>` as a new branch at `sha`, with the pack made here. True when the
+ * remote has taken it; false when this is not the plain case (nothing was sent: run `git push`).
+ * Throws push_rejected when the remote refuses the update, and the git layer's other codes for
+ * the rest.
+ */
+export async function pushWithPack(req: PackPushRequest, target: PushTarget): Promise<boolean> {
+  const ref = `refs/heads/${req.branch}`;
+  const caps = target.capabilities;
+  if (!caps.has('report-status') || target.refs.has(ref) || !OID.test(req.sha) || !OID.test(req.base)) return false;
+  const pack = await makePack(req, caps.has('ofs-delta'));
+  if (pack === undefined) return false;
+  const sideBand = caps.has('side-band-64k');
+  const asked = ['report-status', ...(sideBand ? ['side-band-64k'] : []), ...(caps.has('quiet') ? ['quiet'] : []), 'agent=git/jgo'];
+  const request = Buffer.concat([pkt(`${ZERO} ${req.sha} ${ref}\0${asked.join(' ')}\n`), Buffer.from('0000'), pack]);
+  const began = performance.now();
+  let status: number;
+  let body: Buffer;
+  try {
+    const http = await isoHttp();
+    const res = await http.request({
+      url: `${req.url.replace(/\/+$/, '')}/git-receive-pack`,
+      method: 'POST',
+      headers: {
+        ...authHeader(req.credentials),
+        'content-type': 'application/x-git-receive-pack-request',
+        accept: 'application/x-git-receive-pack-result',
+        'content-length': String(request.length),
+        'user-agent': 'git/jgo',
+      },
+      body: (async function* () {
+        yield request;
+      })(),
+      ...(req.signal ? { signal: req.signal } : {}),
+    });
+    status = res.statusCode;
+    body = await collect(res.body);
+  } catch (error) {
+    throw classifyIsoFailure(error, req.url, req.credentials);
+  }
+  trace('receive-pack', began);
+  if (status !== 200) throw classifyIsoFailure(Object.assign(new Error(`HTTP ${status}`), { data: { statusCode: status } }), req.url, req.credentials);
+  let report;
+  try {
+    report = reportOf(body, sideBand);
+  } catch (error) {
+    throw new JgoError('git_failed', `the push's answer could not be read: ${(error as Error).message}`, EXIT.failed);
+  }
+  const host = new URL(req.url).host;
+  if (report.fatal !== undefined) throw new JgoError('git_failed', `${host} failed the push: ${report.fatal}`, EXIT.failed);
+  const unpack = report.lines.find((l) => l.startsWith('unpack '));
+  if (unpack !== 'unpack ok') throw new JgoError('git_failed', `${host} could not take the pack: ${unpack?.slice('unpack '.length) ?? 'no report'}`, EXIT.failed);
+  const refLine = report.lines.find((l) => l === `ok ${ref}` || l.startsWith(`ng ${ref} `));
+  if (refLine === `ok ${ref}`) return true;
+  throw rejected(req.url, req.branch, refLine?.slice(`ng ${ref} `.length) ?? 'no report for the branch');
+}
+
+export function rejected(url: string, branch: string, why: string): JgoError {
+  return new JgoError('push_rejected', `${new URL(url).host} rejected the push of ${branch}: ${why}`, EXIT.failed, {
+    hint: 'jgo never forces a push; the working copy and its commits are kept, so run jgo-ship again once the cause is fixed.',
+  });
+}
