@@ -104,11 +104,12 @@ async function main(): Promise<void> {
     }
     if (i > 0) results.push({ wall, codex, server, stages }); // run 0 builds the mirror: the cache is warm after it
   }
-  // The machine's own speed at the time, for reading the figure: a bare Node start.
+  // The machine's own speed at the time, for reading the figure: a bare Node start, in the
+  // environment the runs had (NODE_EXTRA_CA_CERTS in the caller's, say, costs every start 40 ms).
   const nodeStarts: number[] = [];
   for (let i = 0; i < 7; i++) {
     const began = process.hrtime.bigint();
-    await new Promise<void>((done) => spawn(process.execPath, ['-e', '0'], { stdio: 'ignore' }).on('close', () => done()));
+    await new Promise<void>((done) => spawn(process.execPath, ['-e', '0'], { stdio: 'ignore', env: { PATH: process.env.PATH, HOME: home } }).on('close', () => done()));
     nodeStarts.push(Number(process.hrtime.bigint() - began) / 1e6);
   }
   await llm.close();
