@@ -9,9 +9,10 @@
  *
  * Only the plain case is taken: a branch the remote does not have yet, pushed on top of a commit
  * the caller has just seen the remote's base branch at (so the pack can leave out everything that
- * commit holds, and be thin against it), SHA-1, report-status. Anything else, and any answer that
- * is not what git's own server says, gives `false` before anything is sent, and the caller runs
- * `git push`. A remote that refuses the update is reported as git would be: push_rejected.
+ * commit holds, and be thin against it), SHA-1, report-status. Anything else gives `false` before
+ * anything is sent, and a pack the remote did not take gives `false` after (nothing was updated):
+ * the caller then runs `git push`. A remote that refuses the update itself is reported as git
+ * would be: push_rejected.
  */
 import { JgoError, EXIT } from '../errors.js';
 import type { GitCredentials } from './auth.js';
@@ -147,9 +148,9 @@ export function reportOf(body: Buffer, sideBand: boolean): { lines: string[]; fa
 
 /**
  * Pushes `refs/heads/<branch>` as a new branch at `sha`, with the pack made here. True when the
- * remote has taken it; false when this is not the plain case (nothing was sent: run `git push`).
- * Throws push_rejected when the remote refuses the update, and the git layer's other codes for
- * the rest.
+ * remote has taken it; false when this is not the plain case or the remote did not take the pack
+ * (nothing was updated either way: run `git push`). Throws push_rejected when the remote refuses
+ * the update, and the git layer's other codes for HTTP and network failures.
  */
 export async function pushWithPack(req: PackPushRequest, target: PushTarget): Promise<boolean> {
   const ref = `refs/heads/${req.branch}`;
@@ -193,13 +194,23 @@ export async function pushWithPack(req: PackPushRequest, target: PushTarget): Pr
   } catch (error) {
     throw new JgoError('git_failed', `the push's answer could not be read: ${(error as Error).message}`, EXIT.failed);
   }
-  const host = new URL(req.url).host;
-  if (report.fatal !== undefined) throw new JgoError('git_failed', `${host} failed the push: ${report.fatal}`, EXIT.failed);
+  // The pack not taken (say, the remote lacks a commit the thin pack leans on): nothing was
+  // updated, so `git push`, which works out what the remote has, does it or says why not.
   const unpack = report.lines.find((l) => l.startsWith('unpack '));
-  if (unpack !== 'unpack ok') throw new JgoError('git_failed', `${host} could not take the pack: ${unpack?.slice('unpack '.length) ?? 'no report'}`, EXIT.failed);
+  if (report.fatal !== undefined || unpack !== 'unpack ok') {
+    trace(`receive-pack did not take the pack (${report.fatal ?? unpack ?? 'no report'}): git push`);
+    return false;
+  }
   const refLine = report.lines.find((l) => l === `ok ${ref}` || l.startsWith(`ng ${ref} `));
   if (refLine === `ok ${ref}`) return true;
-  throw rejected(req.url, req.branch, refLine?.slice(`ng ${ref} `.length) ?? 'no report for the branch');
+  const why = refLine?.slice(`ng ${ref} `.length) ?? 'no report for the branch';
+  // The objects did not connect (the remote checks that the new tip's history is all there): the
+  // same case, with a different word for it.
+  if (/missing necessary objects/.test(why)) {
+    trace(`receive-pack: ${why}: git push`);
+    return false;
+  }
+  throw rejected(req.url, req.branch, why);
 }
 
 export function rejected(url: string, branch: string, why: string): JgoError {

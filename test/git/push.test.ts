@@ -86,6 +86,22 @@ t.test('not the plain case: nothing is sent, and pushBranch runs git push', asyn
   t.same(served(server).sort(), ['GET git-receive-pack', 'POST git-receive-pack'], 'the plain case through pushBranch: jgo\'s push');
 });
 
+t.test('a pack the remote cannot take (thin against a commit it lacks): nothing updated, and git push does it', async (t) => {
+  const server = await startGitServer();
+  t.teardown(server.close);
+  await createBareRepo(server, 'acme/widgets.git');
+  const w = await oneCommit(t, server, 'jgo/lean');
+  // A second commit on top of the first, which the remote has never seen; the pack leans on it.
+  writeFileSync(join(w.dir, 'MORE.md'), 'more\n');
+  const top = await commitChanges({ dir: w.dir, message: 'docs: more', changes: [{ path: 'MORE.md', kind: 'added' }], author: me }, new EngineChooser('native'), env);
+  const target = await openPushTarget(w.url, undefined);
+  t.equal(await pushWithPack({ dir: w.dir, url: w.url, branch: 'jgo/lean', sha: top, base: w.sha, credentials: undefined, env }, target!), false);
+  await t.rejects(revParse(server, 'acme/widgets.git', 'jgo/lean'), /has no ref/, 'no branch was made');
+  await pushBranch({ dir: w.dir, url: w.url, branch: 'jgo/lean', credentials: undefined, negotiate: false, ahead: { target: openPushTarget(w.url, undefined), base: w.sha, sha: top } }, new EngineChooser('native'), { env });
+  t.equal(await revParse(server, 'acme/widgets.git', 'jgo/lean'), top, 'git push sent what was missing');
+  t.equal(fsck(server), '');
+});
+
 t.test('refused by the remote: push_rejected with its reason; a branch made meanwhile is not overwritten', async (t) => {
   const server = await startGitServer();
   t.teardown(server.close);
