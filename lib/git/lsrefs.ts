@@ -26,13 +26,15 @@ export interface RefReader {
 const FLUSH = '0000';
 const DELIM = '0001';
 
-function pkt(line: string): string {
-  return `${(Buffer.byteLength(line) + 4).toString(16).padStart(4, '0')}${line}`;
+/** One pkt-line: its payload behind four hex digits of length (the payload's and their own). */
+export function pkt(payload: string | Buffer): Buffer {
+  const body = typeof payload === 'string' ? Buffer.from(payload) : payload;
+  return Buffer.concat([Buffer.from((body.length + 4).toString(16).padStart(4, '0')), body]);
 }
 
-/** The payloads of a pkt-line stream, without their newlines; flush and delimiter packets are skipped. */
-export function pktLines(data: Buffer): string[] {
-  const lines: string[] = [];
+/** The payloads of a pkt-line stream as bytes; flush, delimiter and response-end packets are skipped. */
+export function pktPayloads(data: Buffer): Buffer[] {
+  const payloads: Buffer[] = [];
   let at = 0;
   while (at + 4 <= data.length) {
     const size = Number.parseInt(data.toString('latin1', at, at + 4), 16);
@@ -42,10 +44,48 @@ export function pktLines(data: Buffer): string[] {
       continue;
     }
     if (at + size > data.length) throw new Error('a pkt-line runs past the end of the answer');
-    lines.push(data.toString('utf8', at + 4, at + size).replace(/\n$/, ''));
+    payloads.push(data.subarray(at + 4, at + size));
     at += size;
   }
-  return lines;
+  return payloads;
+}
+
+/** The payloads of a pkt-line stream as text, without their newlines. */
+export function pktLines(data: Buffer): string[] {
+  return pktPayloads(data).map((p) => p.toString('utf8').replace(/\n$/, ''));
+}
+
+/** A protocol v1 ref advertisement: every ref it lists, and the capabilities on its first line. */
+export interface V1Advertisement {
+  refs: Map<string, string>;
+  capabilities: Set<string>;
+}
+
+const OID = /^[0-9a-f]{40}([0-9a-f]{24})?$/;
+
+/**
+ * The advertisement a smart server answers `GET info/refs?service=<service>` with (protocol v1);
+ * undefined when the answer is not one. An empty repository lists only `capabilities^{}`.
+ */
+export function parseV1Advertisement(body: Buffer, service: 'git-upload-pack' | 'git-receive-pack'): V1Advertisement | undefined {
+  const lines = pktLines(body);
+  if (lines[0] !== `# service=${service}` || lines.length < 2) return undefined;
+  const refs = new Map<string, string>();
+  let capabilities = new Set<string>();
+  for (const [i, line] of lines.slice(1).entries()) {
+    const nul = line.indexOf('\0');
+    if (i === 0) {
+      if (nul === -1) return undefined; // the first ref carries the capabilities
+      capabilities = new Set(line.slice(nul + 1).split(' ').filter(Boolean));
+    }
+    const head = nul === -1 ? line : line.slice(0, nul);
+    const space = head.indexOf(' ');
+    const oid = head.slice(0, space);
+    if (space === -1 || !OID.test(oid)) return undefined;
+    const name = head.slice(space + 1);
+    if (name !== 'capabilities^{}') refs.set(name, oid);
+  }
+  return { refs, capabilities };
 }
 
 export async function collect(body: AsyncIterableIterator<Uint8Array> | undefined): Promise<Buffer> {
@@ -80,13 +120,14 @@ export async function openRefReader(url: string, credentials: GitCredentials | u
     const format = lines.find((l) => l.startsWith('object-format='))?.slice('object-format='.length);
     return {
       async refs(prefix: string) {
-        const request =
-          pkt('command=ls-refs\n') +
-          pkt('agent=git/jgo\n') +
-          (format && format !== 'sha1' ? pkt(`object-format=${format}\n`) : '') +
-          DELIM +
-          pkt(`ref-prefix ${prefix}\n`) +
-          FLUSH;
+        const request = Buffer.concat([
+          pkt('command=ls-refs\n'),
+          pkt('agent=git/jgo\n'),
+          ...(format && format !== 'sha1' ? [pkt(`object-format=${format}\n`)] : []),
+          Buffer.from(DELIM),
+          pkt(`ref-prefix ${prefix}\n`),
+          Buffer.from(FLUSH),
+        ]);
         const answer = await http.request({
           url: `${base}/git-upload-pack`,
           method: 'POST',
@@ -98,7 +139,7 @@ export async function openRefReader(url: string, credentials: GitCredentials | u
             'user-agent': 'git/jgo',
           },
           body: (async function* () {
-            yield Buffer.from(request);
+            yield request;
           })(),
         });
         const data = await collect(answer.body);
@@ -106,7 +147,7 @@ export async function openRefReader(url: string, credentials: GitCredentials | u
         const refs = new Map<string, string>();
         for (const line of pktLines(data)) {
           const [oid, name] = line.split(' ');
-          if (oid && name && /^[0-9a-f]{40}([0-9a-f]{24})?$/.test(oid) && name.startsWith(prefix)) refs.set(name, oid);
+          if (oid && name && OID.test(oid) && name.startsWith(prefix)) refs.set(name, oid);
         }
         return refs;
       },
@@ -122,29 +163,14 @@ export interface Advertisement {
   defaultBranch: string | undefined;
 }
 
-const OID = /^[0-9a-f]{40}([0-9a-f]{24})?$/;
-
-/** A protocol v1 ref advertisement's refs and HEAD's target; undefined when it is not one. */
+/** A protocol v1 upload-pack advertisement's refs and HEAD's target; undefined when it is not one. */
 export function parseAdvertisement(body: Buffer): Advertisement | undefined {
-  const lines = pktLines(body);
-  if (lines[0] !== '# service=git-upload-pack') return undefined;
+  const advertised = parseV1Advertisement(body, 'git-upload-pack');
+  if (!advertised) return undefined;
   const refs = new Map<string, string>();
-  let defaultBranch: string | undefined;
-  for (const [i, line] of lines.slice(1).entries()) {
-    const nul = line.indexOf('\0');
-    const head = nul === -1 ? line : line.slice(0, nul);
-    if (i === 0) {
-      if (nul === -1) return undefined; // the first ref carries the capabilities
-      const symref = /(?:^| )symref=HEAD:refs\/heads\/(\S+)/.exec(line.slice(nul + 1));
-      if (symref) defaultBranch = symref[1];
-    }
-    const space = head.indexOf(' ');
-    const oid = head.slice(0, space);
-    const name = head.slice(space + 1);
-    if (space === -1 || !OID.test(oid)) return undefined;
-    if (/^refs\/(heads|tags)\//.test(name) && !name.endsWith('^{}')) refs.set(name, oid);
-  }
-  return { refs, defaultBranch };
+  for (const [name, oid] of advertised.refs) if (/^refs\/(heads|tags)\//.test(name) && !name.endsWith('^{}')) refs.set(name, oid);
+  const symref = [...advertised.capabilities].find((c) => c.startsWith('symref=HEAD:refs/heads/'));
+  return { refs, defaultBranch: symref?.slice('symref=HEAD:refs/heads/'.length) };
 }
 
 /**

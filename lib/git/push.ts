@@ -17,7 +17,7 @@
 import { JgoError, EXIT } from '../errors.js';
 import type { GitCredentials } from './auth.js';
 import { classifyIsoFailure, isoHttp } from './iso.js';
-import { authHeader, collect, pktLines } from './lsrefs.js';
+import { authHeader, collect, parseV1Advertisement, pkt, pktLines, pktPayloads } from './lsrefs.js';
 import { gitEnv } from './native.js';
 import { trace } from '../trace.js';
 
@@ -32,31 +32,13 @@ const OID = /^[0-9a-f]{40}$/;
 /** Packs above this are left to `git push`, which streams them; ours is held in memory. */
 const MAX_PACK_BYTES = 32 * 1024 * 1024;
 
-function pkt(payload: string | Buffer): Buffer {
-  const body = typeof payload === 'string' ? Buffer.from(payload) : payload;
-  return Buffer.concat([Buffer.from((body.length + 4).toString(16).padStart(4, '0')), body]);
-}
-
-/** A receive-pack ref advertisement; undefined when it is not one (or not SHA-1). */
+/** A receive-pack advertisement; undefined when it is not one (or not SHA-1). */
 export function parsePushAdvertisement(body: Buffer): PushTarget | undefined {
-  const lines = pktLines(body);
-  if (lines[0] !== '# service=git-receive-pack' || lines.length < 2) return undefined;
-  const refs = new Map<string, string>();
-  let capabilities = new Set<string>();
-  for (const [i, line] of lines.slice(1).entries()) {
-    const nul = line.indexOf('\0');
-    if (i === 0) {
-      if (nul === -1) return undefined;
-      capabilities = new Set(line.slice(nul + 1).split(' ').filter(Boolean));
-    }
-    const head = nul === -1 ? line : line.slice(0, nul);
-    const [oid, name] = head.split(' ');
-    if (!oid || !name || !OID.test(oid)) return undefined;
-    if (name !== 'capabilities^{}') refs.set(name, oid);
-  }
-  const format = [...capabilities].find((c) => c.startsWith('object-format='));
+  const advertised = parseV1Advertisement(body, 'git-receive-pack');
+  if (!advertised) return undefined;
+  const format = [...advertised.capabilities].find((c) => c.startsWith('object-format='));
   if (format !== undefined && format !== 'object-format=sha1') return undefined;
-  return { refs, capabilities };
+  return advertised;
 }
 
 /**
@@ -128,20 +110,9 @@ export function reportOf(body: Buffer, sideBand: boolean): { lines: string[]; fa
   if (!sideBand) return { lines: pktLines(body), fatal: undefined };
   const data: Buffer[] = [];
   let fatal: string | undefined;
-  let at = 0;
-  while (at + 4 <= body.length) {
-    const size = Number.parseInt(body.toString('latin1', at, at + 4), 16);
-    if (Number.isNaN(size)) throw new Error('not a pkt-line stream');
-    if (size < 4) {
-      at += 4;
-      continue;
-    }
-    if (at + size > body.length) throw new Error('a pkt-line runs past the end of the answer');
-    const band = body[at + 4];
-    const payload = body.subarray(at + 5, at + size);
-    if (band === 1) data.push(payload);
-    else if (band === 3) fatal = payload.toString('utf8').trim();
-    at += size;
+  for (const payload of pktPayloads(body)) {
+    if (payload[0] === 1) data.push(payload.subarray(1));
+    else if (payload[0] === 3) fatal = payload.subarray(1).toString('utf8').trim();
   }
   return { lines: pktLines(Buffer.concat(data)), fatal };
 }
