@@ -52,6 +52,9 @@ export async function openPushTarget(url: string, credentials: GitCredentials | 
       url: `${url.replace(/\/+$/, '')}/info/refs?service=git-receive-pack`,
       method: 'GET',
       headers: { ...authHeader(credentials), 'user-agent': 'git/jgo' },
+      // A moved repository answers with a redirect: git push follows it and then posts to where it
+      // led, so it is left to git push rather than followed here and posted to the old address.
+      fetchOptions: { followRedirects: false },
     });
     const body = await collect(res.body);
     if (res.statusCode !== 200 || !String(res.headers?.['content-type'] ?? '').startsWith('application/x-git-receive-pack-advertisement')) return undefined;

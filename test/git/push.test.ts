@@ -155,3 +155,23 @@ t.test('parsing the advertisement and the report', async (t) => {
   t.same(reportOf(report, false).lines, ['unpack ok', 'ok refs/heads/x']);
   t.equal(reportOf(Buffer.concat([pkt(Buffer.concat([Buffer.from([3]), Buffer.from('disk full\n')])), Buffer.from('0000')]), true).fatal, 'disk full');
 });
+
+t.test('a moved repository (the address answers with a redirect): no target, and git push follows it', async (t) => {
+  const { createServer } = await import('node:http');
+  const server = await startGitServer();
+  t.teardown(server.close);
+  await createBareRepo(server, 'acme/widgets.git');
+  const w = await oneCommit(t, server, 'jgo/moved');
+  // The old address redirects every request to the repository's new one, as a host does for a renamed repository.
+  const old = createServer((req, res) => {
+    res.writeHead(301, { location: `${server.url}${(req.url ?? '').replace('/acme/old.git', '/acme/widgets.git')}` });
+    res.end();
+  });
+  await new Promise<void>((resolve) => old.listen(0, '127.0.0.1', resolve));
+  t.teardown(() => new Promise<void>((resolve) => old.close(() => resolve())));
+  const address = old.address();
+  const oldUrl = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}/acme/old.git`;
+  t.equal(await openPushTarget(oldUrl, undefined), undefined, 'not followed: jgo would post to the old address');
+  await pushBranch({ dir: w.dir, url: oldUrl, branch: 'jgo/moved', credentials: undefined, negotiate: false, ahead: { target: openPushTarget(oldUrl, undefined), base: w.base, sha: w.sha } }, new EngineChooser('native'), { env });
+  t.equal(await revParse(server, 'acme/widgets.git', 'jgo/moved'), w.sha, 'git push followed the redirect');
+});
