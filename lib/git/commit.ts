@@ -115,7 +115,6 @@ export async function pushBranch(req: PushRequest, engines: EngineChooser, optio
   }
 }
 
-
 function classifyPushFailure(text: string, req: PushRequest): JgoError {
   if (/\[rejected\]|non-fast-forward|fetch first|\[remote rejected\]|pre-receive hook declined/i.test(text)) {
     const reason = /\[(?:remote )?rejected\][^\n]*\(([^)]+)\)/.exec(text)?.[1] ?? 'the branch there has other history';

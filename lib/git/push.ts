@@ -83,7 +83,7 @@ async function makePack(req: PackPushRequest, ofsDelta: boolean): Promise<Buffer
   const began = performance.now();
   return new Promise((resolve, reject) => {
     const args = ['pack-objects', '--revs', '--stdout', '--thin', '-q', ...(ofsDelta ? ['--delta-base-offset'] : [])];
-    const child = spawn('git', args, { cwd: req.dir, env: gitEnv({ env: req.env }), stdio: ['pipe', 'pipe', 'pipe'], ...(req.signal ? { signal: req.signal } : {}) });
+    const child = spawn('git', args, { cwd: req.dir, env: gitEnv({ env: req.env }), stdio: ['pipe', 'pipe', 'pipe'] });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     let size = 0;
@@ -96,9 +96,16 @@ async function makePack(req: PackPushRequest, ofsDelta: boolean): Promise<Buffer
       } else out.push(d);
     });
     child.stderr?.on('data', (d: Buffer) => err.push(d));
-    child.on('error', reject);
+    const onAbort = () => child.kill('SIGTERM');
+    req.signal?.addEventListener('abort', onAbort, { once: true });
+    child.on('error', (error) => {
+      req.signal?.removeEventListener('abort', onAbort);
+      reject(new JgoError('git_missing', `cannot run git: ${error.message}`, EXIT.failed, { hint: 'Install git, or set JGO_GIT_ENGINE=isomorphic.' }));
+    });
     child.on('close', (code) => {
+      req.signal?.removeEventListener('abort', onAbort);
       trace('git pack-objects', began);
+      if (req.signal?.aborted) return reject(req.signal.reason instanceof Error ? req.signal.reason : new JgoError('interrupted', 'stopped', EXIT.failed));
       if (tooLarge) return resolve(undefined);
       if (code !== 0) return reject(new JgoError('git_failed', `git pack-objects failed: ${Buffer.concat(err).toString('utf8').trim() || `exit ${code}`}`, EXIT.failed));
       resolve(Buffer.concat(out));
