@@ -175,3 +175,16 @@ t.test('a moved repository (the address answers with a redirect): no target, and
   await pushBranch({ dir: w.dir, url: oldUrl, branch: 'jgo/moved', credentials: undefined, negotiate: false, ahead: { target: openPushTarget(oldUrl, undefined), base: w.base, sha: w.sha } }, new EngineChooser('native'), { env });
   t.equal(await revParse(server, 'acme/widgets.git', 'jgo/moved'), w.sha, 'git push followed the redirect');
 });
+
+t.test('stopped: the stage\'s own reason fails the push, and nothing is sent', async (t) => {
+  const { JgoError, EXIT } = await import('../../lib/errors.js');
+  const server = await startGitServer();
+  t.teardown(server.close);
+  await createBareRepo(server, 'acme/widgets.git');
+  const w = await oneCommit(t, server, 'jgo/stopped');
+  const target = await openPushTarget(w.url, undefined);
+  server.resetStats();
+  const signal = AbortSignal.abort(new JgoError('interrupted', 'stopped by SIGTERM', EXIT.failed));
+  await t.rejects(pushWithPack({ dir: w.dir, url: w.url, branch: 'jgo/stopped', sha: w.sha, base: w.base, credentials: undefined, env, signal }, target!), { code: 'interrupted' });
+  t.same(served(server), [], 'no POST');
+});
