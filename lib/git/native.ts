@@ -61,6 +61,15 @@ export function gitEnv(options: NativeOptions): NodeJS.ProcessEnv {
 }
 
 export async function runGit(args: string[], options: NativeOptions = {}): Promise<NativeResult> {
+  const result = await runGitBytes(args, options);
+  return { stdout: result.stdout.toString('utf8'), stderr: result.stderr, code: result.code };
+}
+
+/**
+ * runGit with stdout as bytes (a pack, say). With `maxStdout`, git is stopped once it has written
+ * more than that, and `overflowed` says so.
+ */
+export async function runGitBytes(args: string[], options: NativeOptions & { maxStdout?: number } = {}): Promise<{ stdout: Buffer; stderr: string; code: number; overflowed: boolean }> {
   // Loaded at the first git command: it brings node:child_process, which a warm jgo-sync never needs.
   const { default: spawn } = await import('cross-spawn');
   const began = performance.now();
@@ -72,7 +81,15 @@ export async function runGit(args: string[], options: NativeOptions = {}): Promi
     });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
-    child.stdout?.on('data', (d: Buffer) => out.push(d));
+    let size = 0;
+    let overflowed = false;
+    child.stdout?.on('data', (d: Buffer) => {
+      size += d.length;
+      if (options.maxStdout !== undefined && size > options.maxStdout) {
+        if (!overflowed) child.kill();
+        overflowed = true;
+      } else out.push(d);
+    });
     child.stderr?.on('data', (d: Buffer) => {
       err.push(d);
       options.stderr?.write(d);
@@ -86,8 +103,9 @@ export async function runGit(args: string[], options: NativeOptions = {}): Promi
     child.on('close', (code) => {
       options.signal?.removeEventListener('abort', onAbort);
       trace(`git ${args[0] ?? ''}`, began);
-      resolve({ stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8'), code: code ?? 1 });
+      resolve({ stdout: Buffer.concat(out), stderr: Buffer.concat(err).toString('utf8'), code: code ?? 1, overflowed });
     });
+    child.stdin?.on('error', () => {});
     if (options.input !== undefined) child.stdin?.end(options.input);
   });
 }

@@ -18,7 +18,7 @@ import { JgoError, EXIT } from '../errors.js';
 import type { GitCredentials } from './auth.js';
 import { classifyIsoFailure, isoHttp } from './iso.js';
 import { authHeader, collect, parseV1Advertisement, pkt, pktLines, pktPayloads } from './lsrefs.js';
-import { gitEnv } from './native.js';
+import { runGitBytes } from './native.js';
 import { trace } from '../trace.js';
 
 /** What the remote's receive-pack said it has and can do. */
@@ -79,40 +79,12 @@ export interface PackPushRequest {
 
 /** `git pack-objects` for the commits from `base` to `sha`: thin against `base`. Undefined when too large. */
 async function makePack(req: PackPushRequest, ofsDelta: boolean): Promise<Buffer | undefined> {
-  const { default: spawn } = await import('cross-spawn');
-  const began = performance.now();
-  return new Promise((resolve, reject) => {
-    const args = ['pack-objects', '--revs', '--stdout', '--thin', '-q', ...(ofsDelta ? ['--delta-base-offset'] : [])];
-    const child = spawn('git', args, { cwd: req.dir, env: gitEnv({ env: req.env }), stdio: ['pipe', 'pipe', 'pipe'] });
-    const out: Buffer[] = [];
-    const err: Buffer[] = [];
-    let size = 0;
-    let tooLarge = false;
-    child.stdout?.on('data', (d: Buffer) => {
-      size += d.length;
-      if (size > MAX_PACK_BYTES) {
-        tooLarge = true;
-        child.kill();
-      } else out.push(d);
-    });
-    child.stderr?.on('data', (d: Buffer) => err.push(d));
-    const onAbort = () => child.kill('SIGTERM');
-    req.signal?.addEventListener('abort', onAbort, { once: true });
-    child.on('error', (error) => {
-      req.signal?.removeEventListener('abort', onAbort);
-      reject(new JgoError('git_missing', `cannot run git: ${error.message}`, EXIT.failed, { hint: 'Install git, or set JGO_GIT_ENGINE=isomorphic.' }));
-    });
-    child.on('close', (code) => {
-      req.signal?.removeEventListener('abort', onAbort);
-      trace('git pack-objects', began);
-      if (req.signal?.aborted) return reject(req.signal.reason instanceof Error ? req.signal.reason : new JgoError('interrupted', 'stopped', EXIT.failed));
-      if (tooLarge) return resolve(undefined);
-      if (code !== 0) return reject(new JgoError('git_failed', `git pack-objects failed: ${Buffer.concat(err).toString('utf8').trim() || `exit ${code}`}`, EXIT.failed));
-      resolve(Buffer.concat(out));
-    });
-    child.stdin?.on('error', () => {});
-    child.stdin?.end(`${req.sha}\n^${req.base}\n`);
-  });
+  const args = ['pack-objects', '--revs', '--stdout', '--thin', '-q', ...(ofsDelta ? ['--delta-base-offset'] : [])];
+  const result = await runGitBytes(args, { cwd: req.dir, env: req.env, input: `${req.sha}\n^${req.base}\n`, maxStdout: MAX_PACK_BYTES, ...(req.signal ? { signal: req.signal } : {}) });
+  if (req.signal?.aborted) throw req.signal.reason instanceof Error ? req.signal.reason : new JgoError('interrupted', 'stopped', EXIT.failed);
+  if (result.overflowed) return undefined;
+  if (result.code !== 0) throw new JgoError('git_failed', `git pack-objects failed: ${result.stderr.trim() || `exit ${result.code}`}`, EXIT.failed);
+  return result.stdout;
 }
 
 /** The report-status lines of a receive-pack answer, out of side-band 1 when it is multiplexed. */
