@@ -255,3 +255,30 @@ t.test('a mirror that gathers many loose refs (a branch per run) has them packed
   await syncMirror(url, cache, ctx);
   t.equal(looseHeads(), 1, 'one new branch stays a loose ref');
 });
+
+t.test('a sync that had to wait for the lock sees the remote as it is after the wait', async (t) => {
+  const { acquireLock } = await import('../../lib/git/lock.js');
+  const { mirrorLockPath } = await import('../../lib/git/mirror.js');
+  const server = await startGitServer();
+  t.teardown(server.close);
+  await createBareRepo(server, 'acme/widgets.git');
+  const url = server.repoUrl('acme/widgets.git');
+  const cache = tempDir(t);
+  const ctx: GitContext = { ...context('native').ctx, engines: new EngineChooser('auto') };
+  await syncMirror(url, cache, ctx);
+  server.resetStats();
+  const unhurried = await syncMirror(url, cache, ctx);
+  t.equal(unhurried.fetched, false);
+  t.same(server.stats.map((r) => `${r.method} ${r.service}`), ['GET git-upload-pack'], 'nothing to fetch: one question');
+
+  // Another sync holds the lock; main moves while this one waits.
+  const lock = await acquireLock(mirrorLockPath(mirrorPath(cache, url)));
+  server.resetStats();
+  const waiting = syncMirror(url, cache, ctx);
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  const moved = await commitToBare(server, 'acme/widgets.git', { branch: 'main', files: { 'late.txt': 'late\n' }, from: 'main' });
+  await lock.release();
+  const after = await waiting;
+  t.equal(after.headSha, moved, 'the answer after the wait, not the one from before it');
+  t.equal(after.fetched, true, 'the answer from before the wait would have said there was nothing to fetch');
+});
