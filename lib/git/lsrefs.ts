@@ -11,11 +11,13 @@
  *   trip, not two. jgo-ship reads the remote's branch right after its push this way: the proof of
  *   the push is one exchange on the run's critical path.
  *
- * Both send the token in a header from the first request, never in the URL (isomorphic-git asks
- * without it first and again after the 401). An answer that is not what a smart server sends
+ * Both, and jgo-ship's own push (push.ts), go through `smartHttp`, which sends the token in a
+ * header from the first request, never in the URL (isomorphic-git asks without it first and again
+ * after the 401). An answer that is not what a smart server sends
  * gives `undefined`, and the caller asks isomorphic-git, which says what is wrong.
  */
 import { TOKEN_USER, type GitCredentials } from './auth.js';
+import type { JgoError } from '../errors.js';
 import { classifyIsoFailure, isoHttp } from './iso.js';
 
 export interface RefReader {
@@ -88,15 +90,69 @@ export function parseV1Advertisement(body: Buffer, service: 'git-upload-pack' | 
   return { refs, capabilities };
 }
 
-export async function collect(body: AsyncIterableIterator<Uint8Array> | undefined): Promise<Buffer> {
+async function collect(body: AsyncIterableIterator<Uint8Array> | undefined): Promise<Buffer> {
   const chunks: Uint8Array[] = [];
   if (body) for await (const chunk of body) chunks.push(chunk);
   return Buffer.concat(chunks);
 }
 
-export function authHeader(credentials: GitCredentials | undefined): Record<string, string> {
+function authHeader(credentials: GitCredentials | undefined): Record<string, string> {
   // As isomorphic-git sends it (lib/git/iso.ts): a header, never the URL.
   return credentials ? { authorization: `Basic ${Buffer.from(`${TOKEN_USER}:${credentials.token}`).toString('base64')}` } : {};
+}
+
+/** One smart-HTTP request: the advertisement (GET) or a command (POST), for one service. */
+export interface SmartRequest {
+  service: 'git-upload-pack' | 'git-receive-pack';
+  /** The request body: a POST to the service; without it, the GET of its advertisement. */
+  post?: Buffer;
+  /** Ask for protocol v2 (upload-pack). */
+  v2?: boolean;
+  signal?: AbortSignal;
+  /** Redirects are followed unless this is false. */
+  followRedirects?: boolean;
+}
+
+export interface SmartAnswer {
+  status: number;
+  type: string;
+  body: Buffer;
+}
+
+/**
+ * One exchange with a smart-HTTP remote, on isomorphic-git's HTTP client, the token in a header.
+ * Transport failures are thrown as they come: the caller says what they mean.
+ */
+export async function smartHttp(url: string, credentials: GitCredentials | undefined, req: SmartRequest): Promise<SmartAnswer> {
+  const http = await isoHttp();
+  const base = url.replace(/\/+$/, '');
+  const res = await http.request({
+    url: req.post ? `${base}/${req.service}` : `${base}/info/refs?service=${req.service}`,
+    method: req.post ? 'POST' : 'GET',
+    headers: {
+      ...authHeader(credentials),
+      'user-agent': 'git/jgo',
+      ...(req.v2 ? { 'git-protocol': 'version=2' } : {}),
+      ...(req.post
+        ? { 'content-type': `application/x-${req.service}-request`, accept: `application/x-${req.service}-result`, 'content-length': String(req.post.length) }
+        : {}),
+    },
+    ...(req.post
+      ? {
+          body: (async function* (post: Buffer) {
+            yield post;
+          })(req.post),
+        }
+      : {}),
+    ...(req.signal ? { signal: req.signal } : {}),
+    ...(req.followRedirects === false ? { fetchOptions: { followRedirects: false } } : {}),
+  });
+  return { status: res.statusCode, type: String(res.headers?.['content-type'] ?? ''), body: await collect(res.body) };
+}
+
+/** An HTTP status other than 200, worded as the git layer words it (auth_failed, repo_not_found, …). */
+export function statusFailure(status: number, url: string, credentials: GitCredentials | undefined): JgoError {
+  return classifyIsoFailure(Object.assign(new Error(`HTTP ${status}`), { data: { statusCode: status } }), url, credentials);
 }
 
 /**
@@ -104,23 +160,15 @@ export function authHeader(credentials: GitCredentials | undefined): Record<stri
  * POST per call. Undefined when the remote does not speak v2 with ls-refs, or cannot be read.
  */
 export async function openRefReader(url: string, credentials: GitCredentials | undefined): Promise<RefReader | undefined> {
-  const base = url.replace(/\/+$/, '');
-  const auth = authHeader(credentials);
   try {
-    const http = await isoHttp();
-    const res = await http.request({
-      url: `${base}/info/refs?service=git-upload-pack`,
-      method: 'GET',
-      headers: { ...auth, 'git-protocol': 'version=2', 'user-agent': 'git/jgo' },
-    });
-    const body = await collect(res.body);
-    if (res.statusCode !== 200) return undefined;
-    const lines = pktLines(body).filter((l) => !l.startsWith('# service='));
+    const caps = await smartHttp(url, credentials, { service: 'git-upload-pack', v2: true });
+    if (caps.status !== 200) return undefined;
+    const lines = pktLines(caps.body).filter((l) => !l.startsWith('# service='));
     if (lines[0] !== 'version 2' || !lines.some((l) => l === 'ls-refs' || l.startsWith('ls-refs='))) return undefined;
     const format = lines.find((l) => l.startsWith('object-format='))?.slice('object-format='.length);
     return {
       async refs(prefix: string) {
-        const request = Buffer.concat([
+        const post = Buffer.concat([
           pkt('command=ls-refs\n'),
           pkt('agent=git/jgo\n'),
           ...(format && format !== 'sha1' ? [pkt(`object-format=${format}\n`)] : []),
@@ -128,24 +176,10 @@ export async function openRefReader(url: string, credentials: GitCredentials | u
           pkt(`ref-prefix ${prefix}\n`),
           Buffer.from(FLUSH),
         ]);
-        const answer = await http.request({
-          url: `${base}/git-upload-pack`,
-          method: 'POST',
-          headers: {
-            ...auth,
-            'git-protocol': 'version=2',
-            'content-type': 'application/x-git-upload-pack-request',
-            accept: 'application/x-git-upload-pack-result',
-            'user-agent': 'git/jgo',
-          },
-          body: (async function* () {
-            yield request;
-          })(),
-        });
-        const data = await collect(answer.body);
-        if (answer.statusCode !== 200) throw new Error(`ls-refs: HTTP ${answer.statusCode}`);
+        const answer = await smartHttp(url, credentials, { service: 'git-upload-pack', v2: true, post });
+        if (answer.status !== 200) throw new Error(`ls-refs: HTTP ${answer.status}`);
         const refs = new Map<string, string>();
-        for (const line of pktLines(data)) {
+        for (const line of pktLines(answer.body)) {
           const [oid, name] = line.split(' ');
           if (oid && name && OID.test(oid) && name.startsWith(prefix)) refs.set(name, oid);
         }
@@ -179,27 +213,16 @@ export function parseAdvertisement(body: Buffer): Advertisement | undefined {
  * undefined when the answer is not a smart-HTTP advertisement.
  */
 export async function readAdvertisement(url: string, credentials: GitCredentials | undefined, signal?: AbortSignal): Promise<Advertisement | undefined> {
-  const http = await isoHttp();
-  let status: number;
-  let type: string;
-  let body: Buffer;
+  let answer: SmartAnswer;
   try {
-    const res = await http.request({
-      url: `${url.replace(/\/+$/, '')}/info/refs?service=git-upload-pack`,
-      method: 'GET',
-      headers: { ...authHeader(credentials), 'user-agent': 'git/jgo' },
-      ...(signal ? { signal } : {}),
-    });
-    status = res.statusCode;
-    type = String(res.headers?.['content-type'] ?? '');
-    body = await collect(res.body);
+    answer = await smartHttp(url, credentials, { service: 'git-upload-pack', ...(signal ? { signal } : {}) });
   } catch (error) {
     throw classifyIsoFailure(error, url, credentials);
   }
-  if (status !== 200) throw classifyIsoFailure(Object.assign(new Error(`HTTP ${status}`), { data: { statusCode: status } }), url, credentials);
-  if (!type.startsWith('application/x-git-upload-pack-advertisement')) return undefined;
+  if (answer.status !== 200) throw statusFailure(answer.status, url, credentials);
+  if (!answer.type.startsWith('application/x-git-upload-pack-advertisement')) return undefined;
   try {
-    return parseAdvertisement(body);
+    return parseAdvertisement(answer.body);
   } catch {
     return undefined;
   }

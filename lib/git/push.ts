@@ -16,8 +16,8 @@
  */
 import { JgoError, EXIT } from '../errors.js';
 import type { GitCredentials } from './auth.js';
-import { classifyIsoFailure, isoHttp } from './iso.js';
-import { authHeader, collect, parseV1Advertisement, pkt, pktLines, pktPayloads } from './lsrefs.js';
+import { classifyIsoFailure } from './iso.js';
+import { parseV1Advertisement, pkt, pktLines, pktPayloads, smartHttp, statusFailure, type SmartAnswer } from './lsrefs.js';
 import { runGitBytes } from './native.js';
 import { trace } from '../trace.js';
 
@@ -47,18 +47,11 @@ export function parsePushAdvertisement(body: Buffer): PushTarget | undefined {
  */
 export async function openPushTarget(url: string, credentials: GitCredentials | undefined): Promise<PushTarget | undefined> {
   try {
-    const http = await isoHttp();
-    const res = await http.request({
-      url: `${url.replace(/\/+$/, '')}/info/refs?service=git-receive-pack`,
-      method: 'GET',
-      headers: { ...authHeader(credentials), 'user-agent': 'git/jgo' },
-      // A moved repository answers with a redirect: git push follows it and then posts to where it
-      // led, so it is left to git push rather than followed here and posted to the old address.
-      fetchOptions: { followRedirects: false },
-    });
-    const body = await collect(res.body);
-    if (res.statusCode !== 200 || !String(res.headers?.['content-type'] ?? '').startsWith('application/x-git-receive-pack-advertisement')) return undefined;
-    return parsePushAdvertisement(body);
+    // A moved repository answers with a redirect: git push follows it and then posts to where it
+    // led, so it is left to git push rather than followed here and posted to the old address.
+    const answer = await smartHttp(url, credentials, { service: 'git-receive-pack', followRedirects: false });
+    if (answer.status !== 200 || !answer.type.startsWith('application/x-git-receive-pack-advertisement')) return undefined;
+    return parsePushAdvertisement(answer.body);
   } catch {
     return undefined;
   }
@@ -115,35 +108,17 @@ export async function pushWithPack(req: PackPushRequest, target: PushTarget): Pr
   const asked = ['report-status', ...(sideBand ? ['side-band-64k'] : []), ...(caps.has('quiet') ? ['quiet'] : []), 'agent=git/jgo'];
   const request = Buffer.concat([pkt(`${ZERO} ${req.sha} ${ref}\0${asked.join(' ')}\n`), Buffer.from('0000'), pack]);
   const began = performance.now();
-  let status: number;
-  let body: Buffer;
+  let answer: SmartAnswer;
   try {
-    const http = await isoHttp();
-    const res = await http.request({
-      url: `${req.url.replace(/\/+$/, '')}/git-receive-pack`,
-      method: 'POST',
-      headers: {
-        ...authHeader(req.credentials),
-        'content-type': 'application/x-git-receive-pack-request',
-        accept: 'application/x-git-receive-pack-result',
-        'content-length': String(request.length),
-        'user-agent': 'git/jgo',
-      },
-      body: (async function* () {
-        yield request;
-      })(),
-      ...(req.signal ? { signal: req.signal } : {}),
-    });
-    status = res.statusCode;
-    body = await collect(res.body);
+    answer = await smartHttp(req.url, req.credentials, { service: 'git-receive-pack', post: request, ...(req.signal ? { signal: req.signal } : {}) });
   } catch (error) {
     throw classifyIsoFailure(error, req.url, req.credentials);
   }
   trace('receive-pack', began);
-  if (status !== 200) throw classifyIsoFailure(Object.assign(new Error(`HTTP ${status}`), { data: { statusCode: status } }), req.url, req.credentials);
+  if (answer.status !== 200) throw statusFailure(answer.status, req.url, req.credentials);
   let report;
   try {
-    report = reportOf(body, sideBand);
+    report = reportOf(answer.body, sideBand);
   } catch (error) {
     throw new JgoError('git_failed', `the push's answer could not be read: ${(error as Error).message}`, EXIT.failed);
   }
