@@ -5,7 +5,7 @@
  */
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { cpuSpent, trace, tracing } from '../lib/trace.js';
+import { traceExit } from '../lib/trace.js';
 
 // Beside the shim that booted us (lib/boot.ts), where jgo-gate.js and the other stages are.
 const binDir = (globalThis as { __jgoBinDir?: string }).__jgoBinDir ?? dirname(fileURLToPath(import.meta.url));
@@ -15,7 +15,7 @@ async function main(): Promise<void> {
   const io = () => ({ stdout: process.stdout, stderr: process.stderr, env: process.env, cwd: process.cwd(), binDir });
   const commands = () => import('../lib/run/commands.js');
   const exit = (code: number) => {
-    if (tracing()) trace(`exit, ${cpuSpent()}`);
+    traceExit();
     process.exit(code);
   };
 

@@ -51,8 +51,7 @@ function ownedDir(dir: string): boolean {
  */
 function bundleId(bytes: Buffer, bundle: string, digest: string | undefined): string {
   if (digest === undefined || !/^[0-9a-f]{16}$/.test(digest)) {
-    const { createHash } = createRequire(bundle)('node:crypto') as typeof import('node:crypto');
-    return createHash('sha256').update(bytes).digest('hex').slice(0, 16);
+    return process.getBuiltinModule('node:crypto').createHash('sha256').update(bytes).digest('hex').slice(0, 16);
   }
   return `${digest}-${Math.trunc(statSync(bundle).mtimeMs).toString(36)}`;
 }

@@ -8,7 +8,7 @@ import { EXIT, JgoError, UsageError, messageOf, type ExitCode } from './errors.j
 import { loadSettings, Settings } from './config.js';
 import { Redactor } from './redact.js';
 import { jsonErrorWhere } from './json-where.js';
-import { cpuSpent, trace, tracing } from './trace.js';
+import { trace, traceExit } from './trace.js';
 
 export interface StageIO {
   stdin: NodeJS.ReadableStream & { isTTY?: boolean };
@@ -203,6 +203,6 @@ export async function stageMain(spec: StageSpec): Promise<never> {
     env: process.env,
     cwd: process.cwd(),
   });
-  if (tracing()) trace(`exit, ${cpuSpent()}`);
+  traceExit();
   process.exit(code);
 }

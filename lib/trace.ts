@@ -26,7 +26,12 @@ export function trace(what: string, sinceMs?: number): void {
 }
 
 /** The CPU this process has used so far, user and system, for the last trace line of a process. */
-export function cpuSpent(): string {
+function cpuSpent(): string {
   const { user, system } = process.cpuUsage();
   return `${Math.round(user / 1000)} ms user, ${Math.round(system / 1000)} ms system CPU`;
+}
+
+/** The last trace line of a process: its exit, with the CPU it used (computed only when tracing). */
+export function traceExit(): void {
+  if (enabled) trace(`exit, ${cpuSpent()}`);
 }
