@@ -41,6 +41,8 @@ export const Gate = z.looseObject({
   optimized_prompt: z.string(),
   model: z.string(),
   usage: Usage.optional(),
+  /** The model's time: its chat completion calls (a correction included), as the gate waited for them. */
+  duration_ms: z.number().nonnegative().optional(),
 });
 export type Gate = z.infer<typeof Gate>;
 

@@ -1,7 +1,7 @@
 /**
  * The pipeline's own cost: `jgo run` end to end on a warm cache (the mirror exists), minus the
- * time codex itself took (the edit run and the planning run, as the envelope reports them), with
- * an instant loopback model and a scripted fake codex. What remains is jgo: five process starts,
+ * model's time and codex's (the gate's model call, the edit run and the planning run, each as the
+ * envelope reports what its stage waited for it), with a loopback model and a scripted fake codex. What remains is jgo: five process starts,
  * the envelope hand-offs, the warm sync, the working copy, the commits, the push and its proof.
  *
  *   node dist/scripts/overhead.js [--runs 11] [--files 50] [--json]
@@ -56,7 +56,7 @@ async function main(): Promise<void> {
     }),
   );
   const cache = join(home, 'cache');
-  const results: Array<{ wall: number; codex: number; server: number; stages: Record<string, number> }> = [];
+  const results: Array<{ wall: number; codex: number; model: number; server: number; stages: Record<string, number> }> = [];
   for (let i = 0; i <= runs; i++) {
     const record = join(home, `record-${i}.jsonl`);
     const env = {
@@ -96,13 +96,19 @@ async function main(): Promise<void> {
     const id = readdirSync(join(cache, 'runs')).sort().at(-1) ?? '';
     const stages: Record<string, number> = {};
     let codex = 0;
+    let model = 0;
     for (const file of readdirSync(join(cache, 'runs', id)).filter((f) => /^\d-/.test(f))) {
-      const rec = JSON.parse(readFileSync(join(cache, 'runs', id, file), 'utf8')) as { stage: string; duration_ms: number; envelope: { codex?: { duration_ms?: number }; ship?: { plan_duration_ms?: number } } };
+      const rec = JSON.parse(readFileSync(join(cache, 'runs', id, file), 'utf8')) as {
+        stage: string;
+        duration_ms: number;
+        envelope: { gate?: { duration_ms?: number }; codex?: { duration_ms?: number }; ship?: { plan_duration_ms?: number } };
+      };
       stages[rec.stage] = rec.duration_ms;
+      if (rec.stage === 'gate') model = rec.envelope.gate?.duration_ms ?? 0;
       if (rec.stage === 'codex') codex += rec.envelope.codex?.duration_ms ?? 0;
       if (rec.stage === 'ship') codex += rec.envelope.ship?.plan_duration_ms ?? 0;
     }
-    if (i > 0) results.push({ wall, codex, server, stages }); // run 0 builds the mirror: the cache is warm after it
+    if (i > 0) results.push({ wall, codex, model, server, stages }); // run 0 builds the mirror: the cache is warm after it
   }
   // The machine's own speed at the time, for reading the figure: a bare Node start, in the
   // environment the runs had (NODE_EXTRA_CA_CERTS in the caller's, say, costs every start 40 ms).
@@ -115,14 +121,16 @@ async function main(): Promise<void> {
   await llm.close();
   await git.close();
   rmSync(home, { recursive: true, force: true });
-  // codex's time is what the envelopes report: each run and the login check before it.
-  const overhead = median(results.map((r) => r.wall - r.codex));
-  const withoutServer = median(results.map((r) => r.wall - r.codex - r.server));
+  // codex's time and the model's are what the envelopes report: each codex run with the login
+  // check before it, and the gate's model call.
+  const overhead = median(results.map((r) => r.wall - r.codex - r.model));
+  const withoutServer = median(results.map((r) => r.wall - r.codex - r.model - r.server));
   const summary = {
     runs,
     files,
     wall_ms: Math.round(median(results.map((r) => r.wall))),
     codex_ms: Math.round(median(results.map((r) => r.codex))),
+    model_ms: Math.round(median(results.map((r) => r.model))),
     git_server_ms: Math.round(median(results.map((r) => r.server))),
     overhead_ms: Math.round(overhead),
     overhead_without_server_ms: Math.round(withoutServer),
@@ -138,9 +146,10 @@ async function main(): Promise<void> {
     `pipeline overhead on a warm cache (${files}-file repository, medians of ${runs} runs, fake codex, loopback model):\n` +
       `  jgo run wall time        ${summary.wall_ms} ms\n` +
       `  of which codex           ${summary.codex_ms} ms (2 runs, each with its login check, as the envelopes report them)\n` +
+      `  of which the model       ${summary.model_ms} ms (the gate's call, as its envelope reports it)\n` +
       `  jgo's own cost           ${summary.overhead_ms} ms   target < 1000 ms: ${summary.overhead_ms < 1000 ? 'pass' : 'FAIL'}\n` +
       `  of which the git remote  ${summary.git_server_ms} ms (the loopback git http-backend answering jgo's requests)\n` +
-      `  jgo's own cost without the remote's time, as the model's and codex's are left out: ${summary.overhead_without_server_ms} ms` +
+      `  jgo's own cost without the remote's time too: ${summary.overhead_without_server_ms} ms` +
       `   target < 1000 ms: ${summary.overhead_without_server_ms < 1000 ? 'pass' : 'FAIL'}\n` +
       `  (a bare \`node -e 0\` takes ${summary.node_start_ms} ms on this machine now; a run starts six jgo processes and four of the fake codex)\n` +
       `  per stage (process wall) ${Object.entries(summary.stages_ms).map(([s, ms]) => `${s} ${ms}`).join(', ')}\n`,

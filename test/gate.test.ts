@@ -82,6 +82,15 @@ t.test('not executable: exit 3, code not_executable, gate.reason says why', asyn
   t.match(stderr, /not executable: It asks a question/);
 });
 
+t.test("gate.duration_ms is the model's time: both calls of a corrected answer, as the gate waited for them", async (t) => {
+  const slow = gateAnswer({ executable: true, repo_ref: 'acme/widgets' }) as { content: string };
+  const { code, out } = await runGate(t, [{ content: 'not JSON', delayMs: 150 }, { ...slow, delayMs: 200 }], 'acme/widgets fix the typo');
+  t.equal(code, 0);
+  t.type(out.gate.duration_ms, 'number');
+  t.ok(out.gate.duration_ms >= 350, `${out.gate.duration_ms} ms covers both delayed answers (350 ms)`);
+  t.ok(out.gate.duration_ms < 5000, 'and not much more');
+});
+
 t.test('an answer that is not JSON is corrected once', async (t) => {
   const { code, out, server } = await runGate(
     t,

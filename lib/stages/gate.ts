@@ -80,23 +80,28 @@ export interface GateDeps {
 }
 
 /** Two attempts at most: the answer, and one correction if it was not the JSON we asked for. */
-async function askModel(client: OpenAI, model: string, request: string): Promise<{ reply: GateReply; usage: Usage }> {
+async function askModel(client: OpenAI, model: string, request: string): Promise<{ reply: GateReply; usage: Usage; durationMs: number }> {
   const messages: OpenAI.ChatCompletionMessageParam[] = [
     { role: 'system', content: GATE_SYSTEM_PROMPT },
     { role: 'user', content: request },
   ];
   let usage: Usage = {};
   let content = '';
+  // The model's time, as codex's is counted: what the gate waited for its answers, the SDK's own
+  // retries included (jgo's overhead figure leaves it out, as the issue asks).
+  let waited = 0;
   for (let attempt = 1; attempt <= 2; attempt++) {
+    const asked = performance.now();
     const completion = await client.chat.completions.create({
       model,
       messages,
       response_format: { type: 'json_object' },
     });
+    waited += performance.now() - asked;
     usage = addUsage(usage, completion.usage);
     content = completion.choices[0]?.message?.content ?? '';
     const { reply } = parseGateReply(content);
-    if (reply) return { reply, usage };
+    if (reply) return { reply, usage, durationMs: Math.round(waited) };
     messages.push({ role: 'assistant', content }, { role: 'user', content: CORRECTION });
   }
   const quoted = content.length > 200 ? `${content.slice(0, 200)}…` : content;
@@ -117,18 +122,17 @@ export async function gate(envelope: Envelope, context: StageContext, deps: Gate
   const run_id = envelope.run_id ?? newRunId();
   const model = openai.model.value;
 
-  const started = Date.now();
-  let answer: { reply: GateReply; usage: Usage };
+  let answer: { reply: GateReply; usage: Usage; durationMs: number };
   try {
     const client = deps.client ?? (await createClient(openai, options));
     answer = await askModel(client, model, request);
   } catch (error) {
     throw await llmError(error, openai.baseURL.value);
   }
-  const { reply, usage } = answer;
-  context.log(`${reply.executable ? 'executable' : 'not executable'} (${model}, ${Date.now() - started} ms): ${reply.reason}`);
+  const { reply, usage, durationMs } = answer;
+  context.log(`${reply.executable ? 'executable' : 'not executable'} (${model}, ${durationMs} ms): ${reply.reason}`);
 
-  const gateResult: Gate = { ...reply, model, usage };
+  const gateResult: Gate = { ...reply, model, usage, duration_ms: durationMs };
   const base = { ...envelope, run_id, request };
   const refuse = (reason: string): never => {
     const refused: Gate = { ...gateResult, executable: false, reason };
