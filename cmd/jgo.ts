@@ -11,13 +11,20 @@ import { traceExit } from '../lib/trace.js';
 const binDir = (globalThis as { __jgoBinDir?: string }).__jgoBinDir ?? dirname(fileURLToPath(import.meta.url));
 
 async function main(): Promise<void> {
-  const [{ default: yargs }, { VERSION }] = await Promise.all([import('yargs'), import('../lib/cli.js')]);
   const io = () => ({ stdout: process.stdout, stderr: process.stderr, env: process.env, cwd: process.cwd(), binDir });
   const commands = () => import('../lib/run/commands.js');
   const exit = (code: number) => {
     traceExit();
     process.exit(code);
   };
+  const { quickRunArgs, runCommandOptions, VERSION } = await import('../lib/cli.js');
+  // `jgo run` in its plain form (how cron calls it) is read without yargs; anything else below.
+  const quick = quickRunArgs(process.argv.slice(2));
+  if (quick) {
+    const { request, ...options } = quick;
+    return exit(await (await commands()).runCommand(request, options, io()));
+  }
+  const { default: yargs } = await import('yargs');
 
   process.stdout.on('error', (error: NodeJS.ErrnoException) => {
     if (error.code === 'EPIPE') process.exit(process.exitCode ?? 0);
@@ -36,15 +43,7 @@ Exit codes: 0 done, 1 a stage failed at run time, 2 usage or settings,
     .command(
       'run <request..>',
       'run the whole pipeline; prints the pushed branch last on stdout',
-      (y) =>
-        y
-          .positional('request', { type: 'string', array: true, describe: 'owner/repo and what to change' })
-          .option('json', { type: 'boolean', default: false, describe: 'print the final envelope instead of the branch' })
-          .option('quiet', { type: 'boolean', alias: 'q', default: false, describe: "only the branch, or only the error; no stages' progress" })
-          .option('dry-run', { type: 'boolean', default: false, describe: 'stop after jgo-worktree: nothing is changed or pushed' })
-          .option('pr', { type: 'boolean', default: false, describe: 'open a pull request for the pushed branch (JGO_SHIP_PR=true); its URL is printed after the branch' })
-          .option('draft', { type: 'boolean', default: false, describe: 'open the pull request as a draft (implies --pr)' })
-          .example('$0 run "acme/widgets add install steps to README"', ''),
+      runCommandOptions,
     )
     .command(
       'resume <run_id>',
