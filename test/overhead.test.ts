@@ -20,7 +20,7 @@ t.test('overhead.js measures a warm jgo run and splits it into codex, the model,
   const server = s.git_server_ms as number;
   t.ok(codex > 0, 'codex took time (two runs and their login checks)');
   t.ok(own > 0 && own < wall, 'jgo took some of the wall time, not all');
-  t.ok(model > 0 && model < wall - codex, "the model's time is the gate's call, as its envelope reports it");
+  t.ok(model > 0 && model < 20, "the model's time is the loopback server's answering: a few ms at most");
   t.ok(Math.abs(wall - codex - model - own) <= 1, 'wall = codex + the model + jgo');
   t.ok(server > 0 && server < own, 'the git server answered requests within jgo\'s share');
   t.ok(Math.abs((s.overhead_without_server_ms as number) - (own - server)) <= 1, 'and without the server, the rest');

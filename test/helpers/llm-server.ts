@@ -24,6 +24,11 @@ export interface LlmServer {
   /** Base URL including /v1, as OPENAI_BASE_URL expects. */
   url: string;
   requests: RecordedRequest[];
+  /**
+   * When each request was being answered, from its arrival to the end of its response, in epoch
+   * ms with fractions (the model's own time, as overhead.js counts it).
+   */
+  spans: Array<{ started: number; ended: number }>;
   /** Scripted replies not yet used. */
   remaining: () => number;
   close: () => Promise<void>;
@@ -46,9 +51,14 @@ export function gateAnswer(fields: { executable: boolean; reason?: string; repo_
 export async function startLlmServer(script: LlmReply[]): Promise<LlmServer> {
   const queue = [...script];
   const requests: RecordedRequest[] = [];
+  const spans: LlmServer['spans'] = [];
   const hanging = new Set<ServerResponse>();
+  const now = () => performance.timeOrigin + performance.now();
 
   const server = createServer((req, res) => {
+    const span = { started: now(), ended: 0 };
+    spans.push(span);
+    res.on('close', () => (span.ended = now()));
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
@@ -105,6 +115,7 @@ export async function startLlmServer(script: LlmReply[]): Promise<LlmServer> {
   return {
     url: `http://127.0.0.1:${port}/v1`,
     requests,
+    spans,
     remaining: () => queue.length,
     close: async () => {
       for (const res of hanging) res.destroy();
