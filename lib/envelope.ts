@@ -41,7 +41,7 @@ export const Gate = z.looseObject({
   optimized_prompt: z.string(),
   model: z.string(),
   usage: Usage.optional(),
-  /** The model's time: its chat completion calls (a correction included), as the gate waited for them. */
+  /** How long the gate waited for the model's chat completions (a correction and the SDK's retries included). */
   duration_ms: z.number().nonnegative().optional(),
 });
 export type Gate = z.infer<typeof Gate>;

@@ -87,8 +87,9 @@ async function askModel(client: OpenAI, model: string, request: string): Promise
   ];
   let usage: Usage = {};
   let content = '';
-  // The model's time, as codex's is counted: what the gate waited for its answers, the SDK's own
-  // retries included (jgo's overhead figure leaves it out, as the issue asks).
+  // What the gate waited for the model's answers, the SDK's own retries included: the model's
+  // latency as a user sees it (jgo show). Against a model nearby, most of it is the SDK's first
+  // request in a fresh process, so the overhead figure counts the model server's time instead.
   let waited = 0;
   for (let attempt = 1; attempt <= 2; attempt++) {
     const asked = performance.now();
