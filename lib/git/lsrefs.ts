@@ -25,8 +25,9 @@ export interface RefReader {
   refs(prefix: string): Promise<Map<string, string>>;
 }
 
-const FLUSH = '0000';
-const DELIM = '0001';
+/** The flush packet: the end of a list (and of a push's commands, before its pack). */
+export const FLUSH = Buffer.from('0000');
+const DELIM = Buffer.from('0001');
 
 /** One pkt-line: its payload behind four hex digits of length (the payload's and their own). */
 export function pkt(payload: string | Buffer): Buffer {
@@ -172,9 +173,9 @@ export async function openRefReader(url: string, credentials: GitCredentials | u
           pkt('command=ls-refs\n'),
           pkt('agent=git/jgo\n'),
           ...(format && format !== 'sha1' ? [pkt(`object-format=${format}\n`)] : []),
-          Buffer.from(DELIM),
+          DELIM,
           pkt(`ref-prefix ${prefix}\n`),
-          Buffer.from(FLUSH),
+          FLUSH,
         ]);
         const answer = await smartHttp(url, credentials, { service: 'git-upload-pack', v2: true, post });
         if (answer.status !== 200) throw new Error(`ls-refs: HTTP ${answer.status}`);

@@ -17,7 +17,7 @@
 import { JgoError, EXIT } from '../errors.js';
 import type { GitCredentials } from './auth.js';
 import { classifyIsoFailure } from './iso.js';
-import { parseV1Advertisement, pkt, pktLines, pktPayloads, smartHttp, statusFailure, type SmartAnswer } from './lsrefs.js';
+import { FLUSH, parseV1Advertisement, pkt, pktLines, pktPayloads, smartHttp, statusFailure, type SmartAnswer } from './lsrefs.js';
 import { runGitBytes } from './native.js';
 import { trace } from '../trace.js';
 
@@ -28,7 +28,8 @@ export interface PushTarget {
 }
 
 const ZERO = '0'.repeat(40);
-const OID = /^[0-9a-f]{40}$/;
+/** Only SHA-1 repositories take this path. */
+const SHA1 = /^[0-9a-f]{40}$/;
 /** Packs above this are left to `git push`, which streams them; ours is held in memory. */
 const MAX_PACK_BYTES = 32 * 1024 * 1024;
 
@@ -101,12 +102,12 @@ export function reportOf(body: Buffer, sideBand: boolean): { lines: string[]; fa
 export async function pushWithPack(req: PackPushRequest, target: PushTarget): Promise<boolean> {
   const ref = `refs/heads/${req.branch}`;
   const caps = target.capabilities;
-  if (!caps.has('report-status') || target.refs.has(ref) || !OID.test(req.sha) || !OID.test(req.base)) return false;
+  if (!caps.has('report-status') || target.refs.has(ref) || !SHA1.test(req.sha) || !SHA1.test(req.base)) return false;
   const pack = await makePack(req, caps.has('ofs-delta'));
   if (pack === undefined) return false;
   const sideBand = caps.has('side-band-64k');
   const asked = ['report-status', ...(sideBand ? ['side-band-64k'] : []), ...(caps.has('quiet') ? ['quiet'] : []), 'agent=git/jgo'];
-  const request = Buffer.concat([pkt(`${ZERO} ${req.sha} ${ref}\0${asked.join(' ')}\n`), Buffer.from('0000'), pack]);
+  const request = Buffer.concat([pkt(`${ZERO} ${req.sha} ${ref}\0${asked.join(' ')}\n`), FLUSH, pack]);
   const began = performance.now();
   let answer: SmartAnswer;
   try {
