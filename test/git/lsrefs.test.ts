@@ -1,16 +1,32 @@
 /** lib/git/lsrefs.ts: the remote's refs over smart HTTP (v1 advertisement, v2 ls-refs), against git http-backend. */
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { randomBytes } from 'node:crypto';
 import { openRefReader, parseAdvertisement, pktLines, readAdvertisement } from '../../lib/git/lsrefs.js';
 import { startGitServer, createBareRepo, commitToBare } from '../helpers/git-server.js';
 
-t.test('the advertisement once, then one POST per question', async (t) => {
+/** A served repository with main and one branch off it; the server's request log starts empty. */
+async function widgets(t: Test, branch: string) {
   const server = await startGitServer();
   t.teardown(server.close);
   const main = await createBareRepo(server, 'acme/widgets.git', { files: { 'README.md': '# widgets\n' } });
-  const topic = await commitToBare(server, 'acme/widgets.git', { branch: 'jgo/20261124-010203', files: { 'x.txt': 'x\n' }, from: 'main' });
+  const topic = await commitToBare(server, 'acme/widgets.git', { branch, files: { 'x.txt': 'x\n' }, from: 'main' });
   const url = server.repoUrl('acme/widgets.git');
   server.resetStats();
+  return { server, main, topic, url };
+}
+
+/** A served repository that asks for a token (a fresh one), as GitHub asks for a private one. */
+async function privateRepo(t: Test) {
+  const token = `tok-${randomBytes(12).toString('hex')}`;
+  const server = await startGitServer({ auth: { username: 'x-access-token', password: token } });
+  t.teardown(server.close);
+  const main = await createBareRepo(server, 'acme/private.git');
+  const url = server.repoUrl('acme/private.git');
+  return { token, server, main, url };
+}
+
+t.test('the advertisement once, then one POST per question', async (t) => {
+  const { server, main, topic, url } = await widgets(t, 'jgo/20261124-010203');
   const reader = await openRefReader(url, undefined);
   t.ok(reader, 'the server speaks v2 with ls-refs');
   t.same(server.stats.map((r) => `${r.method} ${r.service}`), ['GET git-upload-pack'], 'opening is the GET alone');
@@ -26,11 +42,7 @@ t.test('the advertisement once, then one POST per question', async (t) => {
 });
 
 t.test('a private repository: the token goes in a header; without it there is no reader', async (t) => {
-  const token = `tok-${randomBytes(12).toString('hex')}`;
-  const server = await startGitServer({ auth: { username: 'x-access-token', password: token } });
-  t.teardown(server.close);
-  const main = await createBareRepo(server, 'acme/private.git');
-  const url = server.repoUrl('acme/private.git');
+  const { token, server, main, url } = await privateRepo(t);
   t.equal(await openRefReader(url, undefined), undefined, 'refused: the caller then asks the ordinary way, which says why');
   const reader = await openRefReader(url, { token, from: 'GITHUB_TOKEN' });
   t.ok(reader);
@@ -52,12 +64,7 @@ t.test('pkt-lines: payloads without newlines; flush, delimiter and response-end 
 });
 
 t.test('the v1 advertisement in one GET: every branch and tag, peeled tags left out, and HEAD', async (t) => {
-  const server = await startGitServer();
-  t.teardown(server.close);
-  const main = await createBareRepo(server, 'acme/widgets.git', { files: { 'README.md': '# widgets\n' } });
-  const topic = await commitToBare(server, 'acme/widgets.git', { branch: 'jgo/20261124-050000', files: { 'x.txt': 'x\n' }, from: 'main' });
-  const url = server.repoUrl('acme/widgets.git');
-  server.resetStats();
+  const { server, main, topic, url } = await widgets(t, 'jgo/20261124-050000');
   const ad = await readAdvertisement(url, undefined);
   t.ok(ad);
   t.same(server.stats.map((r) => `${r.method} ${r.service}`), ['GET git-upload-pack'], 'one request');
@@ -103,11 +110,7 @@ t.test('parsing: symref, a peeled tag, an empty repository, and what is not an a
 });
 
 t.test('the v1 read: the token in a header from the first request; refusals, absence and silence as the git layer words them', async (t) => {
-  const token = `tok-${randomBytes(12).toString('hex')}`;
-  const server = await startGitServer({ auth: { username: 'x-access-token', password: token } });
-  t.teardown(server.close);
-  const main = await createBareRepo(server, 'acme/private.git');
-  const url = server.repoUrl('acme/private.git');
+  const { token, server, main, url } = await privateRepo(t);
   server.resetStats();
   const ad = await readAdvertisement(url, { token, from: 'GITHUB_TOKEN' });
   t.equal(ad?.refs.get('refs/heads/main'), main);
