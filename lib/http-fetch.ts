@@ -1,8 +1,9 @@
 /**
  * A fetch for the openai SDK on node:http. Node 20's own fetch (undici) compiles its HTTP parser
  * from WebAssembly on the first request: about 230 ms of every jgo-gate start, for one small
- * JSON call. node:http costs about 20 ms; the Response handed back is the standard one. Bodies
- * are small JSON here, so the answer is read whole before it is returned.
+ * JSON call. node:http costs about 20 ms. Bodies are small JSON here, so the answer is read whole
+ * before it is returned. `Headers` and `Response` are the standard ones, except in jgo-gate's
+ * bundle, where the build puts lib/web-shims.ts in their place.
  */
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';

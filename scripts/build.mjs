@@ -33,16 +33,20 @@ const common = {
 
 rmSync(join(root, 'dist'), { recursive: true, force: true });
 const commands = entry('cmd');
-await build({
+const executable = {
   ...common,
-  entryPoints: commands,
   outdir: join(root, 'dist', 'bundle'),
   format: 'cjs',
   outExtension: { '.js': '.cjs' },
   // The bundle runs as CommonJS: import.meta.url is the bundle's own file URL.
   define: { 'import.meta.url': '__jgo_import_meta_url' },
   banner: { js: "var __jgo_import_meta_url = require('node:url').pathToFileURL(__filename).href;" },
-});
+};
+const gate = join(root, 'cmd', 'jgo-gate.ts');
+await build({ ...executable, entryPoints: commands.filter((f) => f !== gate) });
+// jgo-gate's Headers, Response and FormData are lib/web-shims.ts: touching Node's globals loads
+// undici, 50-60 ms of CPU a start for a fetch the gate does not use (see web-shims.ts).
+await build({ ...executable, entryPoints: [gate], inject: [join(root, 'lib', 'web-shims.ts')] });
 await build({
   ...common,
   entryPoints: entry('scripts'),
