@@ -13,13 +13,15 @@ export { makeWorkingCopy, checkBranchName } from './worktree.js';
 export { AUTO, type Engine, type Operation } from './engine.js';
 
 /**
- * Loads what reading a remote's refs needs (isomorphic-git's HTTP client, lsrefs.ts) ahead of
- * use, while a stage waits for its envelope, unless JGO_GIT_ENGINE in the environment says native
- * git does everything. isomorphic-git itself is loaded only by an operation that needs it.
+ * Loads what reading a remote's refs needs (lsrefs.ts and Node's HTTP module, node:https unless
+ * JGO_GIT_BASE_URL is a plain http URL) ahead of use, while a stage waits for its envelope, unless
+ * JGO_GIT_ENGINE in the environment says native git does everything. isomorphic-git and its HTTP
+ * client are loaded only by an operation that needs them.
  */
 export async function preloadRemoteReads(env: NodeJS.ProcessEnv = process.env): Promise<void> {
   if ((env.JGO_GIT_ENGINE ?? '').trim().toLowerCase() === 'native') return;
-  await (await import('./iso.js')).isoHttp();
+  await import('./lsrefs.js');
+  process.getBuiltinModule(/^http:/i.test((env.JGO_GIT_BASE_URL ?? '').trim()) ? 'node:http' : 'node:https');
 }
 
 export function gitContext(stage: StageContext): GitContext {

@@ -1,5 +1,5 @@
 /**
- * The remote's refs over smart HTTP, read by jgo on isomorphic-git's HTTP client. Two readers:
+ * The remote's refs over smart HTTP, read by jgo (the HTTP is http.ts). Two readers:
  *
  * - `readAdvertisement`: protocol v1, one GET for every branch and tag and the default branch.
  *   This is jgo-sync's question on every run. isomorphic-git's listServerRefs answers it too,
@@ -8,8 +8,10 @@
  * - `openRefReader`: protocol v2 `ls-refs`, with its two halves apart. A v2 conversation is a GET
  *   of the capability advertisement and then a POST per command; smart HTTP is stateless, so the
  *   GET can be done ahead, while other work runs, and a question asked later costs one round
- *   trip, not two. jgo-ship reads the remote's branch right after its push this way: the proof of
- *   the push is one exchange on the run's critical path.
+ *   trip, not two. jgo-ship reads the remote's branch right after its push this way, with the
+ *   POST's headers sent as the push starts and its question once the push is answered: the
+ *   remote's side (a `git http-backend` process) is started by then, and the proof of the push
+ *   costs the run a few milliseconds after the push, not a whole exchange.
  *
  * Both, and jgo-ship's own push (push.ts), go through `smartHttp`, which sends the token in a
  * header from the first request, never in the URL (isomorphic-git asks without it first and again
@@ -18,11 +20,15 @@
  */
 import { TOKEN_USER, type GitCredentials } from './auth.js';
 import type { JgoError } from '../errors.js';
-import { classifyIsoFailure, isoHttp } from './iso.js';
+import { classifyIsoFailure } from './iso.js';
+import { exchange } from './http.js';
 
 export interface RefReader {
-  /** The refs under `prefix` (a full ref name is its own prefix), name to object id. */
-  refs(prefix: string): Promise<Map<string, string>>;
+  /**
+   * The refs under `prefix` (a full ref name is its own prefix), name to object id. With `after`,
+   * the request's headers go now and the question once `after` is fulfilled (rejected: not asked).
+   */
+  refs(prefix: string, after?: Promise<unknown>): Promise<Map<string, string>>;
 }
 
 /** The flush packet: the end of a list (and of a push's commands, before its pack). */
@@ -91,12 +97,6 @@ export function parseV1Advertisement(body: Buffer, service: 'git-upload-pack' | 
   return { refs, capabilities };
 }
 
-async function collect(body: AsyncIterableIterator<Uint8Array> | undefined): Promise<Buffer> {
-  const chunks: Uint8Array[] = [];
-  if (body) for await (const chunk of body) chunks.push(chunk);
-  return Buffer.concat(chunks);
-}
-
 function authHeader(credentials: GitCredentials | undefined): Record<string, string> {
   // As isomorphic-git sends it (lib/git/iso.ts): a header, never the URL.
   return credentials ? { authorization: `Basic ${Buffer.from(`${TOKEN_USER}:${credentials.token}`).toString('base64')}` } : {};
@@ -110,8 +110,10 @@ export interface SmartRequest {
   /** Ask for protocol v2 (upload-pack). */
   v2?: boolean;
   signal?: AbortSignal;
-  /** Redirects are followed unless this is false. */
+  /** A GET's redirects are followed unless this is false (a POST's never are). */
   followRedirects?: boolean;
+  /** A POST's headers go at once, its body once this is fulfilled (see http.ts). */
+  after?: Promise<unknown>;
 }
 
 export interface SmartAnswer {
@@ -121,34 +123,25 @@ export interface SmartAnswer {
 }
 
 /**
- * One exchange with a smart-HTTP remote, on isomorphic-git's HTTP client, the token in a header.
- * Transport failures are thrown as they come: the caller says what they mean.
+ * One exchange with a smart-HTTP remote (http.ts), the token in a header. Transport failures are
+ * thrown as they come: the caller says what they mean.
  */
 export async function smartHttp(url: string, credentials: GitCredentials | undefined, req: SmartRequest): Promise<SmartAnswer> {
-  const http = await isoHttp();
   const base = url.replace(/\/+$/, '');
-  const res = await http.request({
-    url: req.post ? `${base}/${req.service}` : `${base}/info/refs?service=${req.service}`,
+  const res = await exchange(req.post ? `${base}/${req.service}` : `${base}/info/refs?service=${req.service}`, {
     method: req.post ? 'POST' : 'GET',
     headers: {
       ...authHeader(credentials),
       'user-agent': 'git/jgo',
       ...(req.v2 ? { 'git-protocol': 'version=2' } : {}),
-      ...(req.post
-        ? { 'content-type': `application/x-${req.service}-request`, accept: `application/x-${req.service}-result`, 'content-length': String(req.post.length) }
-        : {}),
+      ...(req.post ? { 'content-type': `application/x-${req.service}-request`, accept: `application/x-${req.service}-result` } : {}),
     },
-    ...(req.post
-      ? {
-          body: (async function* (post: Buffer) {
-            yield post;
-          })(req.post),
-        }
-      : {}),
+    ...(req.post ? { body: req.post } : {}),
+    ...(req.after ? { after: req.after } : {}),
     ...(req.signal ? { signal: req.signal } : {}),
-    ...(req.followRedirects === false ? { fetchOptions: { followRedirects: false } } : {}),
+    ...(req.followRedirects === false ? { followRedirects: false } : {}),
   });
-  return { status: res.statusCode, type: String(res.headers?.['content-type'] ?? ''), body: await collect(res.body) };
+  return { status: res.status, type: String(res.headers['content-type'] ?? ''), body: res.body };
 }
 
 /** An HTTP status other than 200, worded as the git layer words it (auth_failed, repo_not_found, …). */
@@ -168,7 +161,7 @@ export async function openRefReader(url: string, credentials: GitCredentials | u
     if (lines[0] !== 'version 2' || !lines.some((l) => l === 'ls-refs' || l.startsWith('ls-refs='))) return undefined;
     const format = lines.find((l) => l.startsWith('object-format='))?.slice('object-format='.length);
     return {
-      async refs(prefix: string) {
+      async refs(prefix: string, after?: Promise<unknown>) {
         const post = Buffer.concat([
           pkt('command=ls-refs\n'),
           pkt('agent=git/jgo\n'),
@@ -177,7 +170,7 @@ export async function openRefReader(url: string, credentials: GitCredentials | u
           pkt(`ref-prefix ${prefix}\n`),
           FLUSH,
         ]);
-        const answer = await smartHttp(url, credentials, { service: 'git-upload-pack', v2: true, post });
+        const answer = await smartHttp(url, credentials, { service: 'git-upload-pack', v2: true, post, ...(after ? { after } : {}) });
         if (answer.status !== 200) throw new Error(`ls-refs: HTTP ${answer.status}`);
         const refs = new Map<string, string>();
         for (const line of pktLines(answer.body)) {
