@@ -76,6 +76,11 @@ export interface PushRequest {
    * (push.ts); without them, or outside the plain case, `git push`.
    */
   ahead?: { target: Promise<PushTarget | undefined>; base: string; sha: string };
+  /**
+   * Called as the push goes out (jgo's own: once its pack is made, as the POST is sent), maybe
+   * more than once: work to overlap with the remote's answer can start then.
+   */
+  sending?: () => void;
 }
 
 /** Pushes refs/heads/<branch> to the remote, never forcing. */
@@ -84,9 +89,10 @@ export async function pushBranch(req: PushRequest, engines: EngineChooser, optio
   if (engines.for('push') === 'native') {
     if (req.ahead && req.negotiate === false) {
       const target = await req.ahead.target;
-      const pushed = target && (await pushWithPack({ dir: req.dir, url: req.url, branch: req.branch, sha: req.ahead.sha, base: req.ahead.base, credentials: req.credentials, ...(options.env ? { env: options.env } : {}), ...(options.signal ? { signal: options.signal } : {}) }, target));
+      const pushed = target && (await pushWithPack({ dir: req.dir, url: req.url, branch: req.branch, sha: req.ahead.sha, base: req.ahead.base, credentials: req.credentials, ...(options.env ? { env: options.env } : {}), ...(options.signal ? { signal: options.signal } : {}), ...(req.sending ? { sending: req.sending } : {}) }, target));
       if (pushed) return;
     }
+    req.sending?.();
     const result = await runGit(['push', '--quiet', '--porcelain', req.url, `${ref}:${ref}`], {
       cwd: req.dir,
       credentials: req.credentials,
@@ -102,6 +108,7 @@ export async function pushBranch(req: PushRequest, engines: EngineChooser, optio
   }
   const { git, http } = await iso();
   let result;
+  req.sending?.();
   try {
     result = await git.push({ fs, http, dir: req.dir, url: req.url, ref, remoteRef: ref, force: false, ...isoAuth(req.url, req.credentials) });
   } catch (error) {

@@ -1,7 +1,7 @@
 /**
  * The push of a new branch over smart HTTP, spoken by jgo: the receive-pack advertisement is read
  * ahead (jgo-ship reads it while codex plans the commits), the pack comes from `git pack-objects`,
- * and the push itself is then one POST on isomorphic-git's HTTP client.
+ * and the push itself is then one POST (http.ts).
  *
  * Why: `git push` on a one-commit branch is four processes (git, git-remote-http, send-pack,
  * pack-objects) and two round trips, the advertisement and the pack, one after the other at the
@@ -69,6 +69,8 @@ export interface PackPushRequest {
   credentials: GitCredentials | undefined;
   env?: NodeJS.ProcessEnv;
   signal?: AbortSignal;
+  /** Called once the pack is made, as the POST goes out. */
+  sending?: () => void;
 }
 
 /** `git pack-objects` for the commits from `base` to `sha`: thin against `base`. Undefined when too large. */
@@ -109,6 +111,7 @@ export async function pushWithPack(req: PackPushRequest, target: PushTarget): Pr
   const asked = ['report-status', ...(sideBand ? ['side-band-64k'] : []), ...(caps.has('quiet') ? ['quiet'] : []), 'agent=git/jgo'];
   const request = Buffer.concat([pkt(`${ZERO} ${req.sha} ${ref}\0${asked.join(' ')}\n`), FLUSH, pack]);
   const began = performance.now();
+  req.sending?.();
   let answer: SmartAnswer;
   try {
     answer = await smartHttp(req.url, req.credentials, { service: 'git-receive-pack', post: request, ...(req.signal ? { signal: req.signal } : {}) });

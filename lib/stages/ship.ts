@@ -47,15 +47,18 @@ export async function ship(envelope: Envelope, context: StageContext, options: S
   // with that, or native git chosen for it: the ordinary way, which reports failures properly.
   let reader: Promise<import('../git/index.js').RefReader | undefined> | undefined;
   const openReader = () => (reader ??= engines.for('remoteRefs') === 'native' ? Promise.resolve(undefined) : openRefReader(url, credentials));
-  const readRef = async (name: string): Promise<string | undefined> => {
+  // `after`: the question is asked only once it is fulfilled (the v2 reader sends its request's
+  // headers at once, so the remote has its side started by then); rejected, it is not asked.
+  const readRef = async (name: string, after?: Promise<unknown>): Promise<string | undefined> => {
     const open = await openReader();
     if (open) {
       try {
-        return (await open.refs(name)).get(name);
+        return (await open.refs(name, after)).get(name);
       } catch {
         // asked again below
       }
     }
+    await after;
     return (await remoteState(url, gitCtx, { prefix: name })).refs.get(name);
   };
   // Where the remote's base branch is now; undefined when it cannot be read (the push then negotiates).
@@ -136,7 +139,7 @@ export async function ship(envelope: Envelope, context: StageContext, options: S
   // attempt, they may be: then there is nothing to push.
   const justCommitted = mode === 'plan' && pending.length > 0;
   // Only this branch's ref is asked for: a remote's full list can run to thousands (refs/pull/*).
-  const readBack = () => readRef(ref);
+  const readBack = (after?: Promise<unknown>) => readRef(ref, after);
   // The mirror learns the branch from here, so the next sync has nothing of ours to fetch.
   const mirror = envelope.mirror?.path;
   const record = (verified?: Promise<boolean>) => (mirror ? recordPushed({ mirror, dir, branch: wt.branch, sha: head }, gitCtx, verified) : Promise.resolve(false));
@@ -146,11 +149,29 @@ export async function ship(envelope: Envelope, context: StageContext, options: S
   if (remote !== head) {
     // Negotiation only pays when the remote's base branch moved since the working copy was made.
     const negotiate = (await (baseOnRemote ?? readBase())) !== wt.base_sha;
-    await pushBranch({ dir, url, branch: wt.branch, credentials, negotiate, ...(pushTarget ? { ahead: { target: pushTarget, base: wt.base_sha, sha: head } } : {}) }, engines, { env, signal: context.signal });
+    // As the push goes out (its pack made, the client only waiting), two things start: the
+    // proof's request, whose question is asked once the push is answered (the remote starts its
+    // side, a process for git http-backend, meanwhile), and the mirror's copy of the new objects
+    // (the branch follows once the remote is known to have it; a failed push: objects only).
+    let settle: { done: () => void; failed: (error: unknown) => void } | undefined;
+    const pushed = new Promise<void>((done, failed) => (settle = { done, failed }));
+    pushed.catch(() => {}); // a failed push is reported below, not as an unhandled rejection
+    let sending: () => void = () => {};
+    const sent = new Promise<void>((resolve) => (sending = resolve));
+    const verifying = sent.then(() => readBack(pushed));
+    verifying.catch(() => {}); // awaited below; not at all when the push fails
+    recording = sent.then(() => record(verifying.then((sha) => sha === head, () => false)));
+    try {
+      await pushBranch({ dir, url, branch: wt.branch, credentials, negotiate, sending, ...(pushTarget ? { ahead: { target: pushTarget, base: wt.base_sha, sha: head } } : {}) }, engines, { env, signal: context.signal });
+    } catch (error) {
+      settle?.failed(error);
+      sending();
+      await recording.catch(() => false); // not left half done in the mirror: it stops at the objects
+      throw error;
+    }
+    settle?.done();
+    sending();
     finishedByJgo = mode === 'agent';
-    // The mirror takes the new objects while the remote is asked; the branch only if it has it.
-    const verifying = readBack();
-    recording = record(verifying.then((sha) => sha === head, () => false));
     remote = await verifying.finally(() => recording);
     trace('remote read back');
   }

@@ -86,6 +86,10 @@ t.test('a two-group plan gives two commits on the server, in order; the working 
     ['GET git-receive-pack', 'GET git-upload-pack', 'POST git-receive-pack', 'POST git-upload-pack ls-refs'],
     "four requests: while codex plans, the push's advertisement (which says where the base branch is) and the ref reader's; after it, the push and its proof",
   );
+  const push = s.server.stats.find((r) => r.method === 'POST' && r.service === 'git-receive-pack');
+  const proof = s.server.stats.find((r) => r.command === 'ls-refs');
+  t.ok(push && proof && proof.started < push.ended, "the proof's request was open before the push was answered (the server starts its side meanwhile)");
+  t.ok(push && proof && proof.ended >= push.ended, 'and was answered only after the push');
   const ship = shipped.out.ship;
   t.equal(ship.branch, 'jgo/20261123-202500');
   t.equal(ship.plan, 'codex');
