@@ -21,6 +21,26 @@ export interface CommitRequest {
   message: string;
   changes: Change[];
   author: Identity;
+  /**
+   * Every new path among `changes` is already in the index with intent to add (intendToAdd):
+   * native git then commits exactly these paths in one process, `git commit --only`.
+   */
+  intended?: boolean;
+}
+
+/**
+ * Puts the new (untracked) paths among `changes` in the index with intent to add (`git add -N`),
+ * so that a later `git commit --only -- <paths>` can take them: one process per commit instead
+ * of two (`add`, then `commit`). The content is still the working tree's at commit time, and
+ * `git diff` shows the new files too. True when done (or nothing was needed); false when it
+ * cannot be (isomorphic-git, or git refused), and commitChanges stages as before.
+ */
+export async function intendToAdd(dir: string, changes: Change[], engines: EngineChooser, env?: NodeJS.ProcessEnv): Promise<boolean> {
+  if (engines.for('commit') !== 'native') return false;
+  const added = changes.filter((c) => c.kind === 'added').map((c) => c.path);
+  if (added.length === 0) return true;
+  const result = await runGit(['add', '--intent-to-add', '--', ...added], { cwd: dir, env });
+  return result.code === 0;
 }
 
 /** Stages exactly `changes` and commits them; returns the new commit's sha. */
@@ -37,11 +57,16 @@ export async function commitChanges(req: CommitRequest, engines: EngineChooser, 
     // starts afterwards is a process for nothing.
     const once: Array<[string, string]> = [...identity, ['maintenance.auto', 'false']];
     const paths = req.changes.flatMap((c) => (c.from ? [c.from, c.path] : [c.path]));
-    // -A on explicit paths stages additions, edits and deletions of those paths and nothing else.
-    const add = await runGit(['add', '-A', '--', ...paths], base);
-    if (add.code !== 0) throw new JgoError('commit_failed', `git add failed: ${add.stderr.trim()}`, EXIT.failed);
-    // The message goes on stdin: no quoting, no length limit, nothing in ps.
-    const commit = await runGit(['commit', '--quiet', '--no-verify', '--no-gpg-sign', '--file=-'], { ...base, config: once, input: req.message });
+    if (!req.intended) {
+      // -A on explicit paths stages additions, edits and deletions of those paths and nothing else.
+      const add = await runGit(['add', '-A', '--', ...paths], base);
+      if (add.code !== 0) throw new JgoError('commit_failed', `git add failed: ${add.stderr.trim()}`, EXIT.failed);
+    }
+    // The message goes on stdin: no quoting, no length limit, nothing in ps. With every path
+    // known to the index, --only commits exactly those paths as they are in the working tree
+    // (edits, deletions, the new files added with intent), whatever else is staged.
+    const only = req.intended ? ['--only', '--', ...paths] : [];
+    const commit = await runGit(['commit', '--quiet', '--no-verify', '--no-gpg-sign', '--file=-', ...only], { ...base, config: once, input: req.message });
     if (commit.code !== 0) throw new JgoError('commit_failed', `git commit failed: ${(commit.stderr || commit.stdout).trim()}`, EXIT.failed);
     const written = await readWorkingHead(req.dir);
     if (written !== undefined) return written;

@@ -38,7 +38,7 @@ export { changedPaths, type Change, type ChangeKind } from './status.js';
 
 /** The engine chooser and credentials for callers outside a stage harness (tests, bench). */
 export { EngineChooser, engineSetting } from './engine.js';
-export { commitChanges, pushBranch, type Identity } from './commit.js';
+export { commitChanges, intendToAdd, pushBranch, type Identity } from './commit.js';
 export { headSha, commitsSince, pathsChangedSince, readFileAt, readWorkingFile, type CommitInfo } from './history.js';
 export { readWorkingHead } from './refs.js';
 export { openRefReader, type RefReader } from './lsrefs.js';

@@ -34,7 +34,8 @@ export function parsePorcelainZ(text: string): Change[] {
       changes.push({ path, kind: 'added' });
     } else if (x === 'D' || y === 'D') {
       changes.push({ path, kind: 'deleted' });
-    } else if (x === 'A') {
+    } else if (x === 'A' || y === 'A') {
+      // ' A': added with intent (git add -N), as jgo-ship does for new files while codex plans.
       changes.push({ path, kind: 'added' });
     } else {
       changes.push({ path, kind: 'modified' });

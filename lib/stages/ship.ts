@@ -32,7 +32,7 @@ export async function ship(envelope: Envelope, context: StageContext, options: S
   if (!envelope.repo) throw new UsageError('missing_field', 'the envelope has no "repo": run jgo-gate first');
   const mode = shipMode(context);
   const git = await import('../git/index.js');
-  const { EngineChooser, engineSetting, changedPaths, commitChanges, pushBranch, commitsSince, pathsChangedSince, headSha, remoteState, recordPushed, readWorkingHead, openRefReader, openPushTarget } = git;
+  const { EngineChooser, engineSetting, changedPaths, commitChanges, intendToAdd, pushBranch, commitsSince, pathsChangedSince, headSha, remoteState, recordPushed, readWorkingHead, openRefReader, openPushTarget } = git;
   const { gitCredentials } = await import('../git/auth.js');
   const { scanChange } = await import('../ship/scan.js');
   const engines = new EngineChooser(engineSetting(context.settings), context.io.env);
@@ -113,12 +113,17 @@ export async function ship(envelope: Envelope, context: StageContext, options: S
       void openReader();
       baseOnRemote = target.then((t) => (t ? t.refs.get(baseRef) : readBase()));
     } else baseOnRemote = readBase();
-    const checked = await planCommits(envelope, pending, context, dir, request, login);
+    // New files go into the index with intent to add while codex's login is checked (codex plans
+    // once that is done, and its git diff then shows them too): each commit is then one git
+    // process, not two, after the plan.
+    const intending = intendToAdd(dir, pending, engines, env).catch(() => false);
+    const checked = await planCommits(envelope, pending, context, dir, request, login, intending);
     plan = checked.plan;
     planCost = checked.cost;
+    const intended = await intending;
     const made: Array<{ sha: string; subject: string }> = [];
     for (const group of checked.groups) {
-      const sha = await commitChanges({ dir, message: group.message, changes: group.changes, author }, engines, env);
+      const sha = await commitChanges({ dir, message: group.message, changes: group.changes, author, intended }, engines, env);
       context.log(`committed ${sha.slice(0, 12)} ${group.subject}`);
       // As git will report it: the message's first line, without trailing blanks.
       made.push({ sha, subject: (group.message.split('\n')[0] ?? group.subject).trimEnd() });
@@ -276,7 +281,7 @@ interface PlanCost {
 }
 
 /** Asks codex for a plan (read-only, with an output schema); any failure falls back to one commit. */
-async function planCommits(envelope: Envelope, changes: Change[], context: StageContext, dir: string, request: string, login?: Promise<number>) {
+async function planCommits(envelope: Envelope, changes: Change[], context: StageContext, dir: string, request: string, login?: Promise<number>, ready?: Promise<unknown>) {
   const { checkPlan, fallbackPlan, PLAN_JSON_SCHEMA } = await import('../ship/plan.js');
   const { planPrompt } = await import('../ship/prompt.js');
   const { runCodex } = await import('../codex/run.js');
@@ -295,7 +300,7 @@ async function planCommits(envelope: Envelope, changes: Change[], context: Stage
       // then the planning run gets the same setting, and the check below still holds it to the change.
       const { codexConfig } = await import('../codex/run.js');
       const sandbox = codexConfig(context).sandbox === 'danger-full-access' ? 'danger-full-access' : 'read-only';
-      run = await runCodex({ cwd: dir, prompt: planPrompt(request, changes), sandbox, outputSchema: schema, ...(login ? { login } : {}) }, context);
+      run = await runCodex({ cwd: dir, prompt: planPrompt(request, changes), sandbox, outputSchema: schema, ...(login ? { login } : {}), ...(ready ? { ready } : {}) }, context);
     } catch (error) {
       // Settings problems and secrets on disk stop the stage; a codex that failed only loses its plan.
       if (error instanceof JgoError && (error.exitCode === EXIT.usage || ['secret_on_disk', 'interrupted'].includes(error.code))) throw error;

@@ -2,10 +2,10 @@
 import t, { type Test } from 'tap';
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { renameSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
-import { changedPaths, commitChanges, pushBranch, syncMirror, makeWorkingCopy, remoteState, EngineChooser, type Engine, type GitContext } from '../../lib/git/index.js';
+import { changedPaths, commitChanges, intendToAdd, pushBranch, syncMirror, makeWorkingCopy, remoteState, EngineChooser, type Engine, type GitContext } from '../../lib/git/index.js';
 import { startGitServer, createBareRepo, commitToBare, revParse, type GitServer } from '../helpers/git-server.js';
 import { tempDir } from '../helpers/run.js';
 
@@ -101,6 +101,45 @@ for (const engine of ['isomorphic', 'native'] as const) {
     t.equal(await revParse(server, 'acme/widgets.git', 'jgo/moved'), sha);
   });
 }
+
+t.test('native: new files added with intent, then each commit is one `git commit --only` of exactly its paths', async (t) => {
+  const server = await startGitServer();
+  t.teardown(server.close);
+  await createBareRepo(server, 'acme/widgets.git', { files: { 'README.md': 'r\n', 'old.txt': 'o\n', 'gone.txt': 'g\n' } });
+  const { dest, url, c } = await workingCopy(t, server, 'native', 'jgo/intent');
+  writeFileSync(join(dest, 'README.md'), 'r2\n');
+  writeFileSync(join(dest, 'NEW.md'), 'n\n');
+  rmSync(join(dest, 'gone.txt'));
+  renameSync(join(dest, 'old.txt'), join(dest, 'moved.txt'));
+  const changes = await changedPaths(dest, c.engines);
+  t.equal(await intendToAdd(dest, changes, c.engines), true);
+  t.match(git(dest, 'diff', '--name-only'), /^NEW\.md$/m, 'the new files are in the index with intent to add: git diff shows them');
+  t.equal(git(dest, 'diff', '--cached', '--name-only'), '', 'and nothing is staged');
+  t.same((await changedPaths(dest, c.engines)).map((x) => `${x.kind} ${x.path}`), changes.map((x) => `${x.kind} ${x.path}`), 'and still read as added');
+  t.equal(await intendToAdd(dest, changes, new EngineChooser('isomorphic')), false, 'isomorphic-git stages at commit time instead');
+
+  // A git on PATH that notes each command, to count the processes a commit takes.
+  const bin = tempDir(t);
+  const log = join(bin, 'commands.log');
+  const real = execFileSync('sh', ['-c', 'command -v git'], { encoding: 'utf8' }).trim();
+  writeFileSync(join(bin, 'git'), `#!/bin/sh\necho "$1" >> '${log}'\nexec '${real}' "$@"\n`, { mode: 0o755 });
+  const env = { PATH: `${bin}:${process.env.PATH}`, HOME: dest };
+  const docs = changes.filter((x) => x.path.endsWith('.md'));
+  const rest = changes.filter((x) => !x.path.endsWith('.md'));
+  const first = await commitChanges({ dir: dest, message: 'docs: update the readme\n', changes: docs, author: me, intended: true }, c.engines, env);
+  t.equal(git(dest, 'show', '--name-status', '--format=', first).split('\n').sort().join(','), 'A\tNEW.md,M\tREADME.md', 'the first commit holds exactly its paths');
+  t.equal(git(dest, 'diff', '--name-only', '--', 'moved.txt'), 'moved.txt', 'the other new file is still only intended');
+  t.equal(git(dest, 'diff', '--cached', '--name-only'), '', 'and still nothing is staged');
+  const second = await commitChanges({ dir: dest, message: 'chore: move old.txt and drop gone.txt\n', changes: rest, author: me, intended: true }, c.engines, env);
+  t.equal(git(dest, 'show', '--name-status', '--format=', second).split('\n').sort().join(','), 'D\tgone.txt,R100\told.txt\tmoved.txt', 'the second, the rest, the rename seen');
+  t.equal(git(dest, 'status', '--porcelain'), '', 'everything committed');
+  t.same(readFileSync(log, 'utf8').trim().split('\n'), ['commit', 'commit'], 'one git process per commit');
+
+  await pushBranch({ dir: dest, url, branch: 'jgo/intent', credentials: undefined }, c.engines);
+  t.equal(await revParse(server, 'acme/widgets.git', 'jgo/intent'), second);
+  const files = git(dest, 'ls-tree', '-r', '--name-only', second).split('\n');
+  t.same(files, ['NEW.md', 'README.md', 'moved.txt'], 'and the pushed tree is the working tree');
+});
 
 t.test('native: a commit starts no `git maintenance` in the one-run working copy', async (t) => {
   const { createHash } = await import('node:crypto');

@@ -42,11 +42,12 @@ for (const engine of ['isomorphic', 'native'] as const) {
 }
 
 t.test('porcelain -z parsing: spaces, renames, staged additions', async (t) => {
-  t.same(parsePorcelainZ(' M a b.txt\0?? new file\0R  new.md\0old.md\0A  staged.ts\0 D del\0'), [
+  t.same(parsePorcelainZ(' M a b.txt\0?? new file\0R  new.md\0old.md\0A  staged.ts\0 D del\0 A intended.ts\0'), [
     { path: 'a b.txt', kind: 'modified' },
     { path: 'new file', kind: 'added' },
     { path: 'new.md', kind: 'renamed', from: 'old.md' },
     { path: 'staged.ts', kind: 'added' },
     { path: 'del', kind: 'deleted' },
+    { path: 'intended.ts', kind: 'added' },
   ]);
 });
