@@ -142,6 +142,10 @@ export async function runStage(spec: StageSpec, io: StageIO): Promise<ExitCode> 
       settingsError = error;
     }
     const prepared = spec.prepare?.().catch(() => undefined);
+    // libuv starts its thread pool on a process's first file-system call, which took 5-10 ms of
+    // the stage's first real one (jgo-sync's mkdir): a harmless call now, while the envelope is
+    // awaited, has the pool running by then.
+    process.getBuiltinModule('node:fs').access(io.cwd, () => {});
     trace('ready');
     envelope = await readEnvelope(spec, io.stdin);
     begun = true;

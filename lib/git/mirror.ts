@@ -6,6 +6,7 @@
  * only when they differ from the mirror's.
  */
 import { copyFile, link, mkdir, open, readdir, rename, rm, stat, writeFile, readFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { JgoError, EXIT } from '../errors.js';
 import type { GitCredentials } from './auth.js';
@@ -306,7 +307,9 @@ export function mirrorLockPath(path: string): string {
 export async function syncMirror(url: string, cacheDir: string, ctx: GitContext): Promise<MirrorResult> {
   const path = mirrorPath(cacheDir, url);
   const reposDir = join(cacheDir, 'repos');
-  await mkdir(reposDir, { recursive: true });
+  // A stat on this thread, not a mkdir's two round trips through libuv's pool: on the warm path
+  // the directory is there.
+  if (!existsSync(reposDir)) await mkdir(reposDir, { recursive: true });
   const started = Date.now();
   const progress = new Progress(ctx.stderr);
   return withLock(
@@ -326,7 +329,8 @@ export async function syncMirror(url: string, cacheDir: string, ctx: GitContext)
           if (!existed || !(await looksUsable(path))) return { existed, usable: false, local: undefined, before: 0, loose: 0 };
           await removeStaleGitLocks(path);
           const stats: RefStats = { loose: 0 };
-          const [local, before] = await Promise.all([readLocalRefs(path, stats), packBytes(path)]);
+          // Loose objects are packed here too: a fetch brings packs, never loose objects.
+          const [local, before] = await Promise.all([readLocalRefs(path, stats), packLooseObjects(path, ctx).then(() => packBytes(path))]);
           return { existed, usable: true, local, before, loose: stats.loose };
         })(),
       ]);
@@ -364,7 +368,7 @@ export async function syncMirror(url: string, cacheDir: string, ctx: GitContext)
         }
       }
       await setHead(path, defaultBranch);
-      await packLooseObjects(path, ctx);
+      // A mirror just built holds packs only; one that existed had its loose objects packed above.
       // Unfetched, the refs are the ones just read.
       let now = local;
       if (fetched || rebuilt || now === undefined) {
