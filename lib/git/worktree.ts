@@ -3,6 +3,7 @@
  * runs git in it) made from the mirror without touching the network, its objects hardlinked
  * rather than copied, checked out on a new branch, with `origin` pointing at the real remote.
  */
+import { constants } from 'node:fs';
 import { copyFile, link, mkdir, readdir, stat, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { JgoError, EXIT, UsageError } from '../errors.js';
@@ -38,31 +39,65 @@ export function checkBranchName(name: string, what = 'branch'): void {
   if (bad) throw new UsageError('bad_branch', `${JSON.stringify(name)} is not a valid ${what} name`);
 }
 
-async function linkTree(from: string, to: string): Promise<void> {
-  await mkdir(to, { recursive: true });
-  const entries = await readdir(from, { withFileTypes: true }).catch(() => []);
-  await Promise.all(
-    entries.map(async (e) => {
-      const src = join(from, e.name);
-      const dst = join(to, e.name);
-      if (e.isDirectory()) return linkTree(src, dst);
-      // Objects never change once written, so sharing the inode is safe; across devices, copy.
-      await link(src, dst).catch(() => copyFile(src, dst));
-    }),
-  );
+/** A test's hook into linkObjects: called once each directory's listing is in, before its files are linked. */
+export interface LinkHooks {
+  listed?: (dir: string) => Promise<void>;
 }
 
 /**
- * The repository files of a working copy, as `git clone --local` would leave them: the mirror's
- * objects hardlinked, its branches as origin's, its tags, the new branch at the base and checked
- * out in HEAD, origin pointing at the real remote.
+ * Hardlinks (else copies) a mirror's object store into a working copy's. Objects never change
+ * once written, so sharing the inode is safe.
+ *
+ * Done without the mirror's lock, so another run's jgo-sync may pack the mirror's loose objects
+ * meanwhile (`git repack -d`): a loose object listed here can be gone when it is linked. git
+ * writes the new pack, its index last, before it removes the loose objects, so when one has
+ * vanished the pack directory is linked once more after the walk, and the pack is there.
  */
+export async function linkObjects(from: string, to: string, hooks: LinkHooks = {}): Promise<void> {
+  let vanished = false;
+  const walk = async (src: string, dst: string): Promise<void> => {
+    await mkdir(dst, { recursive: true });
+    const entries = await readdir(src, { withFileTypes: true }).catch(() => []);
+    await hooks.listed?.(src);
+    await Promise.all(
+      entries.map(async (e) => {
+        if (e.isDirectory()) return walk(join(src, e.name), join(dst, e.name));
+        if (!(await share(join(src, e.name), join(dst, e.name)))) vanished = true;
+      }),
+    );
+  };
+  await walk(from, to);
+  if (vanished) await walk(join(from, 'pack'), join(to, 'pack'));
+}
+
+/** One object file shared: true when it is there, false when the source has vanished. */
+async function share(src: string, dst: string): Promise<boolean> {
+  const code = (error: unknown) => (error as NodeJS.ErrnoException).code;
+  try {
+    await link(src, dst);
+    return true;
+  } catch (error) {
+    // Already linked (the second pass): never copied onto, as it is the mirror's own inode.
+    if (code(error) === 'EEXIST') return true;
+    if (code(error) === 'ENOENT') return false;
+  }
+  try {
+    // Across devices: a copy, never over an existing file.
+    await copyFile(src, dst, constants.COPYFILE_EXCL);
+    return true;
+  } catch (error) {
+    if (code(error) === 'EEXIST') return true;
+    if (code(error) === 'ENOENT') return false;
+    throw error;
+  }
+}
+
 async function writeGitDir(req: WorkingCopyRequest, refs: RefMap, baseSha: string): Promise<void> {
   const gitdir = join(req.dest, '.git');
   await mkdir(join(gitdir, 'refs', 'tags'), { recursive: true });
   const core = await probeCore(gitdir);
   await mkdir(join(gitdir, 'refs', 'remotes', 'origin'), { recursive: true });
-  await linkTree(join(req.mirror, 'objects'), join(gitdir, 'objects'));
+  await linkObjects(join(req.mirror, 'objects'), join(gitdir, 'objects'));
   const entries: Array<[string, string]> = [];
   for (const [name, sha] of refs) entries.push([name.startsWith('refs/heads/') ? `refs/remotes/origin/${name.slice(11)}` : name, sha]);
   // Git binary-searches a packed-refs file that declares itself sorted: it must be.
