@@ -1,5 +1,5 @@
 /**
- * The remote's refs over smart HTTP, read by jgo (the HTTP is http.ts). Two readers:
+ * The remote's refs over smart HTTP, read by jgo (the HTTP is lib/http.ts). Two readers:
  *
  * - `readAdvertisement`: protocol v1, one GET for every branch and tag and the default branch.
  *   This is jgo-sync's question on every run. isomorphic-git's listServerRefs answers it too,
@@ -21,7 +21,7 @@
 import { TOKEN_USER, type GitCredentials } from './auth.js';
 import type { JgoError } from '../errors.js';
 import { classifyIsoFailure } from './iso.js';
-import { exchange } from './http.js';
+import { exchange } from '../http.js';
 
 export interface RefReader {
   /**
@@ -112,7 +112,7 @@ export interface SmartRequest {
   signal?: AbortSignal;
   /** A GET's redirects are followed unless this is false (a POST's never are). */
   followRedirects?: boolean;
-  /** A POST's headers go at once, its body once this is fulfilled (see http.ts). */
+  /** A POST's headers go at once, its body once this is fulfilled (see lib/http.ts). */
   after?: Promise<unknown>;
 }
 
@@ -123,7 +123,7 @@ export interface SmartAnswer {
 }
 
 /**
- * One exchange with a smart-HTTP remote (http.ts), the token in a header. Transport failures are
+ * One exchange with a smart-HTTP remote (lib/http.ts), the token in a header. Transport failures are
  * thrown as they come: the caller says what they mean.
  */
 export async function smartHttp(url: string, credentials: GitCredentials | undefined, req: SmartRequest): Promise<SmartAnswer> {
@@ -133,6 +133,8 @@ export async function smartHttp(url: string, credentials: GitCredentials | undef
     headers: {
       ...authHeader(credentials),
       'user-agent': 'git/jgo',
+      // As git asks: a large ref advertisement comes compressed.
+      'accept-encoding': 'gzip',
       ...(req.v2 ? { 'git-protocol': 'version=2' } : {}),
       ...(req.post ? { 'content-type': `application/x-${req.service}-request`, accept: `application/x-${req.service}-result` } : {}),
     },

@@ -1,7 +1,7 @@
 /**
  * The push of a new branch over smart HTTP, spoken by jgo: the receive-pack advertisement is read
  * ahead (jgo-ship reads it while codex plans the commits), the pack comes from `git pack-objects`,
- * and the push itself is then one POST (http.ts).
+ * and the push itself is then one POST (lib/http.ts).
  *
  * Why: `git push` on a one-commit branch is four processes (git, git-remote-http, send-pack,
  * pack-objects) and two round trips, the advertisement and the pack, one after the other at the

@@ -167,6 +167,10 @@ export function gateStage(words: readonly string[] = [], deps: GateDeps = {}): S
     run: (envelope, context) => gate(envelope, context, deps),
     prepare: async () => {
       await Promise.all([import('openai'), import('../http-fetch.js')]);
+      // The request's transport too, while the stage waits for its envelope (lib/http.ts loads it
+      // at first use otherwise, on the gate's critical path).
+      process.getBuiltinModule('node:http');
+      process.getBuiltinModule('node:https');
     },
   };
 }

@@ -1,8 +1,9 @@
 /**
- * The HTTP under jgo's own smart-HTTP exchanges (lsrefs.ts, push.ts): node:http, with node:https
- * loaded only for an https URL and node:zlib only for a gzipped answer.
+ * The HTTP under jgo's own requests: git's smart HTTP (lib/git/lsrefs.ts, push.ts) and the fetch
+ * the openai SDK and the GitHub API get (http-fetch.ts). node:http, with node:https loaded only
+ * for an https URL and node:zlib only for a gzipped answer; each answer is read whole.
  *
- * Why not isomorphic-git's client (simple-get), which these exchanges used before: loading it
+ * Why not isomorphic-git's client (simple-get), which the git exchanges used before: loading it
  * loads https, tls, crypto, zlib, url and querystring in every jgo-sync and jgo-ship start,
  * 15-20 ms of CPU, whatever the URL and the answer; and it holds every request body back by a
  * timer. And one thing it cannot do: send a request's headers before its body is known, which
@@ -11,7 +12,8 @@
 import type { ClientRequest, IncomingHttpHeaders, IncomingMessage, RequestOptions } from 'node:http';
 
 export interface Exchange {
-  method: 'GET' | 'POST';
+  method: string;
+  /** As given: an answer is gzipped only if they ask for it (and is then inflated here). */
   headers: Record<string, string>;
   /** The request body (a POST's). */
   body?: Buffer;
@@ -21,12 +23,13 @@ export interface Exchange {
    */
   after?: Promise<unknown>;
   signal?: AbortSignal;
-  /** Redirects of a GET are followed (at most 10) unless this is false; a POST's never are. */
+  /** Redirects of a GET are followed (at most 10) unless this is false; other methods' never are. */
   followRedirects?: boolean;
 }
 
 export interface ExchangeAnswer {
   status: number;
+  statusText: string;
   headers: IncomingHttpHeaders;
   /** The whole body, inflated when the server gzipped it. */
   body: Buffer;
@@ -49,7 +52,7 @@ function once(url: URL, ex: Exchange): Promise<ExchangeAnswer> {
       reject(signal.reason);
       return;
     }
-    const headers = { 'accept-encoding': 'gzip', ...ex.headers, ...(ex.body ? { 'content-length': String(ex.body.length) } : {}) };
+    const headers = { ...ex.headers, ...(ex.body ? { 'content-length': String(ex.body.length) } : {}) };
     const req = send(url, { method: ex.method, headers });
     const onAbort = () => req.destroy(signal?.reason instanceof Error ? signal.reason : new Error('aborted'));
     signal?.addEventListener('abort', onAbort, { once: true });
@@ -64,7 +67,7 @@ function once(url: URL, ex: Exchange): Promise<ExchangeAnswer> {
           const raw = Buffer.concat(chunks);
           const gzipped = /^(x-)?gzip$/i.test(String(res.headers['content-encoding'] ?? '').trim());
           const body = gzipped ? process.getBuiltinModule('node:zlib').gunzipSync(raw) : raw;
-          resolve({ status: res.statusCode ?? 0, headers: res.headers, body, url: url.href });
+          resolve({ status: res.statusCode ?? 0, statusText: res.statusMessage ?? '', headers: res.headers, body, url: url.href });
         } catch (error) {
           reject(error);
         }

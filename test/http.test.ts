@@ -1,9 +1,9 @@
-/** lib/git/http.ts: the HTTP under jgo's smart-HTTP exchanges, against a loopback server. */
+/** lib/http.ts: the HTTP under jgo's own requests, against a loopback server. */
 import t, { type Test } from 'tap';
 import http from 'node:http';
 import { once } from 'node:events';
 import { gzipSync } from 'node:zlib';
-import { exchange } from '../../lib/git/http.js';
+import { exchange } from '../lib/http.js';
 
 interface Seen {
   method: string;
@@ -43,7 +43,7 @@ t.test('a GET: the answer whole, gzip inflated, redirects followed', async (t) =
       res.writeHead(200, { 'content-type': 'text/plain', 'content-encoding': 'gzip' }).end(gzipSync('hello there'));
     } else res.writeHead(404).end();
   });
-  const answer = await exchange(`${url}/old`, { method: 'GET', headers: { authorization: 'Basic abc' } });
+  const answer = await exchange(`${url}/old`, { method: 'GET', headers: { authorization: 'Basic abc', 'accept-encoding': 'gzip' } });
   t.equal(answer.status, 200);
   t.equal(answer.body.toString(), 'hello there');
   t.equal(answer.url, `${url}/new`);
