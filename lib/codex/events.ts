@@ -5,44 +5,45 @@
  * Every object is loose and unknown event or item types are kept as they are: a newer codex may
  * add fields and kinds, and jgo must go on watching rather than fail on them.
  */
-import * as z from 'zod';
+import * as z from '../zod.js';
 import { Usage } from '../envelope.js';
 import { relative, isAbsolute } from 'node:path';
 
-const Text = z.string().catch('');
+const Text = z.catch(z.string(), '');
+const Id = z.optional(z.string());
 
 export const CommandItem = z.looseObject({
-  id: z.string().optional(),
+  id: Id,
   type: z.literal('command_execution'),
   command: Text,
-  aggregated_output: z.string().optional(),
-  exit_code: z.number().int().nullable().optional(),
-  status: z.string().optional(),
+  aggregated_output: z.optional(z.string()),
+  exit_code: z.optional(z.nullable(z.number().check(z.int()))),
+  status: z.optional(z.string()),
 });
 export type CommandItem = z.infer<typeof CommandItem>;
 
 export const FileChangeItem = z.looseObject({
-  id: z.string().optional(),
+  id: Id,
   type: z.literal('file_change'),
-  changes: z.array(z.looseObject({ path: z.string(), kind: z.string() })).catch([]),
-  status: z.string().optional(),
+  changes: z.catch(z.array(z.looseObject({ path: z.string(), kind: z.string() })), []),
+  status: z.optional(z.string()),
 });
 export type FileChangeItem = z.infer<typeof FileChangeItem>;
 
 export const MessageItem = z.looseObject({
-  id: z.string().optional(),
+  id: Id,
   type: z.enum(['agent_message', 'reasoning']),
   text: Text,
 });
 
 export const ErrorItem = z.looseObject({
-  id: z.string().optional(),
+  id: Id,
   type: z.literal('error'),
   message: Text,
 });
 
 /** Any other item (mcp_tool_call, web_search, todo_list, plan, …): kept, shown by its type. */
-export const OtherItem = z.looseObject({ id: z.string().optional(), type: z.string() });
+export const OtherItem = z.looseObject({ id: Id, type: z.string() });
 
 export const Item = z.union([CommandItem, FileChangeItem, MessageItem, ErrorItem, OtherItem]);
 export type Item = z.infer<typeof Item>;
@@ -54,8 +55,8 @@ export type TurnUsage = z.infer<typeof TurnUsage>;
 export const CodexEvent = z.union([
   z.looseObject({ type: z.literal('thread.started'), thread_id: z.string() }),
   z.looseObject({ type: z.literal('turn.started') }),
-  z.looseObject({ type: z.literal('turn.completed'), usage: TurnUsage.optional() }),
-  z.looseObject({ type: z.literal('turn.failed'), error: z.looseObject({ message: Text }).optional() }),
+  z.looseObject({ type: z.literal('turn.completed'), usage: z.optional(TurnUsage) }),
+  z.looseObject({ type: z.literal('turn.failed'), error: z.optional(z.looseObject({ message: Text })) }),
   z.looseObject({ type: z.enum(['item.started', 'item.updated', 'item.completed']), item: Item }),
   /** A top-level error is a notice (a retry, a reconnect), not the end of the turn. */
   z.looseObject({ type: z.literal('error'), message: Text }),

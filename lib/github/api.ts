@@ -7,7 +7,7 @@
  * caller's business. Only a request that got no answer throws (network_error, interrupted).
  * The token goes into one header and nowhere else: never a URL, a message or a log.
  */
-import * as z from 'zod';
+import * as z from '../zod.js';
 import type { Settings } from '../config.js';
 import { EXIT, JgoError, UsageError, messageOf } from '../errors.js';
 import { Redactor } from '../redact.js';
@@ -20,49 +20,32 @@ export const DEFAULT_TIMEOUT_MS = 30_000;
 // --- The response shapes jgo reads (loose: GitHub sends much more) ---
 
 export const PullRequestSchema = z.looseObject({
-  number: z.number().int().positive(),
-  html_url: z.string().url(),
-  state: z.string().optional(),
-  draft: z.boolean().optional(),
+  number: z.number().check(z.int(), z.positive()),
+  html_url: z.string().check(z.url()),
+  state: z.optional(z.string()),
+  draft: z.optional(z.boolean()),
 });
 export type PullRequestData = z.infer<typeof PullRequestSchema>;
 
 export const PullRequestList = z.array(PullRequestSchema);
 
+const Flag = z.optional(z.boolean());
+const Text = z.optional(z.string());
+
 export const RepositorySchema = z.looseObject({
-  full_name: z.string().optional(),
-  default_branch: z.string().optional(),
-  private: z.boolean().optional(),
+  full_name: Text,
+  default_branch: Text,
+  private: Flag,
   /** Present when the request was authenticated: what the token may do. */
-  permissions: z
-    .looseObject({
-      admin: z.boolean().optional(),
-      maintain: z.boolean().optional(),
-      push: z.boolean().optional(),
-      triage: z.boolean().optional(),
-      pull: z.boolean().optional(),
-    })
-    .optional(),
+  permissions: z.optional(z.looseObject({ admin: Flag, maintain: Flag, push: Flag, triage: Flag, pull: Flag })),
 });
 export type RepositoryData = z.infer<typeof RepositorySchema>;
 
 /** `{"message": "Validation Failed", "errors": [{"resource": …, "code": …, "message": …}]}` */
 export const ErrorBodySchema = z.looseObject({
-  message: z.string().optional(),
-  errors: z
-    .array(
-      z.union([
-        z.string(),
-        z.looseObject({
-          resource: z.string().optional(),
-          field: z.string().optional(),
-          code: z.string().optional(),
-          message: z.string().optional(),
-        }),
-      ]),
-    )
-    .optional(),
-  documentation_url: z.string().optional(),
+  message: Text,
+  errors: z.optional(z.array(z.union([z.string(), z.looseObject({ resource: Text, field: Text, code: Text, message: Text })]))),
+  documentation_url: Text,
 });
 
 /** GitHub's own words for a failed request: the message and each validation error, one line. */

@@ -7,7 +7,7 @@
 import { mkdir, readdir, readFile, rename, writeFile, stat } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import * as z from 'zod';
+import * as z from '../zod.js';
 import { Envelope, STAGES } from '../envelope.js';
 
 export type StageKey = (typeof STAGES)[number];
@@ -19,12 +19,12 @@ export const RunRecord = z.object({
   run_id: z.string(),
   request: z.string(),
   started: z.string(),
-  ended: z.string().optional(),
+  ended: z.optional(z.string()),
   status: RunStatus,
-  exit_code: z.number().int().optional(),
+  exit_code: z.optional(z.number().check(z.int())),
   host: z.string(),
-  pid: z.number().int(),
-  dry_run: z.boolean().optional(),
+  pid: z.number().check(z.int()),
+  dry_run: z.optional(z.boolean()),
 });
 export type RunRecord = z.infer<typeof RunRecord>;
 
@@ -34,7 +34,7 @@ export const StageRecord = z.object({
   started: z.string(),
   ended: z.string(),
   duration_ms: z.number(),
-  exit_code: z.number().int(),
+  exit_code: z.number().check(z.int()),
   envelope: Envelope,
 });
 export type StageRecord = z.infer<typeof StageRecord>;

@@ -3,18 +3,18 @@
  * Conventional Commit message and the paths it contains. Every path must be part of the change
  * and appear once; paths the plan forgets go into a final commit, so nothing is ever lost.
  */
-import * as z from 'zod';
+import * as z from '../zod.js';
 import type { Change } from '../git/index.js';
 
 /** Conventional Commits 1.0: type(scope)!: description. */
 export const CONVENTIONAL_SUBJECT = /^(feat|fix|docs|style|refactor|perf|test|build|ci|chore|revert)(\([A-Za-z0-9_./ -]+\))?!?: \S.{0,99}$/;
 
 export const PlannedCommit = z.object({
-  subject: z.string().regex(CONVENTIONAL_SUBJECT, 'subject must be a Conventional Commit subject, e.g. "docs(readme): add install steps"'),
+  subject: z.string().check(z.regex(CONVENTIONAL_SUBJECT, 'subject must be a Conventional Commit subject, e.g. "docs(readme): add install steps"')),
   body: z.string(),
-  paths: z.array(z.string().min(1)).min(1),
+  paths: z.array(z.string().check(z.minLength(1))).check(z.minLength(1)),
 });
-export const Plan = z.object({ commits: z.array(PlannedCommit).min(1) });
+export const Plan = z.object({ commits: z.array(PlannedCommit).check(z.minLength(1)) });
 export type Plan = z.infer<typeof Plan>;
 
 /**

@@ -2,7 +2,7 @@
  * jgo-gate: asks the model whether the request is executable and for a prompt written for codex,
  * then fixes the repository the rest of the pipeline works on.
  */
-import * as z from 'zod';
+import * as z from '../zod.js';
 import type OpenAI from 'openai';
 import { ENVELOPE_VERSION, type Envelope, type Gate, type Usage } from '../envelope.js';
 import { EXIT, JgoError, UsageError } from '../errors.js';
@@ -27,14 +27,16 @@ Reply with only a JSON object, no prose and no code fences:
 export const GateReply = z
   .object({
     executable: z.boolean(),
-    reason: z.string().default(''),
-    repo_ref: z.string().nullish().transform((v) => (v ?? '').trim()),
-    optimized_prompt: z.string().nullish().transform((v) => (v ?? '').trim()),
+    reason: z._default(z.string(), ''),
+    repo_ref: z.pipe(z.nullish(z.string()), z.transform((v) => (v ?? '').trim())),
+    optimized_prompt: z.pipe(z.nullish(z.string()), z.transform((v) => (v ?? '').trim())),
   })
-  .refine((r) => !r.executable || r.optimized_prompt.length > 0, {
-    message: 'optimized_prompt must not be empty when executable is true',
-    path: ['optimized_prompt'],
-  });
+  .check(
+    z.refine((r) => !r.executable || r.optimized_prompt.length > 0, {
+      message: 'optimized_prompt must not be empty when executable is true',
+      path: ['optimized_prompt'],
+    }),
+  );
 export type GateReply = z.infer<typeof GateReply>;
 
 const CORRECTION =
