@@ -3,6 +3,7 @@ import t from 'tap';
 import { chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { bin, baseEnv, runProcess, tempDir } from './helpers/run.js';
+import { WRAPPER } from '../lib/boot.js';
 
 const gate = bin('jgo-gate');
 const traced = (stderr: string) => [...stderr.matchAll(/ code cache (\w+)/g)].map((m) => m[1]);
@@ -91,4 +92,28 @@ t.test('every bundle is ASCII, so that a start reads it as one-byte text', async
     const bytes = readFileSync(join(dir, file));
     t.equal(bytes.findIndex((b) => b > 0x7f), -1, `${file}: no byte above 0x7f`);
   }
+});
+
+t.test('every bundle is written inside the CommonJS wrapper, and a bundle that is not still runs', async (t) => {
+  const dir = join(dirname(bin('jgo')), '..', 'bundle');
+  for (const file of readdirSync(dir).filter((f) => f.endsWith('.cjs'))) {
+    const text = readFileSync(join(dir, file), 'latin1');
+    t.ok(text.startsWith(WRAPPER), `${file} starts inside the wrapper, so that a start compiles it as read`);
+    t.ok(text.endsWith('\n});'), `${file} closes the wrapper`);
+    t.notMatch(text, /^[^\n]*#!/, `${file}: its #! line is a comment`);
+  }
+  // A bundle as esbuild writes it (an older build's): boot wraps it itself.
+  const tree = tempDir(t);
+  for (const part of ['cmd/jgo-gate.js', 'cmd/package.json', 'lib/boot.cjs', 'bundle/jgo-gate.cjs']) {
+    mkdirSync(join(tree, dirname(part)), { recursive: true });
+    copyFileSync(join(dirname(gate), '..', part), join(tree, part));
+  }
+  const bundle = join(tree, 'bundle', 'jgo-gate.cjs');
+  const wrapped = readFileSync(bundle, 'latin1');
+  writeFileSync(bundle, `#!${wrapped.slice(WRAPPER.length + '//'.length, -'\n});'.length)}`);
+  t.ok(readFileSync(bundle, 'latin1').startsWith('#!/usr/bin/env node\n'));
+  const env = { ...baseEnv(tempDir(t)), JGO_CACHE_DIR: tempDir(t) };
+  const run = await runProcess(join(tree, 'cmd', 'jgo-gate.js'), { args: ['--version'], env });
+  t.equal(run.code, 0, run.stderr);
+  t.match(run.stdout, /^\d+\.\d+\.\d+\n$/);
 });
