@@ -27,6 +27,11 @@ export interface StageContext {
   /** Aborted on SIGINT/SIGTERM: long work stops and cleans up. */
   signal: AbortSignal;
   redact: Redactor;
+  /**
+   * Work to do once the envelope is out, before the process exits: what the answer does not
+   * depend on (`jgo run` goes on with the answer while it is done). A failure is not reported.
+   */
+  afterAnswer?: (task: () => Promise<unknown>) => void;
 }
 
 export interface StageSpec {
@@ -129,6 +134,7 @@ export async function runStage(spec: StageSpec, io: StageIO): Promise<ExitCode> 
 
   let code: ExitCode;
   let out: Envelope;
+  const after: Array<() => Promise<unknown>> = [];
   try {
     if (spec.usageError) throw spec.usageError;
     // Bad settings are reported once the envelope is in: a stage started ahead of its turn and
@@ -157,7 +163,7 @@ export async function runStage(spec: StageSpec, io: StageIO): Promise<ExitCode> 
       out = envelope;
       code = envelope.error.exit_code as ExitCode;
     } else {
-      out = await spec.run(envelope, { name: spec.name, settings, io, log: say, signal: controller.signal, redact });
+      out = await spec.run(envelope, { name: spec.name, settings, io, log: say, signal: controller.signal, redact, afterAnswer: (task) => after.push(task) });
       code = EXIT.ok;
     }
   } catch (thrown) {
@@ -175,6 +181,7 @@ export async function runStage(spec: StageSpec, io: StageIO): Promise<ExitCode> 
   }
   await writeLine(io.stdout, redact.text(JSON.stringify(out)));
   trace('envelope out');
+  await Promise.allSettled(after.map((task) => task()));
   return code;
 }
 

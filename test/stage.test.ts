@@ -165,3 +165,24 @@ t.test('bad settings are reported after the envelope is in, so a stage started a
   t.equal(oneLine(t, io.out()).error?.code, 'env_file_unreadable');
   t.notOk(ran);
 });
+
+t.test('work a stage leaves for after its answer runs once the envelope is written, and cannot fail the stage', async (t) => {
+  const io = memoryIO(JSON.stringify({ jgo: 1 }), { cwd: tempDir(t) });
+  const seen: string[] = [];
+  const code = await runStage(
+    echoStage({
+      run: async (envelope, context) => {
+        context.afterAnswer?.(async () => {
+          seen.push(`after, stdout then: ${io.out().trim()}`);
+        });
+        context.afterAnswer?.(() => Promise.reject(new Error('cleanup failed')));
+        return { ...envelope, mirror: { path: '/m.git', default_branch: 'main', head_sha: 'a'.repeat(40) } };
+      },
+    }),
+    io,
+  );
+  t.equal(code, 0);
+  t.same(seen, [`after, stdout then: ${io.out().trim()}`], 'ran after the envelope was out, before the stage returned');
+  t.match(io.out(), /"mirror"/);
+  t.equal(io.err(), '', 'a failure afterwards is not reported');
+});

@@ -288,6 +288,17 @@ export async function gcCommand(options: { days?: number; json?: boolean }, io: 
     for (const path of paths) await rm(path, { recursive: true, force: true });
     removed.push({ run_id: id, bytes });
   }
+  // Working copies ship set aside to remove after its answer, left by a ship that was stopped first.
+  for (const entry of await readdir(workDir).catch(() => [] as string[])) {
+    const m = /^\.removing-(.+)-\d+$/.exec(entry);
+    if (!m) continue;
+    const path = join(workDir, entry);
+    const bytes = await sizeOf(path);
+    await rm(path, { recursive: true, force: true });
+    const done = removed.find((r) => r.run_id === m[1]);
+    if (done) done.bytes += bytes;
+    else removed.push({ run_id: m[1]!, bytes });
+  }
   // Branch-name claims whose run is gone and old enough.
   const claims = join(workDir, '.branches');
   for (const claim of await readdir(claims).catch(() => [] as string[])) {

@@ -5,8 +5,8 @@
 import t, { type Test } from 'tap';
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { runStage, type StageSpec } from '../../lib/stage.js';
 import { syncStage } from '../../lib/stages/sync.js';
 import { worktreeStage } from '../../lib/stages/worktree.js';
@@ -99,6 +99,7 @@ t.test('a two-group plan gives two commits on the server, in order; the working 
   t.equal(ship.remote_sha, ship.commits[1].sha);
   t.match(shipped.err, /pushed jgo\/20261123-202500 \(2 commits\)/, 'the branch name is told on stderr');
   t.notOk(existsSync(s.dir), 'the working copy is removed after a verified push');
+  t.same(readdirSync(dirname(dirname(s.dir))).filter((e) => e.startsWith('.')), ['.branches'], 'set aside at once, and deleted before the stage is done');
   t.equal(ship.mirrored, true, 'the mirror was given the branch');
   t.equal(git(s.envelope.mirror.path, 'rev-parse', `refs/heads/${ship.branch}`), ship.remote_sha);
   const again = await stage(t, syncStage(), { jgo: 1, repo: s.envelope.repo }, s.env);
