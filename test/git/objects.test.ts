@@ -36,21 +36,19 @@ t.test('a loose object packed away while it is being linked: the new pack is lin
   const loose = join(mirror, 'objects', sha.slice(0, 2), sha.slice(2));
   t.ok(existsSync(loose), 'the second commit is a loose object in the mirror');
 
-  // The repack runs once the pack directory has been listed and the loose object's directory
-  // too: the walk has missed the new pack, and the object is gone when its turn comes.
+  // The repack runs once the loose object's directory has been listed, before its object is
+  // linked: the object is gone when its turn comes.
   const dest = join(dir, 'copy.git');
   git(dir, 'init', '-q', '--bare', dest);
-  let packListed!: () => void;
-  const packs = new Promise<void>((resolve) => (packListed = resolve));
-  await linkObjects(join(mirror, 'objects'), join(dest, 'objects'), {
-    listed: async (listedDir) => {
-      if (listedDir === join(mirror, 'objects', 'pack')) packListed();
-      if (listedDir === join(mirror, 'objects', sha.slice(0, 2))) {
-        await packs;
-        git(mirror, 'repack', '-d', '-q');
-      }
+  const listed: string[] = [];
+  linkObjects(join(mirror, 'objects'), join(dest, 'objects'), {
+    listed: (listedDir) => {
+      listed.push(listedDir);
+      if (listedDir === join(mirror, 'objects', sha.slice(0, 2))) git(mirror, 'repack', '-d', '-q');
     },
   });
+  const fanOut = listed.filter((d) => /\/objects\/[0-9a-f]{2}$/.test(d));
+  t.ok(fanOut.length > 0 && listed.indexOf(join(mirror, 'objects', 'pack')) > listed.indexOf(fanOut.at(-1)!), 'the pack directory is listed after every loose one');
   t.notOk(existsSync(loose), 'the repack took the loose object away mid-walk');
   t.notOk(existsSync(join(dest, 'objects', sha.slice(0, 2), sha.slice(2))), 'so the copy has no loose one');
   t.equal(readdirSync(join(dest, 'objects', 'pack')).filter((f) => f.endsWith('.pack')).length, 2, 'but both packs');
@@ -65,7 +63,7 @@ t.test('objects already linked are left as they are; a second pass copies nothin
   git(dir, 'init', '-q', '--bare', mirror);
   const sha = execFileSync('git', ['hash-object', '-w', '--stdin'], { cwd: mirror, input: 'content\n', encoding: 'utf8' }).trim();
   const dest = join(dir, 'objects');
-  await linkObjects(join(mirror, 'objects'), dest);
-  await linkObjects(join(mirror, 'objects'), dest);
+  linkObjects(join(mirror, 'objects'), dest);
+  linkObjects(join(mirror, 'objects'), dest);
   t.equal(git(mirror, 'cat-file', '-p', sha), 'content', "the mirror's object is intact after being linked twice");
 });
