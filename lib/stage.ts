@@ -48,9 +48,10 @@ export interface StageSpec {
   /**
    * Loads what `run` will need while stdin is still being waited for (`jgo run` starts stages
    * ahead of their turn): module loading is then off the critical path. Failures are ignored
-   * here; `run` meets them again and reports them.
+   * here; `run` meets them again and reports them. `settings` is undefined when they could not
+   * be read (the stage reports that once its envelope is in).
    */
-  prepare?: () => Promise<unknown>;
+  prepare?: (settings: Settings | undefined) => Promise<unknown>;
 }
 
 async function readAll(stream: NodeJS.ReadableStream): Promise<string> {
@@ -147,7 +148,7 @@ export async function runStage(spec: StageSpec, io: StageIO): Promise<ExitCode> 
     } catch (error) {
       settingsError = error;
     }
-    const prepared = spec.prepare?.().catch(() => undefined);
+    const prepared = spec.prepare?.(settings).catch(() => undefined);
     // libuv starts its thread pool on a process's first file-system call, which took 5-10 ms of
     // the stage's first real one (jgo-sync's mkdir): a harmless call now, while the envelope is
     // awaited, has the pool running by then.

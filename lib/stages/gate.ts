@@ -6,7 +6,7 @@ import * as z from '../zod.js';
 import type OpenAI from 'openai';
 import { ENVELOPE_VERSION, type Envelope, type Gate, type Usage } from '../envelope.js';
 import { EXIT, JgoError, UsageError } from '../errors.js';
-import { openAISettings } from '../config.js';
+import { OPENAI_CHAINS, openAISettings } from '../config.js';
 import { createClient, llmError, llmOptions } from '../llm.js';
 import { findRepoRefs, gitBaseUrl, refuseReason, resolveRepoRef } from '../repo-ref.js';
 import type { StageContext, StageSpec } from '../stage.js';
@@ -167,12 +167,13 @@ export function gateStage(words: readonly string[] = [], deps: GateDeps = {}): S
     plainText: true,
     ...(words.length > 0 ? { input: { jgo: ENVELOPE_VERSION, request: words.join(' ') } } : {}),
     run: (envelope, context) => gate(envelope, context, deps),
-    prepare: async () => {
+    prepare: async (settings) => {
       await Promise.all([import('openai'), import('../http-fetch.js')]);
       // The request's transport too, while the stage waits for its envelope (lib/http.ts loads it
-      // at first use otherwise, on the gate's critical path).
+      // at first use otherwise, on the gate's critical path); node:https, which also loads tls and
+      // crypto (4 ms), only where the model is not reached over plain http (a service in the cluster).
       process.getBuiltinModule('node:http');
-      process.getBuiltinModule('node:https');
+      if (!/^http:/i.test(settings?.first(OPENAI_CHAINS.baseURL)?.value ?? '')) process.getBuiltinModule('node:https');
     },
   };
 }

@@ -117,4 +117,5 @@ t.test("the SDK's retries and errors work on the bundle's own Headers and Respon
   const modules = readFileSync(loaded, 'utf8');
   t.match(modules, /NativeModule http\b/, 'the probe saw the modules loaded');
   t.notMatch(modules, /undici/, 'no undici');
+  t.notMatch(modules, /NativeModule (tls|https)\b/, 'a model reached over plain http: no tls loaded ahead');
 });
