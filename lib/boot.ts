@@ -73,7 +73,16 @@ export function boot(shimFile: string, name: string, digest?: string): void {
   // Required only here: node:child_process costs every other executable's start 5-7 ms, and the
   // stages that spawn nothing (jgo-gate, a warm jgo-sync) would pay it for nothing.
   if (name === 'jgo') (require('./run/process.js') as typeof import('./run/process.js')).startGateEarly(binDir);
-  const bundle = join(binDir, '..', 'bundle', `${name}.cjs`);
+  // The stages are found beside the shims, not beside the bundles.
+  (globalThis as { __jgoBinDir?: string }).__jgoBinDir = binDir;
+  runBundle(join(binDir, '..', 'bundle', `${name}.cjs`), name, digest);
+}
+
+/**
+ * Compiles a bundle through its code cache (kept under `name`) and runs it as a CommonJS module;
+ * returns its exports.
+ */
+function runBundle(bundle: string, name: string, digest: string | undefined): unknown {
   const bytes = readFileSync(bundle);
   // esbuild writes ASCII: read as one-byte characters, which skips UTF-8 decoding (9 ms a start).
   const text = bytes.toString(isAscii(bytes) ? 'latin1' : 'utf8');
@@ -92,7 +101,9 @@ export function boot(shimFile: string, name: string, digest?: string): void {
     }
   }
   const script = new vm.Script(source, { filename: bundle, ...(cachedData ? { cachedData } : {}) });
-  trace(cacheFile === undefined ? 'code cache off' : cachedData === undefined ? 'code cache missing' : script.cachedDataRejected ? 'code cache rejected' : 'code cache used');
+  // A vendor bundle's lines say so, and do not say "code cache": tests count the executable's.
+  const said = name.startsWith(VENDOR) ? `${name}: cached code` : 'code cache';
+  trace(`${said} ${cacheFile === undefined ? 'off' : cachedData === undefined ? 'missing' : script.cachedDataRejected ? 'rejected' : 'used'}`);
   if (dir && cacheFile && (cachedData === undefined || script.cachedDataRejected)) {
     // At exit the script holds every function this run compiled: that is what the next run needs.
     process.once('exit', () => {
@@ -100,9 +111,9 @@ export function boot(shimFile: string, name: string, digest?: string): void {
         const tmp = `${cacheFile}.${process.pid}.tmp`;
         writeFileSync(tmp, script.createCachedData(), { mode: 0o600 });
         renameSync(tmp, cacheFile);
-        trace('code cache written');
-        // The caches of this executable's earlier builds are of no more use. (After the name
-        // comes V8's version, which starts with a digit: jgo-gate's caches are not jgo's.)
+        trace(`${said} written`);
+        // The caches of this bundle's earlier builds are of no more use. (After the name comes
+        // V8's version, which starts with a digit: jgo-gate's caches are not jgo's.)
         const mine = new RegExp(`^${name.replace(/[^\w]/g, '\\$&')}-\\d.*\\.bin$`);
         for (const old of readdirSync(dir)) {
           if (mine.test(old) && join(dir, old) !== cacheFile) rmSync(join(dir, old), { force: true });
@@ -112,10 +123,40 @@ export function boot(shimFile: string, name: string, digest?: string): void {
       }
     });
   }
-  // The stages are found beside the shims, not beside the bundles.
-  (globalThis as { __jgoBinDir?: string }).__jgoBinDir = binDir;
   const wrapper = script.runInThisContext() as (...args: unknown[]) => void;
   const module = new Module(bundle);
   module.filename = bundle;
-  wrapper.call(module.exports, module.exports, createRequire(bundle), module, bundle, dirname(bundle));
+  wrapper.call(module.exports, module.exports, bundleRequire(bundle), module, bundle, dirname(bundle));
+  return module.exports;
+}
+
+/** The prefix of a vendor bundle's code cache name. */
+const VENDOR = 'vendor-';
+const vendors = new Map<string, unknown>();
+
+/**
+ * The `require` a bundle runs with: Node's, except for `./vendor/<name>.cjs` (a library the build
+ * kept out of the executables' bundles, scripts/build.mjs), which is run through its own code
+ * cache, once per process, its digest read from the build's vendor/digests.json.
+ */
+function bundleRequire(bundle: string): NodeJS.Require {
+  const plain = createRequire(bundle);
+  const wrapped = (id: string): unknown => {
+    const vendor = /^\.\/vendor\/([a-z0-9-]+)\.cjs$/.exec(id)?.[1];
+    if (vendor === undefined) return plain(id);
+    const file = join(dirname(bundle), 'vendor', `${vendor}.cjs`);
+    if (!vendors.has(file)) vendors.set(file, runBundle(file, `${VENDOR}${vendor}`, vendorDigest(dirname(file), vendor)));
+    return vendors.get(file);
+  };
+  return Object.assign(wrapped, { resolve: plain.resolve, cache: plain.cache, extensions: plain.extensions, main: plain.main });
+}
+
+function vendorDigest(dir: string, name: string): string | undefined {
+  try {
+    const digests = JSON.parse(readFileSync(join(dir, 'digests.json'), 'utf8')) as Record<string, unknown>;
+    const digest = digests[name];
+    return typeof digest === 'string' ? digest : undefined;
+  } catch {
+    return undefined;
+  }
 }

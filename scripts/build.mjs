@@ -44,12 +44,48 @@ const executable = {
   // The bundle runs as CommonJS: import.meta.url is the bundle's own file URL.
   define: { 'import.meta.url': '__jgo_import_meta_url' },
   banner: { js: "var __jgo_import_meta_url = require('node:url').pathToFileURL(__filename).href;" },
+  // A vendor bundle is require()d (through boot.ts's loader and code cache), never import()ed:
+  // the bundles run as vm.Scripts, which have no dynamic import.
+  supported: { 'dynamic-import': false },
 };
+// Libraries that a run of the pipeline does not use are bundles of their own, dist/bundle/vendor/,
+// loaded (through the code cache, by lib/boot.ts) only by a path that needs them: isomorphic-git
+// (native git does every operation when it is there), yargs (only an executable given arguments
+// parses them) and the openai SDK (jgo doctor; jgo-gate, which asks the model on every run, keeps
+// it). In every bundle a start read and compiled their half megabyte of text for nothing: 10 ms
+// of CPU a stage start (jgo-worktree: 131 to 122 ms).
+const VENDOR = { 'isomorphic-git': 'isomorphic-git', 'isomorphic-git/http/node': 'isomorphic-git-http-node', yargs: 'yargs', openai: 'openai' };
+const vendored = (inline = []) => ({
+  name: 'vendor',
+  setup(b) {
+    b.onResolve({ filter: /^(isomorphic-git|yargs|openai)(\/.*)?$/ }, (args) => {
+      if (inline.includes(args.path)) return undefined;
+      const name = VENDOR[args.path];
+      if (name === undefined) return { errors: [{ text: `${args.path}: not one of the vendor bundles (scripts/build.mjs VENDOR)` }] };
+      return { path: `./vendor/${name}.cjs`, external: true };
+    });
+  },
+});
 const gate = join(root, 'cmd', 'jgo-gate.ts');
-await build({ ...executable, entryPoints: commands.filter((f) => f !== gate) });
+await build({ ...executable, entryPoints: commands.filter((f) => f !== gate), plugins: [vendored()] });
 // jgo-gate's Headers, Response and FormData are lib/web-shims.ts: touching Node's globals loads
 // undici, 50-60 ms of CPU a start for a fetch the gate does not use (see web-shims.ts).
-await build({ ...executable, entryPoints: [gate], inject: [join(root, 'lib', 'web-shims.ts')] });
+await build({ ...executable, entryPoints: [gate], inject: [join(root, 'lib', 'web-shims.ts')], plugins: [vendored(['openai'])] });
+for (const [spec, name] of Object.entries(VENDOR)) {
+  await build({
+    ...executable,
+    outdir: undefined,
+    outExtension: undefined,
+    outfile: join(root, 'dist', 'bundle', 'vendor', `${name}.cjs`),
+    // module.exports is the package's default export, with its other exports on it: the
+    // executables' bundles import it as Node imports CommonJS (default = module.exports).
+    stdin: {
+      contents: `const ns = require('${spec}');\nconst d = ns.default;\nif (d !== null && (typeof d === 'object' || typeof d === 'function')) {\n  for (const k of Object.keys(ns)) if (k !== 'default' && !(k in d)) d[k] = ns[k];\n  module.exports = d;\n} else module.exports = ns;\n`,
+      resolveDir: root,
+      sourcefile: `vendor-${name}.cjs`,
+    },
+  });
+}
 await build({
   ...common,
   entryPoints: entry('scripts'),
@@ -74,7 +110,11 @@ await build({ ...common, entryPoints: [join(root, 'lib', 'boot.ts')], outfile: j
 // WRAPPER), with its #! line made a comment: boot.ts compiles the file's text as it is. Wrapping
 // at every start made V8 copy the whole source into one flat string before compiling it: 100
 // page faults and 1.3 ms a start. The positions of the source map are those of the wrapped text.
-for (const file of readdirSync(join(root, 'dist', 'bundle')).filter((f) => f.endsWith('.cjs'))) {
+const bundles = [
+  ...readdirSync(join(root, 'dist', 'bundle')).filter((f) => f.endsWith('.cjs')),
+  ...readdirSync(join(root, 'dist', 'bundle', 'vendor')).filter((f) => f.endsWith('.cjs')).map((f) => join('vendor', f)),
+];
+for (const file of bundles) {
   const path = join(root, 'dist', 'bundle', file);
   const text = readFileSync(path, 'utf8');
   const ascii = text.replaceAll('[\\ud800-\uffff]', '[\\ud800-\\uffff]');
@@ -93,3 +133,9 @@ for (const file of commands) {
   writeFileSync(shim, `#!/usr/bin/env node\nrequire('../lib/boot.cjs').boot(__filename, ${JSON.stringify(name)}, ${JSON.stringify(digest)});\n`);
   chmodSync(shim, 0o755);
 }
+// The vendor bundles' digests, for their code caches' names (boot.ts reads this file when it
+// first loads one).
+const digests = Object.fromEntries(
+  Object.values(VENDOR).map((name) => [name, createHash('sha256').update(readFileSync(join(root, 'dist', 'bundle', 'vendor', `${name}.cjs`))).digest('hex').slice(0, 16)]),
+);
+writeFileSync(join(root, 'dist', 'bundle', 'vendor', 'digests.json'), `${JSON.stringify(digests, null, 2)}\n`);

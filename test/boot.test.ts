@@ -57,7 +57,7 @@ t.test('no cache from a directory others can write, nor with JGO_CODE_CACHE=0', 
 t.test('the cache belongs to the build (the digest the shim carries) and to the bundle as it is on disk', async (t) => {
   // A copy of jgo-gate as installed: shim, boot loader, bundle.
   const tree = tempDir(t);
-  for (const part of ['cmd/jgo-gate.js', 'cmd/package.json', 'lib/boot.cjs', 'bundle/jgo-gate.cjs']) {
+  for (const part of ['cmd/jgo-gate.js', 'cmd/package.json', 'lib/boot.cjs', 'bundle/jgo-gate.cjs', 'bundle/vendor/yargs.cjs', 'bundle/vendor/digests.json']) {
     mkdirSync(join(tree, dirname(part)), { recursive: true });
     copyFileSync(join(dirname(gate), '..', part), join(tree, part));
   }
@@ -104,7 +104,7 @@ t.test('every bundle is written inside the CommonJS wrapper, and a bundle that i
   }
   // A bundle as esbuild writes it (an older build's): boot wraps it itself.
   const tree = tempDir(t);
-  for (const part of ['cmd/jgo-gate.js', 'cmd/package.json', 'lib/boot.cjs', 'bundle/jgo-gate.cjs']) {
+  for (const part of ['cmd/jgo-gate.js', 'cmd/package.json', 'lib/boot.cjs', 'bundle/jgo-gate.cjs', 'bundle/vendor/yargs.cjs', 'bundle/vendor/digests.json']) {
     mkdirSync(join(tree, dirname(part)), { recursive: true });
     copyFileSync(join(dirname(gate), '..', part), join(tree, part));
   }
@@ -116,4 +116,39 @@ t.test('every bundle is written inside the CommonJS wrapper, and a bundle that i
   const run = await runProcess(join(tree, 'cmd', 'jgo-gate.js'), { args: ['--version'], env });
   t.equal(run.code, 0, run.stderr);
   t.match(run.stdout, /^\d+\.\d+\.\d+\n$/);
+});
+
+t.test('the libraries a run does not use are bundles of their own, loaded through their own code cache when needed', async (t) => {
+  const dir = join(dirname(bin('jgo')), '..', 'bundle');
+  // A string of each library's own code, and the executables whose bundle may hold it.
+  const libraries = [
+    { vendor: 'yargs', marker: 'Not enough non-option arguments', inline: [] as string[] },
+    { vendor: 'isomorphic-git', marker: 'git/isomorphic-git', inline: [] as string[] },
+    { vendor: 'openai', marker: 'OPENAI_ADMIN_KEY` environment variable', inline: ['jgo-gate.cjs'] },
+  ];
+  for (const { vendor, marker, inline } of libraries) {
+    t.ok(readFileSync(join(dir, 'vendor', `${vendor}.cjs`), 'latin1').includes(marker), `${vendor} is in vendor/${vendor}.cjs`);
+    for (const file of readdirSync(dir).filter((f) => f.endsWith('.cjs'))) {
+      t.equal(readFileSync(join(dir, file), 'latin1').includes(marker), inline.includes(file), `${file} ${inline.includes(file) ? 'holds' : 'does not hold'} ${vendor}`);
+    }
+  }
+  const digests = JSON.parse(readFileSync(join(dir, 'vendor', 'digests.json'), 'utf8')) as Record<string, string>;
+  t.match(digests, { yargs: /^[0-9a-f]{16}$/, 'isomorphic-git': /^[0-9a-f]{16}$/, 'isomorphic-git-http-node': /^[0-9a-f]{16}$/, openai: /^[0-9a-f]{16}$/ });
+
+  // yargs, needed by an executable given arguments: its cache is written once, then used.
+  const cache = tempDir(t);
+  const env = { ...baseEnv(tempDir(t)), JGO_CACHE_DIR: cache, JGO_TRACE: '1' };
+  const vendorLines = (stderr: string) => [...stderr.matchAll(/ vendor-yargs: cached code (\w+)/g)].map((m) => m[1]);
+  const first = await runProcess(bin('jgo-worktree'), { args: ['--help'], env });
+  t.equal(first.code, 0, first.stderr);
+  t.match(first.stdout, /--base/, 'the help yargs made');
+  t.same(vendorLines(first.stderr), ['missing', 'written']);
+  t.same(traced(first.stderr), ['missing', 'written'], "the executable's own cache, told apart");
+  const again = await runProcess(bin('jgo-worktree'), { args: ['--help'], env });
+  t.equal(again.stdout, first.stdout);
+  t.same(vendorLines(again.stderr), ['used']);
+  t.ok(readdirSync(join(cache, 'code-cache')).some((f) => f.startsWith(`vendor-yargs-`) && f.includes(digests.yargs!)), 'named by the digest the build wrote');
+  // A run of the pipeline's stage, with no arguments, loads none of them.
+  const plain = await runProcess(bin('jgo-worktree'), { input: '{"jgo":1,"error":{"stage":"gate","code":"x","message":"m","exit_code":1}}', env });
+  t.notMatch(plain.stderr, /vendor-/, 'no vendor bundle loaded');
 });
