@@ -151,12 +151,16 @@ function bundleRequire(bundle: string): NodeJS.Require {
   return Object.assign(wrapped, { resolve: plain.resolve, cache: plain.cache, extensions: plain.extensions, main: plain.main });
 }
 
+let digests: Record<string, unknown> | undefined;
+
 function vendorDigest(dir: string, name: string): string | undefined {
-  try {
-    const digests = JSON.parse(readFileSync(join(dir, 'digests.json'), 'utf8')) as Record<string, unknown>;
-    const digest = digests[name];
-    return typeof digest === 'string' ? digest : undefined;
-  } catch {
-    return undefined;
+  if (digests === undefined) {
+    try {
+      digests = JSON.parse(readFileSync(join(dir, 'digests.json'), 'utf8')) as Record<string, unknown>;
+    } catch {
+      digests = {};
+    }
   }
+  const digest = digests[name];
+  return typeof digest === 'string' ? digest : undefined;
 }

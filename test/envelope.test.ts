@@ -42,7 +42,7 @@ t.test('a good envelope passes whole, fields this version does not know kept at 
     gate: { executable: true, reason: 'ok', repo_ref: 'acme/widgets', optimized_prompt: 'p', model: 'm', duration_ms: 3, extra: 1 },
     repo: { ref: 'acme/widgets', url: 'https://github.com/acme/widgets.git', extra: 2 },
     mirror: { path: '/c/repos/x.git', default_branch: 'main', head_sha: sha, fetched: false, extra: 3 },
-    worktree: { path: '/c/work/x/repo', branch: 'jgo/20261123-202500', base_branch: 'main', base_sha: sha },
+    worktree: { path: '/c/runs-x/repo', branch: 'jgo/20261123-202500', base_branch: 'main', base_sha: sha },
     codex: { exit_code: 0, changed_files: ['README.md'], last_message: 'done', duration_ms: 10, commands: [{ command: 'ls', exit_code: null, extra: 4 }] },
     ship: { branch: 'jgo/20261123-202500', commits: [{ sha, subject: 'docs: x' }], pushed: true, remote_sha: sha, pr: { url: 'u', number: 7 } },
   };

@@ -3,6 +3,7 @@
  * copy, and, as later stages land, list changed paths, commit, push, read remote refs). Stages
  * never call a git library or binary directly; the engine for each operation is chosen inside.
  */
+import type { Settings } from '../config.js';
 import type { StageContext } from '../stage.js';
 import { gitCredentials } from './auth.js';
 import { EngineChooser, engineSetting } from './engine.js';
@@ -15,13 +16,13 @@ export { AUTO, type Engine, type Operation } from './engine.js';
 /**
  * Loads what reading a remote's refs needs (lsrefs.ts and Node's HTTP module, node:https unless
  * JGO_GIT_BASE_URL is a plain http URL) ahead of use, while a stage waits for its envelope, unless
- * JGO_GIT_ENGINE in the environment says native git does everything. isomorphic-git and its HTTP
- * client are loaded only by an operation that needs them.
+ * JGO_GIT_ENGINE says native git does everything, or the settings could not be read. isomorphic-git
+ * and its HTTP client are loaded only by an operation that needs them.
  */
-export async function preloadRemoteReads(env: NodeJS.ProcessEnv = process.env): Promise<void> {
-  if ((env.JGO_GIT_ENGINE ?? '').trim().toLowerCase() === 'native') return;
+export async function preloadRemoteReads(settings: Settings | undefined): Promise<void> {
+  if (settings === undefined || (settings.get('JGO_GIT_ENGINE') ?? '').trim().toLowerCase() === 'native') return;
   await import('./lsrefs.js');
-  process.getBuiltinModule(/^http:/i.test((env.JGO_GIT_BASE_URL ?? '').trim()) ? 'node:http' : 'node:https');
+  process.getBuiltinModule(/^http:/i.test((settings.get('JGO_GIT_BASE_URL') ?? '').trim()) ? 'node:http' : 'node:https');
 }
 
 export function gitContext(stage: StageContext): GitContext {

@@ -10,6 +10,7 @@ import { loadSettings, resolveCacheDir, type Settings } from '../config.js';
 import { Redactor } from '../redact.js';
 import { newRunId } from '../stages/gate.js';
 import { formatBytes } from '../format.js';
+import { setAsideRunId } from '../cache.js';
 import { runPipeline, stageCommand, type PipelineContext } from './compose.js';
 import { Journal, listRunIds, runDir, type StageKey } from './journal.js';
 
@@ -290,14 +291,14 @@ export async function gcCommand(options: { days?: number; json?: boolean }, io: 
   }
   // Working copies ship set aside to remove after its answer, left by a ship that was stopped first.
   for (const entry of await readdir(workDir).catch(() => [] as string[])) {
-    const m = /^\.removing-(.+)-\d+$/.exec(entry);
-    if (!m) continue;
+    const runId = setAsideRunId(entry);
+    if (runId === undefined) continue;
     const path = join(workDir, entry);
     const bytes = await sizeOf(path);
     await rm(path, { recursive: true, force: true });
-    const done = removed.find((r) => r.run_id === m[1]);
+    const done = removed.find((r) => r.run_id === runId);
     if (done) done.bytes += bytes;
-    else removed.push({ run_id: m[1]!, bytes });
+    else removed.push({ run_id: runId, bytes });
   }
   // Branch-name claims whose run is gone and old enough.
   const claims = join(workDir, '.branches');

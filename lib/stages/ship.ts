@@ -11,6 +11,7 @@ import { EXIT, JgoError, UsageError } from '../errors.js';
 import type { StageContext, StageSpec } from '../stage.js';
 import type { Change } from '../git/index.js';
 import { trace } from '../trace.js';
+import { setAsideName } from '../cache.js';
 
 export const SHIP_USAGE = '… | jgo-codex | jgo-ship [--keep]';
 
@@ -208,9 +209,6 @@ export async function ship(envelope: Envelope, context: StageContext, options: S
   return { ...envelope, ship: shipped };
 }
 
-/** What a working copy set aside is called beside the others, until it is removed (jgo gc removes what is left). */
-export const SET_ASIDE = '.removing-';
-
 /**
  * Removes a run's directory: renamed out of the way at once (one call), deleted once the envelope
  * is out, so that a run's answer does not wait for a few hundred unlinks (10 ms for a 50-file
@@ -218,7 +216,7 @@ export const SET_ASIDE = '.removing-';
  * for `jgo gc`. Where the rename fails, the directory is removed at once, as before.
  */
 async function removeWorkingCopy(runDir: string, context: StageContext): Promise<void> {
-  const aside = join(dirname(runDir), `${SET_ASIDE}${basename(runDir)}-${process.pid}`);
+  const aside = join(dirname(runDir), setAsideName(basename(runDir)));
   if (context.afterAnswer) {
     try {
       await rename(runDir, aside);
@@ -345,10 +343,10 @@ export function shipStage(options: ShipOptions = {}): StageSpec {
     name: 'ship',
     usage: SHIP_USAGE,
     run: (envelope, context) => ship(envelope, context, options),
-    prepare: async () => {
+    prepare: async (settings) => {
       const [git] = await Promise.all([import('../git/index.js'), import('../git/auth.js'), import('../ship/scan.js'), import('../codex/run.js'), import('../ship/plan.js'), import('../ship/prompt.js')]);
       // The push is proved by reading the remote's refs (lib/git/lsrefs.ts).
-      await git.preloadRemoteReads();
+      await git.preloadRemoteReads(settings);
     },
   };
 }

@@ -34,6 +34,6 @@ export function syncStage(): StageSpec {
     name: 'sync',
     usage: SYNC_USAGE,
     run: sync,
-    prepare: async () => (await import('../git/index.js')).preloadRemoteReads(),
+    prepare: async (settings) => (await import('../git/index.js')).preloadRemoteReads(settings),
   };
 }
