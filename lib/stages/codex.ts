@@ -109,13 +109,16 @@ export async function codex(envelope: Envelope, context: StageContext): Promise<
   const afterExit = () => {
     if (root === undefined) return;
     after = taking.then((before) => (before === undefined ? undefined : snapshot(root, context, before)));
-    after.catch(() => {}); // awaited below when the run succeeds; a failed run reports its own error
+    after.catch(() => {}); // awaited below; a failed run reports its own error
   };
 
   let run: CodexRun;
   try {
     run = await runCodex({ cwd, prompt, config, skipGitRepoCheck: root === undefined, workspace: root ?? cwd, ready: taking, login, afterExit }, context);
   } catch (error) {
+    // No git process of this stage outlives its answer: a snapshot still running (a failed run's
+    // `git status`) would otherwise go on writing in the working copy's .git after it.
+    await Promise.allSettled([taking, after]);
     if (error instanceof CodexRunError) {
       throw new JgoError(error.code, error.message, error.exitCode, {
         ...(error.hint !== undefined ? { hint: error.hint } : {}),
