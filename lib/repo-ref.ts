@@ -3,7 +3,8 @@
  * before any git does, so a hostile request ("file:///etc", "ext::sh -c …", "--upload-pack=…",
  * "../../x") never reaches a git argument or a path.
  */
-import { JgoError, EXIT, UsageError } from './errors.js';
+import { JgoError, EXIT } from './errors.js';
+import { normalizeRepoUrl } from './authority.js';
 
 export type RepoTarget = {
   /** The reference as the user or model gave it (normalised: no trailing slash). */
@@ -50,24 +51,10 @@ export function refuseReason(ref: string): string | undefined {
   return undefined;
 }
 
-/** Validates JGO_GIT_BASE_URL: an http(s) URL without credentials; trailing slashes dropped. */
-export function gitBaseUrl(raw: string | undefined): string {
-  const value = (raw ?? 'https://github.com').replace(/\/+$/, '');
-  let url: URL | undefined;
-  try {
-    url = new URL(value);
-  } catch {
-    url = undefined;
-  }
-  if (!url || !/^https?:$/.test(url.protocol) || url.username !== '' || url.password !== '') {
-    throw new UsageError('invalid_setting', `JGO_GIT_BASE_URL=${JSON.stringify(raw)} is not an http(s) URL without credentials`, {
-      hint: 'For example JGO_GIT_BASE_URL=https://github.com; tokens go in GITHUB_TOKEN.',
-    });
-  }
-  return value;
-}
-
-/** Resolves a reference to the URL git uses, or throws a refusal (exit 3, `not_executable`). */
+/**
+ * Resolves a reference to the URL git uses, normalized (authority.ts), or throws a refusal
+ * (exit 3, `not_executable`).
+ */
 export function resolveRepoRef(ref: string, baseUrl: string): RepoTarget {
   const why = refuseReason(ref);
   if (why !== undefined) {
@@ -76,12 +63,18 @@ export function resolveRepoRef(ref: string, baseUrl: string): RepoTarget {
     });
   }
   if (/^https?:\/\//i.test(ref)) {
-    const normalised = ref.replace(/\/+$/, '');
-    return { ref: normalised, url: normalised };
+    const url = normalizeRepoUrl(ref);
+    return { ref: url.replace(/\.git$/, ''), url };
   }
   const [owner, name] = ref.replace(/\/+$/, '').split('/') as [string, string];
-  const bare = name.endsWith('.git') ? name.slice(0, -4) : name;
-  return { ref: `${owner}/${bare}`, url: `${baseUrl}/${owner}/${bare}.git` };
+  const bare = name.replace(/\.git$/i, '');
+  return { ref: `${owner}/${bare}`, url: normalizeRepoUrl(`${baseUrl}/${owner}/${bare}`) };
+}
+
+/** Whether two references name the same repository once both are resolved and normalized. */
+export function sameRepo(a: string, b: string, baseUrl: string): boolean {
+  if (refuseReason(a) !== undefined || refuseReason(b) !== undefined) return false;
+  return resolveRepoRef(a, baseUrl).url === resolveRepoRef(b, baseUrl).url;
 }
 
 /**

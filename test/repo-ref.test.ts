@@ -1,5 +1,6 @@
 import t from 'tap';
-import { findRepoRefs, gitBaseUrl, refuseReason, resolveRepoRef } from '../lib/repo-ref.js';
+import { findRepoRefs, refuseReason, resolveRepoRef, sameRepo } from '../lib/repo-ref.js';
+import { gitBaseUrl } from '../lib/authority.js';
 import { JgoError } from '../lib/errors.js';
 
 t.test('owner/repo resolves against the base URL', async (t) => {
@@ -11,12 +12,18 @@ t.test('owner/repo resolves against the base URL', async (t) => {
   t.same(resolveRepoRef('Acme-Org/my_repo.js', 'https://x'), { ref: 'Acme-Org/my_repo.js', url: 'https://x/Acme-Org/my_repo.js.git' });
 });
 
-t.test('http(s) URLs are taken as they are', async (t) => {
+t.test('http(s) URLs are normalized: host case, default port, trailing / and .git', async (t) => {
   t.same(resolveRepoRef('https://git.example.com/team/app.git', 'https://github.com'), {
-    ref: 'https://git.example.com/team/app.git',
+    ref: 'https://git.example.com/team/app',
     url: 'https://git.example.com/team/app.git',
   });
-  t.equal(resolveRepoRef('http://127.0.0.1:9/a/b/', 'https://github.com').url, 'http://127.0.0.1:9/a/b');
+  t.equal(resolveRepoRef('http://127.0.0.1:9/a/b/', 'https://github.com').url, 'http://127.0.0.1:9/a/b.git');
+  const spellings = ['https://GitHub.com/acme/widgets', 'https://github.com:443/acme/widgets.git', 'https://github.com/acme/widgets/', 'acme/widgets', 'acme/widgets.git'];
+  for (const s of spellings) t.equal(resolveRepoRef(s, 'https://github.com').url, 'https://github.com/acme/widgets.git', s);
+  t.equal(sameRepo('acme/widgets', 'https://github.com/acme/widgets.git/', 'https://github.com'), true);
+  t.equal(sameRepo('acme/widgets', 'acme/gadgets', 'https://github.com'), false);
+  t.equal(sameRepo('acme/widgets', 'https://evil.example/acme/widgets', 'https://github.com'), false);
+  t.equal(sameRepo('acme/widgets', '../x', 'https://github.com'), false);
 });
 
 t.test('every dangerous or foreign form is refused before git runs', async (t) => {

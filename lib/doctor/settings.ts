@@ -11,7 +11,7 @@ import { engineSetting } from '../git/engine.js';
 import { gitCredentials, type GitCredentials } from '../git/auth.js';
 import { githubApiUrl } from '../github/api.js';
 import { llmOptions } from '../llm.js';
-import { gitBaseUrl } from '../repo-ref.js';
+import { gitBaseUrl } from '../authority.js';
 import { fail, failFrom, mask, ok, origin, warn, type Check } from './check.js';
 
 export interface LoadedSettings {

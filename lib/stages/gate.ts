@@ -8,7 +8,8 @@ import { ENVELOPE_VERSION, type Envelope, type Gate, type Usage } from '../envel
 import { EXIT, JgoError, UsageError } from '../errors.js';
 import { OPENAI_CHAINS, openAISettings } from '../config.js';
 import { createClient, llmError, llmOptions } from '../llm.js';
-import { findRepoRefs, gitBaseUrl, refuseReason, resolveRepoRef } from '../repo-ref.js';
+import { findRepoRefs, refuseReason, resolveRepoRef } from '../repo-ref.js';
+import { gitBaseUrl } from '../authority.js';
 import type { StageContext, StageSpec } from '../stage.js';
 
 export const GATE_SYSTEM_PROMPT = `You are the gate of jgo, a tool that turns one chat request into changes on a git repository, made by the Codex coding agent working unattended in a fresh checkout.
