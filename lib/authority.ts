@@ -167,3 +167,15 @@ export function checkRepoAllowed(authority: Authority, url: string): void {
     });
   }
 }
+
+const authorities = new WeakMap<Settings, Authority>();
+
+/** authorityFrom, once per set of settings: every stage and the git layer ask it often. */
+export function authorityOf(settings: Settings): Authority {
+  let authority = authorities.get(settings);
+  if (authority === undefined) {
+    authority = authorityFrom(settings);
+    authorities.set(settings, authority);
+  }
+  return authority;
+}

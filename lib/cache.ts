@@ -1,5 +1,12 @@
-/** The cache directory for a set of settings, resolved once (and the fallback notice said once). */
+/**
+ * The cache directory and every path under it. A stage derives each path it reads, writes, runs
+ * the agent in or deletes from the cache, `repo.url` and `run_id`; a path in an envelope is only
+ * ever compared with the derived one (README, "Security").
+ */
+import { lstatSync, realpathSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import { resolveCacheDir, type Settings } from './config.js';
+import { UsageError } from './errors.js';
 import type { StageContext } from './stage.js';
 
 const resolved = new WeakMap<Settings, string>();
@@ -26,4 +33,80 @@ export function cacheDir(context: Pick<StageContext, 'settings' | 'log'>): strin
     resolved.set(context.settings, path);
   }
   return path;
+}
+
+/** `acme-widgets-1a2b3c4d.git`: readable, and distinct per (normalized) URL. */
+export function mirrorName(url: string): string {
+  const parts = new URL(url).pathname.replace(/\.git$/, '').split('/').filter(Boolean);
+  const slug = parts.slice(-2).join('-').toLowerCase().replace(/[^a-z0-9._-]+/g, '-').replace(/^[.-]+/, '') || 'repo';
+  // node:crypto is loaded when first needed: a stage that never names a mirror does without it.
+  const hash = process.getBuiltinModule('node:crypto').createHash('sha256').update(url).digest('hex').slice(0, 8);
+  return `${slug}-${hash}.git`;
+}
+
+export function mirrorPath(cache: string, url: string): string {
+  return join(cache, 'repos', mirrorName(url));
+}
+
+/** `$JGO_CACHE_DIR/work/<run_id>`: everything of one run, and all that its cleanup may remove. */
+export function runDir(cache: string, runId: string): string {
+  return join(cache, 'work', runId);
+}
+
+/** `$JGO_CACHE_DIR/work/<run_id>/repo`: the run's working copy. */
+export function worktreePath(cache: string, runId: string): string {
+  return join(runDir(cache, runId), 'repo');
+}
+
+function realOrUndefined(path: string): string | undefined {
+  try {
+    return realpathSync(path);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Refuses (exit 2, `bad_path`) an envelope path that is not the one derived for it, compared
+ * after resolving symlinks. The derived path must itself resolve to where the cache says: a
+ * symlink planted anywhere under the cache cannot lead a stage outside it.
+ */
+export function checkDerivedPath(field: string, given: string, derived: string, cache: string): string {
+  const expected = join(realOrUndefined(cache) ?? cache, derived.slice(cache.length));
+  const real = realOrUndefined(derived);
+  if (given === derived && real === undefined) return derived; // not made yet: nothing to follow
+  if (real !== expected || realOrUndefined(given) !== expected) {
+    throw new UsageError('bad_path', `${field} ${JSON.stringify(given.slice(0, 200))} is not ${derived}`, {
+      hint: `Paths come from JGO_CACHE_DIR, repo.url and run_id, never from the envelope: leave ${field} as the stage before wrote it.`,
+    });
+  }
+  return derived;
+}
+
+/**
+ * Removes `$JGO_CACHE_DIR/work/<run_id>` and nothing else: never a parent, never through a
+ * symlink (a symlink in its place is unlinked, not followed). The removal itself is `rm`'s, which
+ * does not follow symlinks inside the tree.
+ */
+export async function removeRunDir(cache: string, runId: string, context: Pick<StageContext, 'afterAnswer'>): Promise<void> {
+  const { rename, rm } = await import('node:fs/promises');
+  const dir = runDir(cache, runId);
+  const stat = lstatSync(dir, { throwIfNoEntry: false });
+  if (stat === undefined) return;
+  if (!stat.isDirectory()) {
+    await rm(dir, { force: true });
+    return;
+  }
+  const aside = join(dirname(dir), setAsideName(basename(dir)));
+  if (context.afterAnswer) {
+    try {
+      // Set aside at once, deleted once the envelope is out: the answer does not wait for unlinks.
+      await rename(dir, aside);
+      context.afterAnswer(() => rm(aside, { recursive: true, force: true }));
+      return;
+    } catch {
+      // removed below
+    }
+  }
+  await rm(dir, { recursive: true, force: true });
 }

@@ -3,8 +3,8 @@
  * before any git does, so a hostile request ("file:///etc", "ext::sh -c …", "--upload-pack=…",
  * "../../x") never reaches a git argument or a path.
  */
-import { JgoError, EXIT } from './errors.js';
-import { normalizeRepoUrl } from './authority.js';
+import { JgoError, EXIT, UsageError } from './errors.js';
+import { checkRepoAllowed, normalizeRepoUrl, type Authority } from './authority.js';
 
 export type RepoTarget = {
   /** The reference as the user or model gave it (normalised: no trailing slash). */
@@ -91,4 +91,20 @@ export function findRepoRefs(text: string): string[] {
     if ((looksLikeUrl || looksLikePair) && refuseReason(token) === undefined) found.push(token);
   }
   return found;
+}
+
+/**
+ * `repo.url` as a stage may use it: refused when it is not an acceptable http(s) URL (exit 2,
+ * `bad_repo`: the envelope was written by hand or by a stage that did not check it), when its
+ * host is not allowed or JGO_REPOS leaves it out (exit 3); else normalized. Every stage that reads
+ * `repo.url` calls this, so a hand-written envelope gets the gate's scrutiny.
+ */
+export function checkedRepoUrl(url: string, authority: Authority): string {
+  const why = refuseReason(url);
+  if (why !== undefined || !/^https?:\/\//i.test(url)) {
+    throw new UsageError('bad_repo', `repo.url ${JSON.stringify(url.slice(0, 100))} refused: ${why ?? 'not an http(s) URL'}`);
+  }
+  const normalized = normalizeRepoUrl(url);
+  checkRepoAllowed(authority, normalized);
+  return normalized;
 }

@@ -19,6 +19,7 @@ import { acquireLock, withLock } from './lock.js';
 import { Progress } from './progress.js';
 import { formatBytes } from '../format.js';
 import { trace } from '../trace.js';
+import { mirrorName, mirrorPath } from '../cache.js';
 
 export interface RemoteState {
   /** refs/heads/* and refs/tags/* as the remote advertises them (tags unpeeled). */
@@ -50,18 +51,8 @@ export interface MirrorResult {
 const REFSPECS = ['+refs/heads/*:refs/heads/*', '+refs/tags/*:refs/tags/*'];
 const MARKER = 'jgo-mirror.json';
 
-/** `acme-widgets-1a2b3c4d.git`: readable, and distinct per URL. */
-export function mirrorName(url: string): string {
-  const parts = new URL(url).pathname.replace(/\.git$/, '').split('/').filter(Boolean);
-  const slug = parts.slice(-2).join('-').toLowerCase().replace(/[^a-z0-9._-]+/g, '-').replace(/^[.-]+/, '') || 'repo';
-  // node:crypto is loaded when first needed: a stage that never names a mirror saves 7 ms of start.
-  const hash = process.getBuiltinModule('node:crypto').createHash('sha256').update(url).digest('hex').slice(0, 8);
-  return `${slug}-${hash}.git`;
-}
-
-export function mirrorPath(cacheDir: string, url: string): string {
-  return join(cacheDir, 'repos', mirrorName(url));
-}
+// Where a mirror lives is the cache's to say (lib/cache.ts): every stage derives it the same way.
+export { mirrorName, mirrorPath } from '../cache.js';
 
 /**
  * The remote's branches, tags and default branch, no pack. Without `prefix` this is one request

@@ -9,6 +9,9 @@ import { join } from 'node:path';
 import type { Codex, Envelope } from '../envelope.js';
 import { EXIT, JgoError, UsageError } from '../errors.js';
 import type { StageContext, StageSpec } from '../stage.js';
+import { cacheDir, checkDerivedPath, worktreePath } from '../cache.js';
+import { checkedRepoUrl } from '../repo-ref.js';
+import { authorityOf } from '../authority.js';
 import { editPrompt } from '../codex/prompt.js';
 import { shellQuote } from '../codex/args.js';
 import { codexConfig, CodexRunError, findGitRoot, runCodex, startLoginCheck, type CodexRun } from '../codex/run.js';
@@ -76,8 +79,12 @@ export async function codex(envelope: Envelope, context: StageContext): Promise<
   const worktree = envelope.worktree;
   let cwd: string;
   let root: string | undefined;
+  if (envelope.repo) checkedRepoUrl(envelope.repo.url, authorityOf(context.settings));
   if (worktree) {
-    cwd = worktree.path;
+    // The agent runs where the cache says this run's working copy is, never where an envelope points.
+    if (envelope.run_id === undefined) throw new UsageError('missing_field', 'the envelope has a "worktree" but no "run_id"');
+    const cache = cacheDir(context);
+    cwd = checkDerivedPath('worktree.path', worktree.path, worktreePath(cache, envelope.run_id), cache);
     if (!statSync(cwd, { throwIfNoEntry: false })?.isDirectory() || !existsSync(join(cwd, '.git'))) {
       throw new UsageError('worktree_missing', `the working copy ${cwd} does not exist or is not a git working copy`, {
         hint: 'Make a new one with jgo-worktree.',

@@ -8,8 +8,8 @@ import { ENVELOPE_VERSION, type Envelope, type Gate, type Usage } from '../envel
 import { EXIT, JgoError, UsageError } from '../errors.js';
 import { OPENAI_CHAINS, openAISettings } from '../config.js';
 import { createClient, llmError, llmOptions } from '../llm.js';
-import { findRepoRefs, refuseReason, resolveRepoRef } from '../repo-ref.js';
-import { gitBaseUrl } from '../authority.js';
+import { findRepoRefs, refuseReason, resolveRepoRef, sameRepo } from '../repo-ref.js';
+import { authorityOf, checkRepoAllowed } from '../authority.js';
 import type { StageContext, StageSpec } from '../stage.js';
 
 export const GATE_SYSTEM_PROMPT = `You are the gate of jgo, a tool that turns one chat request into changes on a git repository, made by the Codex coding agent working unattended in a fresh checkout.
@@ -114,14 +114,47 @@ async function askModel(client: OpenAI, model: string, request: string): Promise
   });
 }
 
+/** The default JGO_MAX_REQUEST_BYTES: a chat request, not a document. */
+export const MAX_REQUEST_BYTES = 64 * 1024;
+
+/** Refuses a request too long to be a chat request, before any model call (exit 2). */
+function checkRequestSize(request: string, context: StageContext): void {
+  const max = context.settings.integer('JGO_MAX_REQUEST_BYTES', MAX_REQUEST_BYTES, { min: 1 });
+  const bytes = Buffer.byteLength(request);
+  if (bytes > max) {
+    throw new UsageError('request_too_large', `the request is ${bytes} bytes, over JGO_MAX_REQUEST_BYTES=${max}`, {
+      hint: 'Shorten the request, or raise JGO_MAX_REQUEST_BYTES.',
+    });
+  }
+}
+
+/**
+ * The repository the run works on: one the request itself names (README, "Security"). The
+ * model's `repo_ref` is taken only when it is one of the request's references once both are
+ * normalized; an empty one means the request's first. A request that names none is refused:
+ * the model may not pick a repository the user did not name.
+ */
+function chooseRepo(reply: GateReply, request: string, baseUrl: string, refuse: (reason: string, code?: string) => never): string {
+  const named = findRepoRefs(request);
+  if (named.length === 0) refuse('the request names no repository (owner/repo or an https:// URL)');
+  const ref = reply.repo_ref;
+  if (ref === '') return named[0]!;
+  const match = refuseReason(ref) === undefined ? named.find((n) => sameRepo(n, ref, baseUrl)) : undefined;
+  if (match === undefined) {
+    refuse(`the model chose ${JSON.stringify(ref.slice(0, 100))}, which the request does not name (it names ${named.slice(0, 3).join(', ')})`, 'repo_mismatch');
+  }
+  return match;
+}
+
 export async function gate(envelope: Envelope, context: StageContext, deps: GateDeps = {}): Promise<Envelope> {
   const request = envelope.request?.trim() ?? '';
   if (request === '') {
     throw new UsageError('no_request', 'no request: give it as arguments, as text on stdin, or as an envelope with "request"');
   }
+  checkRequestSize(request, context);
   const settings = context.settings;
   const openai = openAISettings(settings);
-  const baseUrl = gitBaseUrl(settings.get('JGO_GIT_BASE_URL'));
+  const authority = authorityOf(settings);
   const options = llmOptions(settings);
   const run_id = envelope.run_id ?? newRunId();
   const model = openai.model.value;
@@ -138,23 +171,18 @@ export async function gate(envelope: Envelope, context: StageContext, deps: Gate
 
   const gateResult: Gate = { ...reply, model, usage, duration_ms: durationMs };
   const base = { ...envelope, run_id, request };
-  const refuse = (reason: string): never => {
+  // The envelope keeps the model's answer, marked not executable, whatever refused it.
+  const refuse = (reason: string, code = 'not_executable'): never => {
     const refused: Gate = { ...gateResult, executable: false, reason };
-    throw new JgoError('not_executable', `not executable: ${reason}`, EXIT.refused, {
+    throw new JgoError(code, code === 'not_executable' ? `not executable: ${reason}` : reason, EXIT.refused, {
       patch: { ...base, gate: refused },
+      ...(code === 'repo_mismatch' ? { hint: 'Name the repository in the request as owner/repo or a URL: jgo works only on one the request names.' } : {}),
     });
   };
   if (!reply.executable) refuse(reply.reason || 'the model judged the request not executable');
 
-  // The model's reference first; else the first acceptable one in the request itself.
-  let ref = reply.repo_ref;
-  if (ref === '' || refuseReason(ref) !== undefined) {
-    const fromText = findRepoRefs(request)[0];
-    if (fromText !== undefined) ref = fromText;
-    else if (ref !== '') refuse(`repository reference ${JSON.stringify(ref.slice(0, 100))} refused: ${refuseReason(ref)}`);
-    else refuse('the request names no repository (owner/repo or an https:// URL)');
-  }
-  const repo = resolveRepoRef(ref, baseUrl);
+  const repo = resolveRepoRef(chooseRepo(reply, request, authority.baseUrl, refuse), authority.baseUrl);
+  checkRepoAllowed(authority, repo.url);
   return { ...base, gate: { ...gateResult, repo_ref: repo.ref }, repo };
 }
 

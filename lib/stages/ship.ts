@@ -3,15 +3,17 @@
  * secrets, pushes the branch without force, and proves the remote has it. In agent mode codex
  * commits and pushes itself, and jgo verifies and finishes what codex left undone.
  */
-import { mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { basename, join, dirname } from 'node:path';
+import { join } from 'node:path';
 import type { Envelope, Ship } from '../envelope.js';
 import { EXIT, JgoError, UsageError } from '../errors.js';
 import type { StageContext, StageSpec } from '../stage.js';
 import type { Change } from '../git/index.js';
 import { trace } from '../trace.js';
-import { setAsideName } from '../cache.js';
+import { cacheDir, checkDerivedPath, mirrorPath, removeRunDir, worktreePath } from '../cache.js';
+import { checkedRepoUrl } from '../repo-ref.js';
+import { authorityOf } from '../authority.js';
 
 export const SHIP_USAGE = '… | jgo-codex | jgo-ship [--keep]';
 
@@ -27,19 +29,37 @@ function shipMode(context: StageContext): Mode {
   throw new UsageError('invalid_setting', `JGO_SHIP_MODE=${JSON.stringify(raw)} is not plan or agent`);
 }
 
-export async function ship(envelope: Envelope, context: StageContext, options: ShipOptions = {}): Promise<Envelope> {
+/**
+ * What ship may touch, from the cache and the envelope's repo.url and run_id alone (README,
+ * "Security"): the working copy's and the mirror's paths are derived, never taken; the branch is
+ * one of jgo's; the repository is one jgo may push to.
+ */
+function shipTargets(envelope: Envelope, context: StageContext, checkBranchName: (name: string, what: string) => void): { wt: NonNullable<Envelope['worktree']>; url: string; dir: string; mirror: string | undefined; cache: string; runId: string } {
   const wt = envelope.worktree;
   if (!wt) throw new UsageError('missing_field', 'the envelope has no "worktree": run jgo-worktree (and jgo-codex) first');
   if (!envelope.repo) throw new UsageError('missing_field', 'the envelope has no "repo": run jgo-gate first');
-  const mode = shipMode(context);
+  if (envelope.run_id === undefined) throw new UsageError('missing_field', 'the envelope has a "worktree" but no "run_id"');
+  const url = checkedRepoUrl(envelope.repo.url, authorityOf(context.settings));
+  checkBranchName(wt.branch, 'branch');
+  checkBranchName(wt.base_branch, 'base branch');
+  if (!wt.branch.startsWith('jgo/')) {
+    throw new UsageError('bad_branch', `worktree.branch ${JSON.stringify(wt.branch.slice(0, 100))} is not a jgo/ branch`, { hint: 'jgo pushes only branches it made (jgo/<timestamp>).' });
+  }
+  const cache = cacheDir(context);
+  const dir = checkDerivedPath('worktree.path', wt.path, worktreePath(cache, envelope.run_id), cache);
+  const mirror = envelope.mirror ? checkDerivedPath('mirror.path', envelope.mirror.path, mirrorPath(cache, url), cache) : undefined;
+  return { wt, url, dir, mirror, cache, runId: envelope.run_id };
+}
+
+export async function ship(envelope: Envelope, context: StageContext, options: ShipOptions = {}): Promise<Envelope> {
   const git = await import('../git/index.js');
+  const { wt, url, dir, mirror, cache, runId } = shipTargets(envelope, context, git.checkBranchName);
+  const mode = shipMode(context);
   const { EngineChooser, engineSetting, changedPaths, commitChanges, intendToAdd, pushBranch, commitsSince, pathsChangedSince, headSha, remoteState, recordPushed, readWorkingHead, openRefReader, openPushTarget } = git;
   const { gitCredentials } = await import('../git/auth.js');
   const { scanChange } = await import('../ship/scan.js');
   const engines = new EngineChooser(engineSetting(context.settings), context.io.env);
   const env = context.io.env;
-  const dir = wt.path;
-  const url = envelope.repo.url;
   const credentials = gitCredentials(context.settings);
   const gitCtx = { engines, credentials, log: context.log, stderr: context.io.stderr, signal: context.signal, env };
   const baseRef = `refs/heads/${wt.base_branch}`;
@@ -76,14 +96,15 @@ export async function ship(envelope: Envelope, context: StageContext, options: S
   let plan: Ship['plan'] = mode === 'agent' ? 'agent' : undefined;
   let planCost: PlanCost | undefined;
 
-  // What is uncommitted now: the known paths from jgo-codex, re-checked cheaply.
+  // codex.changed_files is a hint (whether codex changed anything at all): the change itself is
+  // what git reports, so a wrong list can neither hide a change nor add a file.
   const known = envelope.codex?.changed_files;
   // From the base, the commits about to be made are all there will be: no need to ask git after.
   const fromBase = (await readWorkingHead(dir)) === wt.base_sha;
   // Changes reported by jgo-codex and nothing committed yet (not a retried push) mean codex will be
   // asked for a plan: its login check starts now, while git reads the status, not after it.
   const login = mode === 'plan' && fromBase && known && known.length > 0 ? (await import('../codex/run.js')).startLoginCheck(dir, context) : undefined;
-  const pending = await changedPaths(dir, engines, { ...(known && known.length > 0 ? { paths: known } : {}), env });
+  const pending = await changedPaths(dir, engines, { env });
 
   if (mode === 'agent') {
     const { runCodex } = await import('../codex/run.js');
@@ -147,7 +168,6 @@ export async function ship(envelope: Envelope, context: StageContext, options: S
   // Only this branch's ref is asked for: a remote's full list can run to thousands (refs/pull/*).
   const readBack = (after?: Promise<unknown>) => readRef(ref, after);
   // The mirror learns the branch from here, so the next sync has nothing of ours to fetch.
-  const mirror = envelope.mirror?.path;
   const record = (verified?: Promise<boolean>) => (mirror ? recordPushed({ mirror, dir, branch: wt.branch, sha: head }, gitCtx, verified) : Promise.resolve(false));
   let remote = justCommitted ? undefined : await readBack();
   let finishedByJgo = false;
@@ -193,7 +213,7 @@ export async function ship(envelope: Envelope, context: StageContext, options: S
     remote_sha: remote,
     ...(plan ? { plan } : {}),
     ...(mode === 'agent' ? { finished_by_jgo: finishedByJgo } : {}),
-    ...(envelope.mirror ? { mirrored } : {}),
+    ...(mirror ? { mirrored } : {}),
     ...(planCost?.usage ? { plan_usage: planCost.usage } : {}),
     ...(planCost ? { plan_duration_ms: planCost.durationMs } : {}),
   };
@@ -203,30 +223,10 @@ export async function ship(envelope: Envelope, context: StageContext, options: S
   }
   if (!options.keep) {
     // The run directory holds only the working copy; the pushed branch is now the record.
-    await removeWorkingCopy(dirname(dir), context);
+    await removeRunDir(cache, runId, context);
     trace('working copy removed');
   }
   return { ...envelope, ship: shipped };
-}
-
-/**
- * Removes a run's directory: renamed out of the way at once (one call), deleted once the envelope
- * is out, so that a run's answer does not wait for a few hundred unlinks (10 ms for a 50-file
- * repository, more for a large one). A stage killed before it is done leaves the set-aside copy
- * for `jgo gc`. Where the rename fails, the directory is removed at once, as before.
- */
-async function removeWorkingCopy(runDir: string, context: StageContext): Promise<void> {
-  const aside = join(dirname(runDir), setAsideName(basename(runDir)));
-  if (context.afterAnswer) {
-    try {
-      await rename(runDir, aside);
-      context.afterAnswer(() => rm(aside, { recursive: true, force: true }));
-      return;
-    } catch {
-      // removed below
-    }
-  }
-  await rm(runDir, { recursive: true, force: true });
 }
 
 /**
@@ -244,7 +244,7 @@ async function pullRequest(envelope: Envelope, shipped: Ship, context: StageCont
         apiUrl: githubApiUrl(context.settings),
         token: credentials?.token,
         tokenFrom: credentials?.from,
-        repoUrl: envelope.repo!.url,
+        repoUrl: checkedRepoUrl(envelope.repo!.url, authorityOf(context.settings)),
         branch: shipped.branch,
         base: wt.base_branch,
         title: prTitle(shipped.commits, request),

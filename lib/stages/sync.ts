@@ -2,23 +2,21 @@
 import type { Envelope } from '../envelope.js';
 import { UsageError } from '../errors.js';
 import { cacheDir } from '../cache.js';
-import { refuseReason } from '../repo-ref.js';
+import { checkedRepoUrl } from '../repo-ref.js';
+import { authorityOf } from '../authority.js';
 import type { StageContext, StageSpec } from '../stage.js';
 
 export const SYNC_USAGE = 'jgo-gate "owner/repo …" | jgo-sync   |   echo \'{"jgo":1,"repo":{"ref":"owner/repo","url":"https://…"}}\' | jgo-sync';
 
 export async function sync(envelope: Envelope, context: StageContext): Promise<Envelope> {
   if (!envelope.repo) throw new UsageError('missing_field', 'the envelope has no "repo": run jgo-gate first');
-  // The URL is checked again here: a hand-written envelope gets the same scrutiny as the gate's.
-  const why = refuseReason(envelope.repo.url);
-  if (why !== undefined || !/^https?:\/\//i.test(envelope.repo.url)) {
-    throw new UsageError('bad_repo', `repo.url ${JSON.stringify(envelope.repo.url.slice(0, 100))} refused: ${why ?? 'not an http(s) URL'}`);
-  }
+  const url = checkedRepoUrl(envelope.repo.url, authorityOf(context.settings));
   const { gitContext, syncMirror } = await import('../git/index.js');
   const git = gitContext(context);
-  const mirror = await syncMirror(envelope.repo.url, cacheDir(context), git);
+  const mirror = await syncMirror(url, cacheDir(context), git);
   return {
     ...envelope,
+    repo: { ...envelope.repo, url },
     mirror: {
       path: mirror.path,
       default_branch: mirror.defaultBranch,

@@ -6,7 +6,9 @@ import { mkdir, readFile, rm, writeFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Envelope } from '../envelope.js';
 import { EXIT, JgoError, UsageError } from '../errors.js';
-import { cacheDir } from '../cache.js';
+import { cacheDir, checkDerivedPath, mirrorPath } from '../cache.js';
+import { checkedRepoUrl } from '../repo-ref.js';
+import { authorityOf } from '../authority.js';
 import type { StageContext, StageSpec } from '../stage.js';
 import { newRunId } from './gate.js';
 
@@ -69,6 +71,9 @@ export async function worktree(envelope: Envelope, context: StageContext, option
   checkBranchName(base, 'base branch');
   const runId = envelope.run_id ?? newRunId();
   const cache = cacheDir(context);
+  // Where the mirror is, and which repository, come from the cache and repo.url, not the envelope.
+  const url = checkedRepoUrl(envelope.repo.url, authorityOf(context.settings));
+  const mirrorDir = checkDerivedPath('mirror.path', envelope.mirror.path, mirrorPath(cache, url), cache);
   const workDir = join(cache, 'work');
   const runDir = join(workDir, runId);
   const dest = join(runDir, 'repo');
@@ -78,14 +83,14 @@ export async function worktree(envelope: Envelope, context: StageContext, option
     });
   }
   const started = Date.now();
-  const mirrorRefs = await readLocalRefs(envelope.mirror.path);
+  const mirrorRefs = await readLocalRefs(mirrorDir);
   if (mirrorRefs.size === 0) {
-    throw new UsageError('mirror_missing', `no mirror at ${envelope.mirror.path}`, { hint: 'Run jgo-sync first.' });
+    throw new UsageError('mirror_missing', `no mirror at ${mirrorDir}`, { hint: 'Run jgo-sync first.' });
   }
   await mkdir(runDir, { recursive: true });
   const branch = await claimBranch(workDir, branchStem(runId, (options.now ?? (() => new Date()))()), runId, mirrorRefs);
   try {
-    const { baseSha } = await makeWorkingCopy({ mirror: envelope.mirror.path, url: envelope.repo.url, dest, base, branch, refs: mirrorRefs }, gitContext(context));
+    const { baseSha } = await makeWorkingCopy({ mirror: mirrorDir, url, dest, base, branch, refs: mirrorRefs }, gitContext(context));
     context.log(`${dest} on ${branch} from ${base} at ${baseSha.slice(0, 12)}, in ${Date.now() - started} ms`);
     return { ...envelope, run_id: runId, worktree: { path: dest, branch, base_branch: base, base_sha: baseSha } };
   } catch (error) {
