@@ -194,29 +194,83 @@ t.test('each fallback reaches the server: OPENWEBUI_*, LITELLM_*, and the env fi
   t.notMatch(io.out() + io.err(), key);
 });
 
-t.test('the repository: the model first, else found in the request, else refused', async (t) => {
+t.test('the repository is one the request names: the model picks among them, never beyond', async (t) => {
   const fromText = await runGate(t, [gateAnswer({ executable: true, repo_ref: '' })], 'in acme/gadgets, add a LICENSE');
   t.equal(fromText.code, 0);
   t.equal(fromText.out.repo.ref, 'acme/gadgets');
-  const modelWins = await runGate(t, [gateAnswer({ executable: true, repo_ref: 'https://git.example.com/team/app.git' })], 'team app: add a LICENSE');
-  t.equal(modelWins.out.repo.url, 'https://git.example.com/team/app.git');
-  const none = await runGate(t, [gateAnswer({ executable: true, repo_ref: '' })], 'add a LICENSE');
-  t.equal(none.code, 3);
+  // Another spelling of a repository the request names is that repository, as the request spells it.
+  const picked = await runGate(t, [gateAnswer({ executable: true, repo_ref: 'http://127.0.0.1:1/git/acme/widgets.git/' })], 'copy the CI of acme/gadgets into acme/widgets');
+  t.equal(picked.code, 0, picked.stderr);
+  t.equal(picked.out.repo.ref, 'acme/widgets');
+  t.equal(picked.out.repo.url, 'http://127.0.0.1:1/git/acme/widgets.git');
+  const other = await runGate(t, [gateAnswer({ executable: true, repo_ref: 'evil/widgets' })], 'acme/widgets add a LICENSE');
+  t.equal(other.code, 3);
+  t.equal(other.out.error.code, 'repo_mismatch');
+  t.match(other.out.error.message, /evil\/widgets.*acme\/widgets/);
+  t.equal(other.out.gate.executable, false);
+  t.equal(other.out.repo, undefined);
+  const none = await runGate(t, [gateAnswer({ executable: true, repo_ref: 'acme/widgets' })], 'add a LICENSE to the widgets repository');
+  t.equal(none.code, 3, 'a repository the request does not name is not taken from the model');
   t.equal(none.out.error.code, 'not_executable');
   t.equal(none.out.gate.executable, false);
   t.match(none.out.gate.reason, /names no repository/);
+  t.equal(none.out.repo, undefined);
 });
 
 t.test('each refused repository form from the model exits 3 before anything else', async (t) => {
-  const hostile = ['file:///srv/git/x.git', 'ext::sh -c id', '/srv/git/x.git', '../x/y', '-x/y', 'acme/wid gets', 'git@github.com:a/b.git'];
+  const hostile = ['file:///srv/git/x.git', 'ext::sh -c id', '/srv/git/x.git', '../x/y', '-x/y', 'acme/wid gets', 'git@github.com:a/b.git', 'https://evil.example/acme/widgets'];
   for (const ref of hostile) {
-    const { code, out } = await runGate(t, [gateAnswer({ executable: true, repo_ref: ref })], 'please do the thing');
+    const { code, out } = await runGate(t, [gateAnswer({ executable: true, repo_ref: ref })], 'acme/widgets please do the thing');
     t.equal(code, 3, ref);
-    t.equal(out.error.code, 'not_executable');
+    t.equal(out.error.code, 'repo_mismatch');
     t.equal(out.gate.executable, false);
-    t.match(out.gate.reason, /refused/);
     t.equal(out.repo, undefined);
   }
+});
+
+t.test('a repository on another host is refused unless JGO_GIT_ALLOWED_HOSTS lists it', async (t) => {
+  const request = 'https://Git.Example.com:443/team/app/ add a LICENSE';
+  const answer = () => [gateAnswer({ executable: true, repo_ref: 'https://git.example.com/team/app' })];
+  const refused = await runGate(t, answer(), request);
+  t.equal(refused.code, 3);
+  t.equal(refused.out.error.code, 'host_not_allowed');
+  t.match(refused.stderr, /JGO_GIT_ALLOWED_HOSTS/);
+  t.equal(refused.out.repo, undefined);
+  const allowed = await runGate(t, answer(), request, { JGO_GIT_ALLOWED_HOSTS: 'git.example.com' });
+  t.equal(allowed.code, 0, allowed.stderr);
+  t.equal(allowed.out.repo.url, 'https://git.example.com/team/app.git', 'host case, default port, trailing / normalized');
+  const otherPort = await runGate(t, answer(), request, { JGO_GIT_ALLOWED_HOSTS: 'git.example.com:8443' });
+  t.equal(otherPort.out.error.code, 'host_not_allowed', 'a host is its name and port');
+  const bad = await runGate(t, [], 'acme/widgets x', { JGO_GIT_ALLOWED_HOSTS: 'https://x/y' });
+  t.equal(bad.code, 2);
+  t.equal(bad.out.error.code, 'invalid_setting');
+  t.equal(bad.server.requests.length, 0, 'a bad setting stops the gate before the model is asked');
+});
+
+t.test('JGO_REPOS limits the repositories jgo may touch', async (t) => {
+  const env = { JGO_REPOS: 'acme/*, tools/jgo' };
+  const inside = await runGate(t, [gateAnswer({ executable: true, repo_ref: 'Acme/widgets' })], 'Acme/widgets add a LICENSE', env);
+  t.equal(inside.code, 0, inside.stderr);
+  const exact = await runGate(t, [gateAnswer({ executable: true, repo_ref: 'tools/jgo' })], 'tools/jgo add a LICENSE', env);
+  t.equal(exact.code, 0, exact.stderr);
+  const outside = await runGate(t, [gateAnswer({ executable: true, repo_ref: 'tools/other' })], 'tools/other add a LICENSE', env);
+  t.equal(outside.code, 3);
+  t.equal(outside.out.error.code, 'repo_not_allowed');
+  t.match(outside.out.error.message, /tools\/other/);
+});
+
+t.test('a request over JGO_MAX_REQUEST_BYTES is refused before any model call', async (t) => {
+  const long = `acme/widgets ${'é'.repeat(60)}`; // 133 bytes, 73 characters
+  const over = await runGate(t, [gateAnswer({ executable: true, repo_ref: 'acme/widgets' })], long, { JGO_MAX_REQUEST_BYTES: '100' });
+  t.equal(over.code, 2);
+  t.equal(over.out.error.code, 'request_too_large');
+  t.match(over.stderr, /133 bytes, over JGO_MAX_REQUEST_BYTES=100/);
+  t.equal(over.server.requests.length, 0);
+  const big = await runGate(t, [], `acme/widgets ${'x'.repeat(64 * 1024)}`);
+  t.equal(big.out.error.code, 'request_too_large', 'the default is 64 KiB');
+  t.equal(big.server.requests.length, 0);
+  const fits = await runGate(t, [gateAnswer({ executable: true, repo_ref: 'acme/widgets' })], long, { JGO_MAX_REQUEST_BYTES: '133' });
+  t.equal(fits.code, 0, fits.stderr);
 });
 
 t.test('every stdin form: plain text, an envelope with request, arguments', async (t) => {

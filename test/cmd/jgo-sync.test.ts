@@ -22,7 +22,7 @@ t.test('jgo-sync | jgo-worktree as processes: one envelope each, a summary line 
   const head = await createBareRepo(server, 'acme/widgets.git');
   const home = tempDir(t);
   const cache = tempDir(t);
-  const env = { ...baseEnv(home), JGO_CACHE_DIR: cache };
+  const env = { ...baseEnv(home), JGO_GIT_BASE_URL: server.url, JGO_CACHE_DIR: cache };
   const synced = await runProcess(sync, { input: envelope(server.repoUrl('acme/widgets.git')), env, cwd: home });
   t.equal(synced.code, 0, synced.stderr);
   t.match(synced.stdout, /^\{[^\n]+\}\n$/);
@@ -47,7 +47,7 @@ t.test('a private repository: auth_failed without a token; with one, the token i
   const cache = tempDir(t);
   const url = server.repoUrl('acme/private.git');
 
-  const denied = await runProcess(sync, { input: envelope(url), env: { ...baseEnv(home), JGO_CACHE_DIR: cache }, cwd: home });
+  const denied = await runProcess(sync, { input: envelope(url), env: { ...baseEnv(home), JGO_GIT_BASE_URL: server.url, JGO_CACHE_DIR: cache }, cwd: home });
   t.equal(denied.code, 1);
   const error = JSON.parse(denied.stdout).error;
   t.equal(error.code, 'auth_failed');
@@ -64,7 +64,7 @@ t.test('a private repository: auth_failed without a token; with one, the token i
     const engineCache = tempDir(t);
     const result = await runProcess(sync, {
       input: envelope(url),
-      env: { ...baseEnv(home), PATH: `${shimDir}:${process.env.PATH}`, JGO_CACHE_DIR: engineCache, GH_TOKEN: token, JGO_GIT_ENGINE: engine },
+      env: { ...baseEnv(home), JGO_GIT_BASE_URL: server.url, PATH: `${shimDir}:${process.env.PATH}`, JGO_CACHE_DIR: engineCache, GH_TOKEN: token, JGO_GIT_ENGINE: engine },
       cwd: home,
     });
     t.equal(result.code, 0, `${engine}: ${result.stderr}`);
@@ -82,7 +82,7 @@ t.test('two syncs at once: both succeed, one clone, a mirror git fsck accepts', 
   await createBareRepo(server, 'acme/widgets.git', { files: Object.fromEntries(Array.from({ length: 200 }, (_, i) => [`f/${i}.txt`, `${i}\n`.repeat(50)])) });
   const home = tempDir(t);
   const cache = tempDir(t);
-  const env = { ...baseEnv(home), JGO_CACHE_DIR: cache };
+  const env = { ...baseEnv(home), JGO_GIT_BASE_URL: server.url, JGO_CACHE_DIR: cache };
   const url = server.repoUrl('acme/widgets.git');
   const [a, b] = await Promise.all([runProcess(sync, { input: envelope(url), env, cwd: home }), runProcess(sync, { input: envelope(url), env, cwd: home })]);
   t.equal(a.code, 0, a.stderr);
@@ -103,7 +103,7 @@ t.test('a sync killed with SIGKILL mid-clone leaves nothing that breaks the next
   const home = tempDir(t);
   const cache = tempDir(t);
   const url = server.repoUrl('acme/widgets.git');
-  const child = spawn(process.execPath, [sync], { env: { ...baseEnv(home), JGO_CACHE_DIR: cache, JGO_GIT_ENGINE: 'isomorphic' }, cwd: home, stdio: ['pipe', 'ignore', 'ignore'] });
+  const child = spawn(process.execPath, [sync], { env: { ...baseEnv(home), JGO_GIT_BASE_URL: server.url, JGO_CACHE_DIR: cache, JGO_GIT_ENGINE: 'isomorphic' }, cwd: home, stdio: ['pipe', 'ignore', 'ignore'] });
   child.stdin.end(envelope(url));
   const tmpDir = join(cache, 'repos', '.tmp');
   const killedMidway = await new Promise<boolean>((resolve) => {
@@ -125,7 +125,7 @@ t.test('a sync killed with SIGKILL mid-clone leaves nothing that breaks the next
   t.equal(readdirSync(join(cache, 'repos')).filter((e) => e.endsWith('.git')).length, 0, 'no half-made mirror where the next sync looks');
   t.ok(existsSync(join(cache, 'repos', readdirSync(join(cache, 'repos')).find((e) => e.endsWith('.lock')) ?? 'none')), 'the dead holder left its lock');
 
-  const next = await runProcess(sync, { input: envelope(url), env: { ...baseEnv(home), JGO_CACHE_DIR: cache }, cwd: home });
+  const next = await runProcess(sync, { input: envelope(url), env: { ...baseEnv(home), JGO_GIT_BASE_URL: server.url, JGO_CACHE_DIR: cache }, cwd: home });
   t.equal(next.code, 0, next.stderr);
   const mirror = JSON.parse(next.stdout).mirror;
   t.equal(mirror.head_sha, head);
@@ -171,6 +171,7 @@ t.test('a stage waiting for its envelope stops at once and silently on SIGTERM; 
   const server = await startGitServer();
   t.teardown(server.close);
   await createBareRepo(server, 'acme/widgets.git');
+  Object.assign(env, { JGO_GIT_BASE_URL: server.url });
   const traced = await runProcess(sync, { input: envelope(server.repoUrl('acme/widgets.git')), env, cwd: home });
   t.equal(traced.code, 0, traced.stderr);
   t.match(traced.stdout, /^\{[^\n]+\}\n$/, 'stdout still holds only the envelope');

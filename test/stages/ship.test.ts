@@ -40,7 +40,7 @@ async function setup(t: Test, options: { token?: string } = {}): Promise<Setup> 
   t.teardown(server.close);
   const base = await createBareRepo(server, 'acme/widgets.git', { files: { 'README.md': '# widgets\n', 'old.txt': 'old\n', 'gone.txt': 'gone\n' } });
   const cache = tempDir(t);
-  const env: Record<string, string> = { JGO_CACHE_DIR: cache, CODEX_HOME: join(cache, 'codex'), ...(options.token ? { GITHUB_TOKEN: options.token } : {}) };
+  const env: Record<string, string> = { JGO_GIT_BASE_URL: server.url, JGO_CACHE_DIR: cache, CODEX_HOME: join(cache, 'codex'), ...(options.token ? { GITHUB_TOKEN: options.token } : {}) };
   const start = { jgo: 1, run_id: '20261123-202500-7f3a', request: 'acme/widgets add install steps to README and a make dev target', repo: { ref: 'acme/widgets', url: server.repoUrl('acme/widgets.git') } };
   const synced = await stage(t, syncStage(), start, env);
   const made = await stage(t, worktreeStage(), synced.out, env);
