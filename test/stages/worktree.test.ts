@@ -43,7 +43,7 @@ for (const engine of ['isomorphic', 'native'] as const) {
     t.teardown(server.close);
     await richRepo(server);
     const cache = tempDir(t);
-    const env = { JGO_CACHE_DIR: cache, JGO_GIT_ENGINE: engine };
+    const env = { JGO_GIT_BASE_URL: server.url, JGO_CACHE_DIR: cache, JGO_GIT_ENGINE: engine };
     const url = server.repoUrl('acme/widgets.git');
     const synced = await stage(t, syncStage(), { jgo: 1, run_id: '20261123-202500-7f3a', repo: { ref: 'acme/widgets', url } }, env);
     t.equal(synced.code, 0, synced.err);
@@ -77,7 +77,7 @@ for (const engine of ['isomorphic', 'native'] as const) {
     await createBareRepo(server, 'acme/widgets.git');
     await commitToBare(server, 'acme/widgets.git', { branch: 'jgo/20261123-202500', files: { 'x': 'x\n' } });
     const cache = tempDir(t);
-    const env = { JGO_CACHE_DIR: cache, JGO_GIT_ENGINE: engine };
+    const env = { JGO_GIT_BASE_URL: server.url, JGO_CACHE_DIR: cache, JGO_GIT_ENGINE: engine };
     const url = server.repoUrl('acme/widgets.git');
     const synced = await stage(t, syncStage(), { jgo: 1, repo: { ref: 'acme/widgets', url } }, env);
     const branches: string[] = [];
@@ -96,7 +96,7 @@ t.test('--base, a missing base, an existing working copy, and a missing mirror',
   await createBareRepo(server, 'acme/widgets.git');
   const dev = await commitToBare(server, 'acme/widgets.git', { branch: 'develop', files: { 'd.txt': 'd\n' } });
   const cache = tempDir(t);
-  const env = { JGO_CACHE_DIR: cache };
+  const env = { JGO_GIT_BASE_URL: server.url, JGO_CACHE_DIR: cache };
   const synced = await stage(t, syncStage(), { jgo: 1, run_id: 'run-a', repo: { ref: 'acme/widgets', url: server.repoUrl('acme/widgets.git') } }, env);
   const fromDevelop = await stage(t, worktreeStage({ base: 'develop' }), synced.out, env);
   t.equal(fromDevelop.code, 0, fromDevelop.err);
