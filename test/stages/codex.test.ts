@@ -24,7 +24,9 @@ function git(cwd: string, ...args: string[]): string {
 
 /** A committed repository with README.md, as jgo-worktree leaves it. */
 function repository(t: Test): { path: string; sha: string } {
-  const path = tempDir(t, 'jgo-wt-');
+  // Where jgo-worktree puts it: $JGO_CACHE_DIR/work/<run_id>/repo (the stage derives the path).
+  const path = join(tempDir(t, 'jgo-cache-'), 'work', '20261123-202500-7f3a', 'repo');
+  mkdirSync(path, { recursive: true });
   git(path, 'init', '-q', '-b', 'jgo/20261123-202500');
   writeFileSync(join(path, 'README.md'), 'hello\n');
   git(path, 'add', '.');
@@ -41,6 +43,12 @@ function envelope(worktree?: { path: string; sha: string }): Record<string, unkn
     repo: { ref: 'acme/widgets', url: 'https://github.com/acme/widgets.git' },
     ...(worktree ? { worktree: { path: worktree.path, branch: 'jgo/20261123-202500', base_branch: 'main', base_sha: worktree.sha } } : {}),
   };
+}
+
+/** The cache a working copy made by repository() lives in. */
+function cacheOf(input: Record<string, unknown> | undefined): string | undefined {
+  const path = (input?.worktree as { path?: string } | undefined)?.path;
+  return path === undefined ? undefined : join(path, '..', '..', '..');
 }
 
 interface Outcome {
@@ -65,7 +73,7 @@ async function runCodexStage(
   const fake = fakeCodex(home, script);
   const io = memoryIO(JSON.stringify(options.input ?? envelope()), {
     cwd: options.cwd ?? home,
-    env: { ...baseEnv(home), ...fake.env, CODEX_HOME: codexHome, JGO_CACHE_DIR: join(home, 'cache'), GH_TOKEN, ...options.env },
+    env: { ...baseEnv(home), ...fake.env, CODEX_HOME: codexHome, JGO_CACHE_DIR: cacheOf(options.input) ?? join(home, 'cache'), GH_TOKEN, ...options.env },
   });
   const started = Date.now();
   const code = await runStage(codexStage(), io);
@@ -362,14 +370,17 @@ t.test('input and settings errors: exit 2 before codex runs', async (t) => {
   const noGate = await runCodexStage(t, {}, { input: { jgo: 1, request: 'x' } });
   t.equal(noGate.code, 2);
   t.match(noGate.out.error, { code: 'missing_field', message: /run jgo-gate first/ });
-  const missing = await runCodexStage(t, {}, { input: envelope({ path: '/nonexistent/jgo/repo', sha: wt.sha }) });
+  const missing = await runCodexStage(t, {}, { input: envelope({ path: join(tempDir(t), 'work', '20261123-202500-7f3a', 'repo'), sha: wt.sha }) });
   t.equal(missing.out.error.code, 'worktree_missing');
+  const elsewhere = await runCodexStage(t, {}, { input: envelope({ path: '/nonexistent/jgo/repo', sha: wt.sha }) });
+  t.equal(elsewhere.out.error.code, 'bad_path', 'a path that is not the run\'s working copy is refused');
+  t.equal(elsewhere.code, 2);
   const noBin = await runCodexStage(t, {}, { input: envelope(wt), env: { CODEX_BIN: 'no-such-codex-binary' } });
   t.equal(noBin.code, 2);
   t.match(noBin.out.error, { code: 'codex_missing', message: /CODEX_BIN=no-such-codex-binary: no such executable on PATH/ });
   const badSandbox = await runCodexStage(t, {}, { input: envelope(wt), env: { JGO_CODEX_SANDBOX: 'yolo' } });
   t.equal(badSandbox.out.error.code, 'invalid_setting');
-  t.same(noGate.fake.records().concat(missing.fake.records(), noBin.fake.records(), badSandbox.fake.records()), [], 'codex never ran');
+  t.same(noGate.fake.records().concat(missing.fake.records(), elsewhere.fake.records(), noBin.fake.records(), badSandbox.fake.records()), [], 'codex never ran');
 });
 
 t.test('CODEX_HOME is created when missing, private to the user', async (t) => {
