@@ -1,15 +1,14 @@
 /**
  * Commits and pushes from a working copy: exactly the paths given (additions, edits, deletions),
- * a message, an identity; a push that never forces and sends only what the remote lacks.
+ * a message, an identity; a push (native git) that never forces and sends only what the remote lacks.
  */
 import { JgoError, EXIT } from '../errors.js';
 import type { EngineChooser } from './engine.js';
 import { classifyGitFailure, runGit } from './native.js';
-import { classifyIsoFailure, fs, iso, isoAuth } from './iso.js';
-import type { GitCredentials } from './auth.js';
+import { fs, iso } from './iso.js';
+import { credentialsFor, type GitCredentials } from './auth.js';
 import type { Change } from './status.js';
 import { readWorkingHead } from './refs.js';
-import { pushWithPack, rejected, type PushTarget } from './push.js';
 
 export interface Identity {
   name: string;
@@ -88,69 +87,39 @@ export interface PushRequest {
   dir: string;
   url: string;
   branch: string;
+  /** The token, sent by git's credential helper only if `url` is one of its origins. */
   credentials: GitCredentials | undefined;
-  /**
-   * Negotiate with the remote what it has (default). When the caller has just seen that the
-   * remote's base branch is still the commit the working copy started from, the refs the push
-   * itself is shown already say so, and negotiating only costs a round trip.
-   */
-  negotiate?: boolean;
-  /**
-   * For the plain case (a new branch, `negotiate` false): the remote's receive-pack advertisement,
-   * read ahead, and the commits the push goes from and to. The push is then jgo's own one POST
-   * (push.ts); without them, or outside the plain case, `git push`.
-   */
-  ahead?: { target: Promise<PushTarget | undefined>; base: string; sha: string };
-  /**
-   * Called as the push goes out (jgo's own: once its pack is made, as the POST is sent), maybe
-   * more than once: work to overlap with the remote's answer can start then.
-   */
-  sending?: () => void;
 }
 
-/** Pushes refs/heads/<branch> to the remote, never forcing. */
-export async function pushBranch(req: PushRequest, engines: EngineChooser, options: { env?: NodeJS.ProcessEnv; signal?: AbortSignal } = {}): Promise<void> {
+/**
+ * Pushes refs/heads/<branch> to the remote with `git push`, never forcing. The push negotiates
+ * what the remote has (push.negotiate): when the remote's default branch moved while codex
+ * worked, a plain push re-sends everything since the newest ref both sides know (3,375 objects
+ * instead of 15 in the bench); negotiated, only the new objects go.
+ */
+export async function pushBranch(req: PushRequest, options: { env?: NodeJS.ProcessEnv; signal?: AbortSignal } = {}): Promise<void> {
   const ref = `refs/heads/${req.branch}`;
-  if (engines.for('push') === 'native') {
-    if (req.ahead && req.negotiate === false) {
-      const target = await req.ahead.target;
-      const pushed = target && (await pushWithPack({ dir: req.dir, url: req.url, branch: req.branch, sha: req.ahead.sha, base: req.ahead.base, credentials: req.credentials, ...(options.env ? { env: options.env } : {}), ...(options.signal ? { signal: options.signal } : {}), ...(req.sending ? { sending: req.sending } : {}) }, target));
-      if (pushed) return;
-    }
-    req.sending?.();
-    const result = await runGit(['push', '--quiet', '--porcelain', req.url, `${ref}:${ref}`], {
-      cwd: req.dir,
-      credentials: req.credentials,
-      // Negotiate what the remote has: when its default branch moved while codex worked, a plain
-      // push re-sends everything since the newest shared ref (3,375 objects instead of 15 in the
-      // bench); negotiation sends only the new objects.
-      config: [['push.negotiate', req.negotiate === false ? 'false' : 'true']],
-      env: options.env,
-      signal: options.signal,
-    });
-    if (result.code !== 0) throw classifyPushFailure(result.stderr + result.stdout, req);
-    return;
-  }
-  const { git, http } = await iso();
-  let result;
-  req.sending?.();
-  try {
-    result = await git.push({ fs, http, dir: req.dir, url: req.url, ref, remoteRef: ref, force: false, ...isoAuth(req.url, req.credentials) });
-  } catch (error) {
-    const e = error as { code?: string };
-    if (e.code === 'PushRejectedError') throw rejected(req.url, req.branch, 'the branch there has other history');
-    throw classifyIsoFailure(error, req.url, req.credentials);
-  }
-  if (!result.ok) {
-    const why = Object.values(result.refs ?? {}).find((r) => !r.ok)?.error ?? result.error ?? 'rejected';
-    throw rejected(req.url, req.branch, String(why));
-  }
+  const credentials = credentialsFor(req.credentials, req.url);
+  const result = await runGit(['push', '--quiet', '--porcelain', req.url, `${ref}:${ref}`], {
+    cwd: req.dir,
+    credentials,
+    config: [['push.negotiate', 'true']],
+    env: options.env,
+    signal: options.signal,
+  });
+  if (result.code !== 0) throw classifyPushFailure(result.stderr + result.stdout, req.url, req.branch, credentials);
 }
 
-function classifyPushFailure(text: string, req: PushRequest): JgoError {
+function classifyPushFailure(text: string, url: string, branch: string, credentials: GitCredentials | undefined): JgoError {
   if (/\[rejected\]|non-fast-forward|fetch first|\[remote rejected\]|pre-receive hook declined/i.test(text)) {
     const reason = /\[(?:remote )?rejected\][^\n]*\(([^)]+)\)/.exec(text)?.[1] ?? 'the branch there has other history';
-    return rejected(req.url, req.branch, reason);
+    return rejected(url, branch, reason);
   }
-  return classifyGitFailure(text, req.url, req.credentials);
+  return classifyGitFailure(text, url, credentials);
+}
+
+export function rejected(url: string, branch: string, why: string): JgoError {
+  return new JgoError('push_rejected', `${new URL(url).host} rejected the push of ${branch}: ${why}`, EXIT.failed, {
+    hint: 'jgo never forces a push; the working copy and its commits are kept, so run jgo-ship again once the cause is fixed.',
+  });
 }

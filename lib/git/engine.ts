@@ -9,21 +9,24 @@ import { findGit } from './native.js';
 
 export type Engine = 'isomorphic' | 'native';
 
-export type Operation = 'remoteRefs' | 'cloneMirror' | 'fetchMirror' | 'workingCopy' | 'changedPaths' | 'commit' | 'push';
+/**
+ * The operations with two engines. Two have one implementation and are not here: a remote's
+ * refs are read with isomorphic-git's listServerRefs, and a push is `git push` (so the token's
+ * rule is enforced in one place for each).
+ */
+export type Operation = 'cloneMirror' | 'fetchMirror' | 'workingCopy' | 'changedPaths' | 'commit';
 
 /**
- * The default choice per operation, from the benchmark (README, "Git engines"): reading the
- * remote's refs is one small request and stays in JavaScript; moving and indexing packs and
- * checking out trees is where isomorphic-git is 4-15x slower than git, so git takes those.
+ * The default choice per operation, from the benchmark (README, "Git engines"): moving and
+ * indexing packs and checking out trees is where isomorphic-git is 4-15x slower than git, so
+ * git takes those.
  */
 export const AUTO: Record<Operation, Engine> = {
-  remoteRefs: 'isomorphic',
   cloneMirror: 'native',
   fetchMirror: 'native',
   workingCopy: 'native',
   changedPaths: 'native',
   commit: 'native',
-  push: 'native',
 };
 
 export type EngineSetting = 'auto' | Engine;

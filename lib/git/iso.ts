@@ -1,12 +1,12 @@
 /**
- * isomorphic-git, loaded on first use, with the node fs and HTTP client, credentials through
- * its auth callback, and its errors mapped to the git layer's stable codes.
+ * isomorphic-git, loaded on first use, with the node fs and HTTP client, the token in a header
+ * for the hosts that get it, and its errors mapped to the git layer's stable codes.
  */
 import * as fs from 'node:fs';
-import type { AuthCallback, HttpClient } from 'isomorphic-git';
+import type { HttpClient } from 'isomorphic-git';
 import { JgoError, EXIT, messageOf } from '../errors.js';
 import { authFailed } from './native.js';
-import { TOKEN_USER, type GitCredentials } from './auth.js';
+import { credentialsFor, TOKEN_USER, type GitCredentials } from './auth.js';
 import { trace } from '../trace.js';
 
 export type Iso = typeof import('isomorphic-git');
@@ -23,10 +23,7 @@ export function iso(): Promise<{ git: Iso; http: HttpClient }> {
   return loaded;
 }
 
-/**
- * isomorphic-git's HTTP client alone. Evaluating isomorphic-git itself takes 20-30 ms of a
- * process's CPU; reading a remote's refs (lsrefs.ts) needs only the transport.
- */
+/** isomorphic-git's HTTP client for Node (isomorphic-git/http/node), loaded once. */
 export function isoHttp(): Promise<HttpClient> {
   transport ??= import('isomorphic-git/http/node').then((http) => http.default);
   return transport;
@@ -34,14 +31,15 @@ export function isoHttp(): Promise<HttpClient> {
 
 export { fs };
 
-/** onAuth/onAuthFailure for isomorphic-git: the token once; a refusal stops at once. */
-export function isoAuth(url: string, credentials: GitCredentials | undefined): { onAuth?: AuthCallback; onAuthFailure: () => never } {
-  return {
-    ...(credentials ? { onAuth: () => ({ username: TOKEN_USER, password: credentials.token }) } : {}),
-    onAuthFailure: () => {
-      throw authFailed(url, credentials);
-    },
-  };
+/**
+ * The token for isomorphic-git, as a header on every request to `url` (so a private repository
+ * costs no 401 round trip), and only when `url` is one of the token's origins. isomorphic-git's
+ * HTTP client drops the header on a redirect to another origin. A refusal stops at once.
+ */
+export function isoAuth(url: string, credentials: GitCredentials | undefined): { headers: Record<string, string> } {
+  const allowed = credentialsFor(credentials, url);
+  // A 401 then ends the operation (no onAuth to ask again) and is classified as auth_failed.
+  return { headers: allowed ? { Authorization: `Basic ${Buffer.from(`${TOKEN_USER}:${allowed.token}`).toString('base64')}` } : {} };
 }
 
 /** Maps an isomorphic-git failure of a network operation to a stable code. */

@@ -9,11 +9,10 @@ import { copyFile, link, mkdir, open, readdir, rename, rm, stat, writeFile, read
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { JgoError, EXIT } from '../errors.js';
-import type { GitCredentials } from './auth.js';
+import { credentialsFor, type GitCredentials } from './auth.js';
 import type { Engine, EngineChooser } from './engine.js';
 import { classifyGitFailure, runGit } from './native.js';
 import { classifyIsoFailure, fs, iso, isoAuth } from './iso.js';
-import { readAdvertisement } from './lsrefs.js';
 import { readHeadBranch, readLocalRefs, sameRefs, type RefMap, type RefStats } from './refs.js';
 import { acquireLock, withLock } from './lock.js';
 import { Progress } from './progress.js';
@@ -55,40 +54,28 @@ const MARKER = 'jgo-mirror.json';
 export { mirrorName, mirrorPath } from '../cache.js';
 
 /**
- * The remote's branches, tags and default branch, no pack. Without `prefix` this is one request
- * (protocol v1's ref advertisement: every ref and HEAD's target, which is what the mirror
- * compares); with one, protocol v2's ls-refs asks the server for only the refs under it (two
- * requests, but a remote's full list can run to thousands of refs/pull/*).
+ * The remote's branches, tags and default branch, no pack: isomorphic-git's listServerRefs, the
+ * one way jgo reads a remote's refs (a sync's comparison, doctor's read check, the proof of a
+ * push). Without `prefix` this is one request (protocol v1's ref advertisement: every ref and
+ * HEAD's target, which is what the mirror compares); with one, protocol v2's ls-refs asks the
+ * server for only the refs under it (a remote's full list can run to thousands of refs/pull/*).
+ * The token goes along only when `url` is one of its origins (isoAuth).
  */
-export async function remoteState(url: string, ctx: GitContext, options: { prefix?: string } = {}): Promise<RemoteState> {
+export async function remoteState(url: string, ctx: Pick<GitContext, 'credentials' | 'signal'>, options: { prefix?: string } = {}): Promise<RemoteState> {
   const refs: RefMap = new Map();
   let defaultBranch: string | undefined;
   const { prefix } = options;
-  if (ctx.engines.for('remoteRefs') === 'native') {
-    const result = await runGit(['ls-remote', '--symref', url, ...(prefix ? [`${prefix}*`] : [])], { credentials: ctx.credentials, env: ctx.env, signal: ctx.signal });
-    if (result.code !== 0) throw classifyGitFailure(result.stderr, url, ctx.credentials);
-    for (const line of result.stdout.split('\n')) {
-      const sym = /^ref: refs\/heads\/(\S+)\tHEAD$/.exec(line);
-      if (sym) defaultBranch = sym[1];
-      const ref = /^([0-9a-f]{40,64})\t(refs\/(?:heads|tags)\/\S+)$/.exec(line);
-      if (ref && !ref[2]!.endsWith('^{}')) refs.set(ref[2]!, ref[1]!);
-    }
-    return { refs, defaultBranch };
-  }
-  if (!prefix) {
-    const advertised = await readAdvertisement(url, ctx.credentials, ctx.signal);
-    if (advertised) return advertised;
-  }
+  const credentials = credentialsFor(ctx.credentials, url);
   const { git, http } = await iso();
   try {
-    const advertised = await git.listServerRefs({ http, url, protocolVersion: prefix ? 2 : 1, symrefs: true, ...(prefix ? { prefix } : {}), ...isoAuth(url, ctx.credentials) });
+    const advertised = await git.listServerRefs({ http, url, protocolVersion: prefix ? 2 : 1, symrefs: true, ...(prefix ? { prefix } : {}), ...isoAuth(url, credentials) });
     for (const r of advertised) {
       if (prefix && !r.ref.startsWith(prefix)) continue; // a v1 server does not filter
       if (r.ref === 'HEAD' && r.target?.startsWith('refs/heads/')) defaultBranch = r.target.slice('refs/heads/'.length);
       else if (/^refs\/(heads|tags)\//.test(r.ref) && !r.ref.endsWith('^{}')) refs.set(r.ref, r.oid);
     }
   } catch (error) {
-    throw classifyIsoFailure(error, url, ctx.credentials);
+    throw classifyIsoFailure(error, url, credentials);
   }
   return { refs, defaultBranch };
 }
@@ -207,10 +194,11 @@ async function removeStaleGitLocks(dir: string): Promise<void> {
 }
 
 async function fetchInto(path: string, url: string, ctx: GitContext, progress: Progress, engine: Engine): Promise<void> {
+  const credentials = credentialsFor(ctx.credentials, url);
   if (engine === 'native') {
     const args = ['fetch', '--prune', '--no-write-fetch-head', ctx.stderr.isTTY ? '--progress' : '--quiet', url, ...REFSPECS];
-    const result = await runGit(args, { cwd: path, credentials: ctx.credentials, env: ctx.env, signal: ctx.signal, stderr: ctx.stderr.isTTY ? ctx.stderr : undefined });
-    if (result.code !== 0) throw classifyGitFailure(result.stderr, url, ctx.credentials);
+    const result = await runGit(args, { cwd: path, credentials, env: ctx.env, signal: ctx.signal, stderr: ctx.stderr.isTTY ? ctx.stderr : undefined });
+    if (result.code !== 0) throw classifyGitFailure(result.stderr, url, credentials);
     return;
   }
   const { git, http } = await iso();
@@ -226,10 +214,10 @@ async function fetchInto(path: string, url: string, ctx: GitContext, progress: P
       prune: true,
       pruneTags: true,
       onProgress: progress.callback(),
-      ...isoAuth(url, ctx.credentials),
+      ...isoAuth(url, credentials),
     });
   } catch (error) {
-    throw classifyIsoFailure(error, url, ctx.credentials);
+    throw classifyIsoFailure(error, url, credentials);
   }
 }
 
@@ -425,52 +413,38 @@ export interface RecordPushedRequest {
   /** The working copy holding the pushed commits. */
   dir: string;
   branch: string;
-  /** What the remote holds (or, once the push is verified, will be shown to hold) at refs/heads/<branch>. */
+  /** What the remote was shown to hold at refs/heads/<branch>, after the push. */
   sha: string;
 }
 
 /**
- * After a push, the mirror gets the same branch from the working copy: the objects the working
- * copy made (it was cloned from the mirror, so those are all it lacks) and the ref. Without it
- * every run's own push makes the next sync see a new ref and fetch it back over the network.
- * No process is started: the objects are shared as files, as `git clone --local` shares them
- * the other way. Best effort: a mirror busy with another sync, or any failure, leaves the work
- * to that next sync. Returns whether the mirror now holds the branch.
- *
- * `verified` is the push's proof, still to come: the ref is written only if it resolves true.
+ * After a verified push, the mirror gets the same branch from the working copy: the objects the
+ * working copy made (it was cloned from the mirror, so those are all it lacks) and the ref.
+ * Without it every run's own push makes the next sync see a new ref and fetch it back over the
+ * network. No process is started: the objects are shared as files, as `git clone --local` shares
+ * them the other way. Best effort: a mirror busy with another sync, or any failure, leaves the
+ * work to that next sync. Returns whether the mirror now holds the branch.
  */
-export async function recordPushed(req: RecordPushedRequest, ctx: Pick<GitContext, 'signal'>, verified: Promise<boolean> = Promise.resolve(true)): Promise<boolean> {
+export async function recordPushed(req: RecordPushedRequest, ctx: Pick<GitContext, 'signal'>): Promise<boolean> {
   const gitdir = join(req.dir, '.git');
   if (!(await stat(gitdir).then((s) => s.isDirectory(), () => false))) return false;
-  // Two short holds of the mirror's lock, not one across the remote's answer: the objects go
-  // in while the push is still being verified (objects nothing points at are harmless, and
-  // a later sync would fetch them anyway), the branch only once the remote is known to have it.
-  const underLock = async (fn: () => Promise<boolean>): Promise<boolean> => {
-    let lock;
-    try {
-      lock = await acquireLock(mirrorLockPath(req.mirror), { timeoutMs: 1000, ...(ctx.signal ? { signal: ctx.signal } : {}) });
-    } catch {
-      return false;
-    }
-    try {
-      return await fn();
-    } catch {
-      return false;
-    } finally {
-      await lock.release();
-    }
-  };
-  const shared = await underLock(async () => {
+  let lock;
+  try {
+    lock = await acquireLock(mirrorLockPath(req.mirror), { timeoutMs: 1000, ...(ctx.signal ? { signal: ctx.signal } : {}) });
+  } catch {
+    return false;
+  }
+  try {
     if (!(await looksUsable(req.mirror))) return false;
     await shareObjects(gitdir, req.mirror);
-    return true;
-  });
-  if (!shared || !(await verified.catch(() => false))) return false;
-  return underLock(async () => {
     const ref = join(req.mirror, 'refs', 'heads', ...req.branch.split('/'));
     await mkdir(dirname(ref), { recursive: true });
     await writeFile(`${ref}.${process.pid}.tmp`, `${req.sha}\n`);
     await rename(`${ref}.${process.pid}.tmp`, ref);
     return (await readLocalRefs(req.mirror)).get(`refs/heads/${req.branch}`) === req.sha;
-  });
+  } catch {
+    return false;
+  } finally {
+    await lock.release();
+  }
 }

@@ -6,7 +6,7 @@
 import { existsSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { JgoError, EXIT } from '../errors.js';
-import { configEnv, nativeConfig, TOKEN_ENV, type GitCredentials } from './auth.js';
+import { configEnv, credentialEnv, nativeConfig, type GitCredentials } from './auth.js';
 import { trace } from '../trace.js';
 
 export interface NativeOptions {
@@ -55,8 +55,9 @@ export function gitEnv(options: NativeOptions): NodeJS.ProcessEnv {
     // The user's ~/.gitconfig may hold url.insteadOf rewrites or helpers; jgo's git is its own.
     GIT_CONFIG_GLOBAL: '/dev/null',
     ...configEnv([...nativeConfig(options.credentials), ...(options.config ?? [])]),
+    // Read by the credential helper, which answers only for these origins (auth.ts).
+    ...credentialEnv(options.credentials),
   });
-  if (options.credentials) env[TOKEN_ENV] = options.credentials.token;
   return env;
 }
 
@@ -98,7 +99,7 @@ export async function runGitBytes(args: string[], options: NativeOptions & { max
     options.signal?.addEventListener('abort', onAbort, { once: true });
     child.on('error', (error) => {
       options.signal?.removeEventListener('abort', onAbort);
-      reject(new JgoError('git_missing', `cannot run git: ${error.message}`, EXIT.failed, { hint: 'Install git, or set JGO_GIT_ENGINE=isomorphic.' }));
+      reject(new JgoError('git_missing', `cannot run git: ${error.message}`, EXIT.failed, { hint: 'Install git: jgo pushes with it.' }));
     });
     child.on('close', (code) => {
       options.signal?.removeEventListener('abort', onAbort);
@@ -134,6 +135,6 @@ export function authFailed(url: string, credentials: GitCredentials | undefined)
   return new JgoError('auth_failed', `${new URL(url).host} refused the credentials for ${url}`, EXIT.failed, {
     hint: credentials
       ? `${credentials.from} was sent and refused: check that it is valid and can access this repository.`
-      : 'No token was sent: set GITHUB_TOKEN (or GH_TOKEN) for a private repository.',
+      : `No token was sent: jgo sends GITHUB_TOKEN (or GH_TOKEN) only to the host of JGO_GIT_BASE_URL and the hosts in JGO_GIT_TOKEN_HOSTS, over https (or http to loopback). Set it for a private repository, or list ${new URL(url).host} in JGO_GIT_TOKEN_HOSTS.`,
   });
 }

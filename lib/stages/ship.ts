@@ -55,38 +55,14 @@ export async function ship(envelope: Envelope, context: StageContext, options: S
   const git = await import('../git/index.js');
   const { wt, url, dir, mirror, cache, runId } = shipTargets(envelope, context, git.checkBranchName);
   const mode = shipMode(context);
-  const { EngineChooser, engineSetting, changedPaths, commitChanges, intendToAdd, pushBranch, commitsSince, pathsChangedSince, headSha, remoteState, recordPushed, readWorkingHead, openRefReader, openPushTarget } = git;
+  const { EngineChooser, engineSetting, changedPaths, commitChanges, intendToAdd, commitsSince, pathsChangedSince, headSha, readWorkingHead } = git;
   const { gitCredentials } = await import('../git/auth.js');
   const { scanChange } = await import('../ship/scan.js');
   const engines = new EngineChooser(engineSetting(context.settings), context.io.env);
   const env = context.io.env;
+  // The token and its origins: the git layer sends it only to a URL among them (lib/git/auth.ts).
   const credentials = gitCredentials(context.settings);
   const gitCtx = { engines, credentials, log: context.log, stderr: context.io.stderr, signal: context.signal, env };
-  const baseRef = `refs/heads/${wt.base_branch}`;
-  // The remote's refs are asked over protocol v2 with its capability exchange done once, the first
-  // time (while codex plans): the proof of the push is then one round trip, not two. Any trouble
-  // with that, or native git chosen for it: the ordinary way, which reports failures properly.
-  let reader: Promise<import('../git/index.js').RefReader | undefined> | undefined;
-  const openReader = () => (reader ??= engines.for('remoteRefs') === 'native' ? Promise.resolve(undefined) : openRefReader(url, credentials));
-  // `after`: the question is asked only once it is fulfilled (the v2 reader sends its request's
-  // headers at once, so the remote has its side started by then); rejected, it is not asked.
-  const readRef = async (name: string, after?: Promise<unknown>): Promise<string | undefined> => {
-    const open = await openReader();
-    if (open) {
-      try {
-        return (await open.refs(name, after)).get(name);
-      } catch {
-        // asked again below
-      }
-    }
-    await after;
-    return (await remoteState(url, gitCtx, { prefix: name })).refs.get(name);
-  };
-  // Where the remote's base branch is now; undefined when it cannot be read (the push then negotiates).
-  const readBase = () => readRef(baseRef).catch(() => undefined);
-  let baseOnRemote: Promise<string | undefined> | undefined;
-  // The remote's receive-pack advertisement, read while codex plans: the push is then one POST.
-  let pushTarget: Promise<import('../git/index.js').PushTarget | undefined> | undefined;
   let ours: Array<{ sha: string; subject: string }> | undefined;
   const author = {
     name: context.settings.get('JGO_GIT_AUTHOR_NAME') ?? 'jgo',
@@ -109,11 +85,11 @@ export async function ship(envelope: Envelope, context: StageContext, options: S
   if (mode === 'agent') {
     const { runCodex } = await import('../codex/run.js');
     const { agentPrompt } = await import('../ship/prompt.js');
-    const { configEnv, nativeConfig, TOKEN_ENV } = await import('../git/auth.js');
+    const { agentGitEnv, credentialsFor } = await import('../git/auth.js');
     // codex's own `git push` gets the token through a credential helper named in the
-    // environment, never in .git/config or a URL.
-    const extraEnv: Record<string, string> = { ...configEnv(nativeConfig(credentials)), GIT_TERMINAL_PROMPT: '0' };
-    if (credentials) extraEnv[TOKEN_ENV] = credentials.token;
+    // environment, never in .git/config or a URL, and only when git asks for one of the token's
+    // origins; none at all when the repository's own host does not get it.
+    const extraEnv = agentGitEnv(credentialsFor(credentials, url));
     const run = await runCodex({ cwd: dir, prompt: agentPrompt(request, wt.branch, pending), sandbox: 'danger-full-access', extraEnv }, context);
     if (run.turnFailed || run.exitCode !== 0) {
       throw new JgoError('codex_failed', `codex failed while shipping: ${run.failureMessage ?? `exit ${run.exitCode}`}`, EXIT.failed);
@@ -126,15 +102,6 @@ export async function ship(envelope: Envelope, context: StageContext, options: S
     }
   } else if (pending.length > 0) {
     await refuseSecrets(dir, wt.base_sha, pending, context, engines, scanChange, pathsChangedSince);
-    // Asked while codex plans, so that the answers are there when the push needs them: the
-    // push's advertisement (which also says where the base branch is), and the ref reader that
-    // proves the push afterwards.
-    if (engines.for('push') === 'native') {
-      const target = openPushTarget(url, credentials);
-      pushTarget = target;
-      void openReader();
-      baseOnRemote = target.then((t) => (t ? t.refs.get(baseRef) : readBase()));
-    } else baseOnRemote = readBase();
     // New files go into the index with intent to add while codex's login is checked (codex plans
     // once that is done, and its git diff then shows them too): each commit is then one git
     // process, not two, after the plan.
@@ -161,59 +128,18 @@ export async function ship(envelope: Envelope, context: StageContext, options: S
 
   // HEAD is the newest commit since the base: no need to ask git again.
   const head = commits.at(-1)?.sha ?? (await headSha(dir, engines, env));
-  const ref = `refs/heads/${wt.branch}`;
   // Commits made just now cannot be on the remote yet; after codex's own push, or on a second
   // attempt, they may be: then there is nothing to push.
-  const justCommitted = mode === 'plan' && pending.length > 0;
-  // Only this branch's ref is asked for: a remote's full list can run to thousands (refs/pull/*).
-  const readBack = (after?: Promise<unknown>) => readRef(ref, after);
-  // The mirror learns the branch from here, so the next sync has nothing of ours to fetch.
-  const record = (verified?: Promise<boolean>) => (mirror ? recordPushed({ mirror, dir, branch: wt.branch, sha: head }, gitCtx, verified) : Promise.resolve(false));
-  let remote = justCommitted ? undefined : await readBack();
-  let finishedByJgo = false;
-  let recording: Promise<boolean> | undefined;
-  if (remote !== head) {
-    // Negotiation only pays when the remote's base branch moved since the working copy was made.
-    const negotiate = (await (baseOnRemote ?? readBase())) !== wt.base_sha;
-    // As the push goes out (its pack made, the client only waiting), two things start: the
-    // proof's request, whose question is asked once the push is answered (the remote starts its
-    // side, a process for git http-backend, meanwhile), and the mirror's copy of the new objects
-    // (the branch follows once the remote is known to have it; a failed push: objects only).
-    let settle: { done: () => void; failed: (error: unknown) => void } | undefined;
-    const pushed = new Promise<void>((done, failed) => (settle = { done, failed }));
-    pushed.catch(() => {}); // a failed push is reported below, not as an unhandled rejection
-    let sending: () => void = () => {};
-    const sent = new Promise<void>((resolve) => (sending = resolve));
-    const verifying = sent.then(() => readBack(pushed));
-    verifying.catch(() => {}); // awaited below; not at all when the push fails
-    recording = sent.then(() => record(verifying.then((sha) => sha === head, () => false)));
-    try {
-      await pushBranch({ dir, url, branch: wt.branch, credentials, negotiate, sending, ...(pushTarget ? { ahead: { target: pushTarget, base: wt.base_sha, sha: head } } : {}) }, engines, { env, signal: context.signal });
-    } catch (error) {
-      settle?.failed(error);
-      sending();
-      await recording.catch(() => false); // not left half done in the mirror: it stops at the objects
-      throw error;
-    }
-    settle?.done();
-    sending();
-    finishedByJgo = mode === 'agent';
-    remote = await verifying.finally(() => recording);
-    trace('remote read back');
-  }
-  if (remote !== head) {
-    throw new JgoError('push_unverified', `after the push, ${wt.branch} on the remote is ${remote ?? 'missing'}, not ${head}`, EXIT.failed);
-  }
-  const mirrored = await (recording ?? record());
-  trace('mirror told');
+  const { pushAndProve } = await import('../ship/push.js');
+  const proof = await pushAndProve({ dir, url, branch: wt.branch, head, mirror, lookFirst: !(mode === 'plan' && pending.length > 0) }, gitCtx);
   const shipped: Ship = {
     branch: wt.branch,
     commits: commits.map((c) => ({ sha: c.sha, subject: c.subject })),
     pushed: true,
-    remote_sha: remote,
+    remote_sha: proof.remoteSha,
     ...(plan ? { plan } : {}),
-    ...(mode === 'agent' ? { finished_by_jgo: finishedByJgo } : {}),
-    ...(mirror ? { mirrored } : {}),
+    ...(mode === 'agent' ? { finished_by_jgo: proof.pushed } : {}),
+    ...(mirror ? { mirrored: proof.mirrored } : {}),
     ...(planCost?.usage ? { plan_usage: planCost.usage } : {}),
     ...(planCost ? { plan_duration_ms: planCost.durationMs } : {}),
   };
@@ -345,7 +271,7 @@ export function shipStage(options: ShipOptions = {}): StageSpec {
     run: (envelope, context) => ship(envelope, context, options),
     prepare: async (settings) => {
       const [git] = await Promise.all([import('../git/index.js'), import('../git/auth.js'), import('../ship/scan.js'), import('../codex/run.js'), import('../ship/plan.js'), import('../ship/prompt.js')]);
-      // The push is proved by reading the remote's refs (lib/git/lsrefs.ts).
+      // The push is proved by reading the remote's refs (isomorphic-git's listServerRefs).
       await git.preloadRemoteReads(settings);
     },
   };

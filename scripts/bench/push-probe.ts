@@ -9,7 +9,7 @@
  * Start-up is in the ship_commit_push row, where it belongs. isomorphic-git is loaded before
  * the clock starts, as it is in jgo-ship by the time it pushes (its status and commits load it).
  */
-import { EngineChooser, pushBranch } from '../../lib/git/index.js';
+import { pushBranch } from '../../lib/git/index.js';
 import { iso } from '../../lib/git/iso.js';
 import type { EngineName } from './context.js';
 
@@ -29,16 +29,16 @@ export async function pushProbe(args: string[]): Promise<number> {
     process.stderr.write(`push-probe: bad request: ${error instanceof Error ? error.message : String(error)}\n`);
     return 2;
   }
-  const engines = new EngineChooser(req.engine, process.env);
-  if (engines.for('push') === 'isomorphic') await iso();
+  // A push is native git whatever the engine setting: `engine` is kept in the report for the rows.
+  await iso();
   const started = process.hrtime.bigint();
   try {
-    await pushBranch({ dir: req.dir, url: req.url, branch: req.branch, credentials: undefined }, engines, { env: process.env });
+    await pushBranch({ dir: req.dir, url: req.url, branch: req.branch, credentials: undefined }, { env: process.env });
   } catch (error) {
     process.stderr.write(`push-probe: ${error instanceof Error ? error.message : String(error)}\n`);
     return 1;
   }
   const ms = Number(process.hrtime.bigint() - started) / 1e6;
-  process.stdout.write(`${JSON.stringify({ push_ms: ms, engine: engines.for('push') })}\n`);
+  process.stdout.write(`${JSON.stringify({ push_ms: ms, engine: 'native' })}\n`);
   return 0;
 }

@@ -1,4 +1,4 @@
-/** Commit and push through the git layer, on both engines, against git http-backend. */
+/** Commit (on both engines) and push (native git) through the git layer, against git http-backend. */
 import t, { type Test } from 'tap';
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -12,10 +12,13 @@ import { tempDir } from '../helpers/run.js';
 const git = (dir: string, ...args: string[]) =>
   execFileSync('git', args, { cwd: dir, encoding: 'utf8', env: { PATH: process.env.PATH, HOME: dir, GIT_CONFIG_NOSYSTEM: '1' } }).trim();
 
-function ctx(engine: Engine, token?: string): GitContext {
+/** The token for the one origin of the test's server. */
+const creds = (token: string, server: GitServer) => ({ token, from: 'GITHUB_TOKEN' as const, origins: [server.url] });
+
+function ctx(engine: Engine, server: GitServer, token?: string): GitContext {
   return {
     engines: new EngineChooser(engine),
-    credentials: token ? { token, from: 'GITHUB_TOKEN' } : undefined,
+    credentials: token ? creds(token, server) : undefined,
     log: () => {},
     stderr: new PassThrough(),
     env: { PATH: process.env.PATH, HOME: process.env.HOME },
@@ -25,7 +28,7 @@ function ctx(engine: Engine, token?: string): GitContext {
 async function workingCopy(t: Test, server: GitServer, engine: Engine, branch: string, token?: string) {
   const cache = tempDir(t);
   const url = server.repoUrl('acme/widgets.git');
-  const c = ctx(engine, token);
+  const c = ctx(engine, server, token);
   const mirror = await syncMirror(url, cache, c);
   const dest = join(cache, 'work', 'r', 'repo');
   await makeWorkingCopy({ mirror: mirror.path, url, dest, base: 'main', branch }, c);
@@ -57,7 +60,7 @@ for (const engine of ['isomorphic', 'native'] as const) {
     t.equal(git(dest, 'log', '-1', '--format=%an <%ae>|%cn|%B', first), 'jgo <jgo@example.invalid>|jgo|docs: update the readme');
     t.equal(git(dest, 'show', '--name-status', '--format=', second).split('\n').sort().join(','), 'D\tgone.txt,R100\told.txt\tmoved.txt', 'git sees the rename');
 
-    await pushBranch({ dir: dest, url, branch: 'jgo/20261123-202500', credentials: undefined }, c.engines);
+    await pushBranch({ dir: dest, url, branch: 'jgo/20261123-202500', credentials: undefined });
     t.equal(await revParse(server, 'acme/widgets.git', 'jgo/20261123-202500'), second, 'the server has the branch at HEAD');
     const remote = await remoteState(url, c);
     t.equal(remote.refs.get('refs/heads/jgo/20261123-202500'), second);
@@ -71,7 +74,7 @@ for (const engine of ['isomorphic', 'native'] as const) {
     await commitToBare(server, 'acme/widgets.git', { branch: 'jgo/taken', files: { 'other.txt': 'someone else\n' }, from: 'main' });
     writeFileSync(join(dest, 'mine.txt'), 'mine\n');
     await commitChanges({ dir: dest, message: 'feat: mine\n', changes: await changedPaths(dest, c.engines), author: me }, c.engines);
-    await t.rejects(pushBranch({ dir: dest, url, branch: 'jgo/taken', credentials: undefined }, c.engines), { code: 'push_rejected' });
+    await t.rejects(pushBranch({ dir: dest, url, branch: 'jgo/taken', credentials: undefined }), { code: 'push_rejected' });
     t.notOk((await revParse(server, 'acme/widgets.git', 'jgo/taken')) === git(dest, 'rev-parse', 'HEAD'), 'the remote branch is untouched');
   });
 
@@ -83,8 +86,8 @@ for (const engine of ['isomorphic', 'native'] as const) {
     const { dest, url, c } = await workingCopy(t, server, engine, 'jgo/b', token);
     writeFileSync(join(dest, 'x.txt'), 'x\n');
     await commitChanges({ dir: dest, message: 'feat: x\n', changes: await changedPaths(dest, c.engines), author: me }, c.engines);
-    await t.rejects(pushBranch({ dir: dest, url, branch: 'jgo/b', credentials: undefined }, c.engines), { code: 'auth_failed' });
-    await pushBranch({ dir: dest, url, branch: 'jgo/b', credentials: { token, from: 'GITHUB_TOKEN' } }, c.engines);
+    await t.rejects(pushBranch({ dir: dest, url, branch: 'jgo/b', credentials: undefined }), { code: 'auth_failed' });
+    await pushBranch({ dir: dest, url, branch: 'jgo/b', credentials: creds(token, server) });
     t.equal(await revParse(server, 'acme/widgets.git', 'jgo/b'), git(dest, 'rev-parse', 'HEAD'));
     t.notMatch(git(dest, 'config', '--list'), token, 'the token is not in .git/config');
   });
@@ -97,7 +100,7 @@ for (const engine of ['isomorphic', 'native'] as const) {
     await commitToBare(server, 'acme/widgets.git', { branch: 'main', files: { 'upstream.txt': 'u\n' } });
     writeFileSync(join(dest, 'mine.txt'), 'm\n');
     const sha = await commitChanges({ dir: dest, message: 'feat: mine\n', changes: await changedPaths(dest, c.engines), author: me }, c.engines);
-    await pushBranch({ dir: dest, url, branch: 'jgo/moved', credentials: undefined }, c.engines);
+    await pushBranch({ dir: dest, url, branch: 'jgo/moved', credentials: undefined });
     t.equal(await revParse(server, 'acme/widgets.git', 'jgo/moved'), sha);
   });
 }
@@ -135,7 +138,7 @@ t.test('native: new files added with intent, then each commit is one `git commit
   t.equal(git(dest, 'status', '--porcelain'), '', 'everything committed');
   t.same(readFileSync(log, 'utf8').trim().split('\n'), ['commit', 'commit'], 'one git process per commit');
 
-  await pushBranch({ dir: dest, url, branch: 'jgo/intent', credentials: undefined }, c.engines);
+  await pushBranch({ dir: dest, url, branch: 'jgo/intent', credentials: undefined });
   t.equal(await revParse(server, 'acme/widgets.git', 'jgo/intent'), second);
   const files = git(dest, 'ls-tree', '-r', '--name-only', second).split('\n');
   t.same(files, ['NEW.md', 'README.md', 'moved.txt'], 'and the pushed tree is the working tree');

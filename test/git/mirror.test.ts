@@ -13,14 +13,15 @@ import { tempDir } from '../helpers/run.js';
 import { grepTree } from '../helpers/files.js';
 import { PassThrough } from 'node:stream';
 
-function context(engine: Engine, token?: string) {
+/** With a token: it goes to `origin` (the test server's) and nowhere else. */
+function context(engine: Engine, token?: string, origin?: string) {
   const lines: string[] = [];
   const stderr = new PassThrough();
   let err = '';
   stderr.setEncoding('utf8').on('data', (d: string) => (err += d));
   const ctx: GitContext = {
     engines: new EngineChooser(engine),
-    credentials: token ? { token, from: 'GITHUB_TOKEN' } : undefined,
+    credentials: token ? { token, from: 'GITHUB_TOKEN', origins: origin ? [origin] : [] } : undefined,
     log: (line) => lines.push(line),
     stderr,
     env: { PATH: process.env.PATH, HOME: process.env.HOME },
@@ -89,10 +90,10 @@ for (const engine of ['isomorphic', 'native'] as const) {
     await t.rejects(syncMirror(url, cache, anonymous.ctx), { code: 'auth_failed', exitCode: 1 });
     t.notOk(existsSync(mirrorPath(cache, url)), 'no mirror is left behind');
 
-    const wrong = context(engine, 'wrong-token-value');
+    const wrong = context(engine, 'wrong-token-value', server.url);
     await t.rejects(syncMirror(url, cache, wrong.ctx), { code: 'auth_failed' });
 
-    const authed = context(engine, token);
+    const authed = context(engine, token, server.url);
     const result = await syncMirror(url, cache, authed.ctx);
     t.equal(result.fetched, true);
     t.same(await grepTree(cache, token), [], 'the token is in no file under the cache');
@@ -200,26 +201,22 @@ t.test('the objects ship leaves in the mirror: shared as files, and packed by a 
   git(mirror, 'fsck', '--no-progress', '--no-dangling');
 });
 
-t.test('a push not (yet) verified: the mirror takes the objects, and the branch only once the remote is shown to have it', async (t) => {
+t.test('a verified push: the mirror takes the objects and the branch; a mirror held by a sync is left to that sync', async (t) => {
   const { recordPushed } = await import('../../lib/git/index.js');
-  const { cache, url, ctx, mirror, dest } = await mirrorAndCopy(t, 'jgo/unproven');
+  const { acquireLock } = await import('../../lib/git/lock.js');
+  const { mirrorLockPath } = await import('../../lib/git/mirror.js');
+  const { cache, url, ctx, mirror, dest } = await mirrorAndCopy(t, 'jgo/recorded');
   writeFileSync(join(dest, 'NOTES.md'), 'notes\n');
   git(dest, 'add', '-A');
   git(dest, '-c', 'user.name=t', '-c', 'user.email=t@t', 'commit', '-q', '-m', 'notes');
   const sha = git(dest, 'rev-parse', 'HEAD');
 
-  let prove: (ok: boolean) => void = () => {};
-  const proof = new Promise<boolean>((resolve) => (prove = resolve));
-  const recording = recordPushed({ mirror, dir: dest, branch: 'jgo/unproven', sha }, ctx, proof);
-  // While the proof is awaited, the mirror is not held: a sync gets its lock.
-  await new Promise((resolve) => setTimeout(resolve, 200));
-  t.equal((await syncMirror(url, cache, ctx)).fetched, false, 'a sync runs meanwhile, with nothing to fetch');
-  t.ok(existsSync(join(mirror, 'objects', sha.slice(0, 2), sha.slice(2))), 'the commit is already in the mirror');
-  prove(false);
-  t.equal(await recording, false, 'not verified: not recorded');
-  t.throws(() => git(mirror, 'rev-parse', '--verify', '-q', 'refs/heads/jgo/unproven'), 'and the mirror has no such branch');
-  t.equal(await recordPushed({ mirror, dir: dest, branch: 'jgo/unproven', sha }, ctx, Promise.resolve(true)), true, 'verified: recorded');
-  t.equal(git(mirror, 'rev-parse', 'refs/heads/jgo/unproven'), sha);
+  const lock = await acquireLock(mirrorLockPath(mirrorPath(cache, url)));
+  t.equal(await recordPushed({ mirror, dir: dest, branch: 'jgo/recorded', sha }, ctx), false, 'busy: not recorded (the next sync fetches it)');
+  await lock.release();
+  t.throws(() => git(mirror, 'rev-parse', '--verify', '-q', 'refs/heads/jgo/recorded'), 'and the mirror has no such branch');
+  t.equal(await recordPushed({ mirror, dir: dest, branch: 'jgo/recorded', sha }, ctx), true, 'free: recorded');
+  t.equal(git(mirror, 'rev-parse', 'refs/heads/jgo/recorded'), sha);
   git(mirror, 'fsck', '--no-progress', '--no-dangling');
 });
 
