@@ -12,6 +12,7 @@ import type { Settings } from '../config.js';
 import { EXIT, JgoError, UsageError, messageOf } from '../errors.js';
 import { Redactor } from '../redact.js';
 import { nodeFetch } from '../http-fetch.js';
+import { isLoopback } from '../authority.js';
 
 export const DEFAULT_API_URL = 'https://api.github.com';
 export const API_VERSION = '2022-11-28';
@@ -64,7 +65,10 @@ export function githubMessage(body: unknown): string {
 
 // --- Where things are ---
 
-/** JGO_GITHUB_API_URL (an http(s) URL without credentials), else https://api.github.com. */
+/**
+ * JGO_GITHUB_API_URL (an https URL without credentials, or http to this machine's loopback),
+ * else https://api.github.com. GITHUB_TOKEN goes to this origin and nowhere else.
+ */
 export function githubApiUrl(settings: Settings): string {
   const raw = settings.get('JGO_GITHUB_API_URL');
   return checkApiUrl(raw ?? DEFAULT_API_URL, 'JGO_GITHUB_API_URL');
@@ -72,15 +76,16 @@ export function githubApiUrl(settings: Settings): string {
 
 export function checkApiUrl(raw: string, name = 'apiUrl'): string {
   const value = raw.trim().replace(/\/+$/, '');
-  let url: URL | undefined;
-  try {
-    url = new URL(value);
-  } catch {
-    url = undefined;
-  }
-  if (!url || !/^https?:$/.test(url.protocol) || url.username !== '' || url.password !== '' || url.search !== '') {
+  const url = URL.parse(value);
+  if (!url || !/^https?:$/.test(url.protocol) || url.username !== '' || url.password !== '' || url.search !== '' || url.hash !== '') {
     throw new UsageError('invalid_setting', `${name}=${JSON.stringify(raw)} is not an http(s) URL without credentials`, {
       hint: 'For example https://api.github.com, or https://ghe.example.com/api/v3 for GitHub Enterprise.',
+    });
+  }
+  // The token would cross the network readable by anyone on the way.
+  if (url.protocol === 'http:' && !isLoopback(url.hostname)) {
+    throw new UsageError('invalid_setting', `${name}=${JSON.stringify(raw)} is plain http to another machine: GITHUB_TOKEN is sent only over https (or http to loopback)`, {
+      hint: `Use https://${url.host}${url.pathname === '/' ? '' : url.pathname}.`,
     });
   }
   return value;
@@ -156,9 +161,19 @@ function causeCode(error: unknown): string {
   return messageOf(error);
 }
 
+/** Same-origin redirects followed (GitHub answers a renamed repository's old name with one). */
+const MAX_REDIRECTS = 5;
+
+/**
+ * One request to the API, with the token, and every redirect followed by hand: a redirect to
+ * another origin than `apiUrl`'s is refused (`redirect_refused`) without the token going there.
+ */
 export async function githubRequest(request: GitHubRequest, options: RequestOptions = {}): Promise<GitHubResponse> {
-  const url = new URL(`${request.apiUrl}${request.path}`);
+  const apiUrl = checkApiUrl(request.apiUrl);
+  const origin = new URL(apiUrl).origin;
+  let url = new URL(`${apiUrl}${request.path}`);
   for (const [key, value] of Object.entries(request.query ?? {})) url.searchParams.set(key, value);
+  if (url.origin !== origin) throw new JgoError('redirect_refused', `the GitHub API path ${JSON.stringify(request.path.slice(0, 100))} leaves ${origin}`, EXIT.failed);
   const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   const timeout = AbortSignal.timeout(timeoutMs);
   const signal = options.signal ? AbortSignal.any([options.signal, timeout]) : timeout;
@@ -169,36 +184,52 @@ export async function githubRequest(request: GitHubRequest, options: RequestOpti
     'User-Agent': 'jgo',
   };
   if (request.body !== undefined) headers['Content-Type'] = 'application/json';
+  let method: string = request.method;
+  let body = request.body === undefined ? undefined : JSON.stringify(request.body);
   let response: Response;
   let text: string;
-  try {
-    response = await nodeFetch(url, {
-      method: request.method,
-      headers,
-      body: request.body === undefined ? undefined : JSON.stringify(request.body),
-      redirect: 'follow',
-      signal,
-    });
-    text = await response.text();
-  } catch (error) {
-    if (options.signal?.aborted) {
-      const reason: unknown = options.signal.reason;
-      throw reason instanceof JgoError ? reason : new JgoError('interrupted', 'stopped by a signal', EXIT.failed);
+  for (let hop = 0; ; hop++) {
+    try {
+      response = await nodeFetch(url, { method, headers, body, redirect: 'manual', signal });
+      text = await response.text();
+    } catch (error) {
+      throw unanswered(error, url, request.token, timeout.aborted, timeoutMs, options.signal);
     }
-    // Whatever the failure says, it must not carry the token (it never should; this makes sure).
-    const redact = new Redactor([request.token]);
-    const why = timeout.aborted ? `no answer in ${Math.round(timeoutMs / 1000)} s` : redact.text(causeCode(error));
-    throw new JgoError('network_error', `cannot reach the GitHub API at ${url.host}: ${why}`, EXIT.failed, {
-      hint: 'Check the network, and JGO_GITHUB_API_URL for GitHub Enterprise (https://<host>/api/v3).',
-    });
+    const location = response.headers.get('location');
+    if (![301, 302, 303, 307, 308].includes(response.status) || !location || hop === MAX_REDIRECTS) break;
+    const next = new URL(location, url);
+    if (next.origin !== origin) {
+      throw new JgoError('redirect_refused', `the GitHub API at ${origin} redirected to ${next.origin}: not followed, so that GITHUB_TOKEN goes only to JGO_GITHUB_API_URL`, EXIT.failed, {
+        hint: 'Check JGO_GITHUB_API_URL: it should be the API itself (https://api.github.com, or https://<host>/api/v3 for GitHub Enterprise).',
+      });
+    }
+    if (response.status !== 307 && response.status !== 308 && method !== 'GET') {
+      method = 'GET';
+      body = undefined;
+      delete headers['Content-Type'];
+    }
+    url = next;
   }
-  let body: unknown = text;
+  let parsed: unknown = text;
   try {
-    body = text === '' ? undefined : JSON.parse(text);
+    parsed = text === '' ? undefined : JSON.parse(text);
   } catch {
     /* keep the text */
   }
-  return { status: response.status, headers: response.headers, body };
+  return { status: response.status, headers: response.headers, body: parsed };
+}
+
+/** A request that got no answer: interrupted, or network_error, with the token in no message. */
+function unanswered(error: unknown, url: URL, token: string, timedOut: boolean, timeoutMs: number, outer: AbortSignal | undefined): JgoError {
+  if (outer?.aborted) {
+    const reason: unknown = outer.reason;
+    return reason instanceof JgoError ? reason : new JgoError('interrupted', 'stopped by a signal', EXIT.failed);
+  }
+  // Whatever the failure says, it must not carry the token (it never should; this makes sure).
+  const why = timedOut ? `no answer in ${Math.round(timeoutMs / 1000)} s` : new Redactor([token]).text(causeCode(error));
+  return new JgoError('network_error', `cannot reach the GitHub API at ${url.host}: ${why}`, EXIT.failed, {
+    hint: 'Check the network, and JGO_GITHUB_API_URL for GitHub Enterprise (https://<host>/api/v3).',
+  });
 }
 
 /** A 403 that is GitHub's rate limit rather than a missing permission. */
