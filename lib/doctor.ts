@@ -14,6 +14,7 @@ import { EngineChooser, engineSetting } from './git/engine.js';
 import { DEFAULT_API_URL } from './github/api.js';
 import { Redactor } from './redact.js';
 import { resolveRepoRef } from './repo-ref.js';
+import { checkRepoAllowed } from './authority.js';
 import type { CommandIO } from './run/commands.js';
 import { bounded, CHECK_TIMEOUT_MS, fail, failFrom, seconds, type Check, type Status } from './doctor/check.js';
 import { cacheCheck } from './doctor/cache.js';
@@ -68,10 +69,18 @@ export async function doctor(options: DoctorOptions, io: Pick<CommandIO, 'env' |
   }
 
   let repo: RepoCheckInput | undefined;
-  if (options.repo !== undefined && other.gitBase !== undefined && engines !== undefined) {
+  // A repository a run would refuse (host_not_allowed, repo_not_allowed) is not asked at all.
+  let refused: Check[] = [];
+  if (options.repo !== undefined && other.gitBase !== undefined && other.authority !== undefined) {
     const target = resolveRepoRef(options.repo.trim(), other.gitBase);
-    const apiUrl = other.apiUrlNamed ? other.apiUrl : onGitHub(target.url) ? (other.apiUrl ?? DEFAULT_API_URL) : undefined;
-    repo = { ref: target.ref, url: target.url, credentials: token.credentials, engines, env: io.env, apiUrl, timeoutMs };
+    try {
+      checkRepoAllowed(other.authority, target.url);
+      const apiUrl = other.apiUrlNamed ? other.apiUrl : onGitHub(target.url) ? (other.apiUrl ?? DEFAULT_API_URL) : undefined;
+      repo = { ref: target.ref, url: target.url, credentials: token.credentials, apiUrl, timeoutMs };
+    } catch (error) {
+      if (!isJgoError(error)) throw error;
+      refused = [failFrom('repo read', error, error.hint ?? 'Name a repository jgo may touch.')];
+    }
   }
 
   const within = (name: string, work: (signal: AbortSignal) => Promise<Check[]>): Promise<Check[]> =>
@@ -94,7 +103,7 @@ export async function doctor(options: DoctorOptions, io: Pick<CommandIO, 'env' |
     repo ? within('repo push', (signal) => repoPushCheck(repo, signal).then((c) => [c])) : Promise.resolve([]),
   ]);
 
-  const checks = [envFile, ...openai.checks, token.check, ...other.checks, cache.check, ...llm, ...codex, ...host, ...read, ...push];
+  const checks = [envFile, ...openai.checks, token.check, ...other.checks, cache.check, ...llm, ...codex, ...host, ...refused, ...read, ...push];
   // A safety net: no check prints a secret, and this makes sure none slips through.
   const redact = new Redactor(settings.secrets());
   const clean = checks.map((c): Check => (c.fix !== undefined && c.status !== 'ok' ? { ...c, detail: redact.text(c.detail), fix: redact.text(c.fix) } : { name: c.name, status: c.status, detail: redact.text(c.detail) }));

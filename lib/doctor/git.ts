@@ -3,9 +3,7 @@
  * repository (an authenticated ref listing, as jgo-sync starts) and push to it (GitHub's
  * GET /repos/{owner}/{repo} → permissions.push).
  */
-import { Writable } from 'node:stream';
-import type { GitCredentials } from '../git/auth.js';
-import type { EngineChooser } from '../git/engine.js';
+import { credentialsFor, type GitCredentials } from '../git/auth.js';
 import { remoteState } from '../git/mirror.js';
 import { repoAccess } from '../github/repo.js';
 import { repoFromUrl } from '../github/api.js';
@@ -30,33 +28,20 @@ export interface RepoCheckInput {
   /** What --repo named, for messages. */
   ref: string;
   url: string;
+  /** The token and its origins; each check sends it only if `url` is one of them. */
   credentials: GitCredentials | undefined;
-  engines: EngineChooser;
-  env: NodeJS.ProcessEnv;
   /** The GitHub API to ask about push permission; undefined when the host is not GitHub. */
   apiUrl: string | undefined;
   timeoutMs: number;
 }
 
-const sink = () =>
-  new Writable({
-    write(_chunk, _encoding, done) {
-      done();
-    },
-  });
-
 export async function repoReadCheck(input: RepoCheckInput, signal: AbortSignal): Promise<Check> {
   try {
-    const state = await remoteState(input.url, {
-      engines: input.engines,
-      credentials: input.credentials,
-      log: () => {},
-      stderr: sink(),
-      signal,
-      env: input.env,
-    });
+    // The same read as jgo-sync's, with the token only where a run would send it.
+    const state = await remoteState(input.url, { credentials: input.credentials, signal });
     const branches = [...state.refs.keys()].filter((r) => r.startsWith('refs/heads/')).length;
-    const how = input.credentials ? `with ${input.credentials.from}` : 'without a token';
+    const sent = credentialsFor(input.credentials, input.url);
+    const how = sent ? `with ${sent.from}` : input.credentials ? `without a token: ${new URL(input.url).host} does not get ${input.credentials.from}` : 'without a token';
     return ok('repo read', `${input.ref}: ${branches} branch${branches === 1 ? '' : 'es'}${state.defaultBranch ? `, default ${state.defaultBranch}` : ''} (${how})`);
   } catch (error) {
     if (error instanceof JgoError) {
@@ -67,6 +52,9 @@ export async function repoReadCheck(input: RepoCheckInput, signal: AbortSignal):
 }
 
 export async function repoPushCheck(input: RepoCheckInput, signal: AbortSignal): Promise<Check> {
+  if (input.credentials && !credentialsFor(input.credentials, input.url)) {
+    return warn('repo push', `${input.ref}: jgo pushes to ${new URL(input.url).host} without ${input.credentials.from} (it goes only to ${input.credentials.origins.join(', ')})`, `If the host needs the token, list ${new URL(input.url).host} in JGO_GIT_TOKEN_HOSTS (it is then sent there over https, or http to loopback).`);
+  }
   if (!input.credentials) {
     return fail('repo push', `${input.ref}: no GITHUB_TOKEN (nor GH_TOKEN), and pushing needs one`, 'Set GITHUB_TOKEN to a token with write access to the repository (classic: repo scope; fine-grained: "Contents: Read and write").');
   }

@@ -11,7 +11,7 @@ import { engineSetting } from '../git/engine.js';
 import { gitCredentials, type GitCredentials } from '../git/auth.js';
 import { githubApiUrl } from '../github/api.js';
 import { llmOptions } from '../llm.js';
-import { gitBaseUrl } from '../authority.js';
+import { authorityFrom, gitBaseUrl, type Authority } from '../authority.js';
 import { fail, failFrom, mask, ok, origin, warn, type Check } from './check.js';
 
 export interface LoadedSettings {
@@ -70,11 +70,14 @@ export function openAIChecks(settings: Settings): { checks: Check[]; resolved: O
   return { checks, resolved: { baseURL, apiKey, model, usable } };
 }
 
-/** GITHUB_TOKEN, else GH_TOKEN: optional for public reads, needed to push and for pull requests. */
+/**
+ * GITHUB_TOKEN, else GH_TOKEN: optional for public reads, needed to push and for pull requests.
+ * The detail says where it goes (the token's origins); with host settings that cannot be read
+ * (reported under git settings), no credentials are handed on, as a run would stop there.
+ */
 export function tokenCheck(settings: Settings): { check: Check; credentials: GitCredentials | undefined } {
-  const credentials = gitCredentials(settings);
   const found = settings.first(['GITHUB_TOKEN', 'GH_TOKEN']);
-  if (!credentials || !found) {
+  if (!found) {
     let wantsPr = false;
     try {
       wantsPr = settings.boolean('JGO_SHIP_PR', false);
@@ -84,21 +87,30 @@ export function tokenCheck(settings: Settings): { check: Check; credentials: Git
     if (wantsPr) {
       return {
         check: fail('GITHUB_TOKEN', 'not set (nor GH_TOKEN), and JGO_SHIP_PR=true opens pull requests, which needs one', 'Set GITHUB_TOKEN to a token that can push and open pull requests (classic: repo scope; fine-grained: "Contents" and "Pull requests: Read and write").'),
-        credentials,
+        credentials: undefined,
       };
     }
     return {
       check: warn('GITHUB_TOKEN', 'not set (nor GH_TOKEN): public repositories can be read, but not pushed to', 'Set GITHUB_TOKEN to a token that can push to the repositories jgo works on.'),
-      credentials,
+      credentials: undefined,
     };
   }
-  return { check: ok('GITHUB_TOKEN', `${mask(credentials.token)} ${origin('GITHUB_TOKEN', found)}`), credentials };
+  let credentials: GitCredentials | undefined;
+  try {
+    credentials = gitCredentials(settings);
+  } catch {
+    credentials = undefined;
+  }
+  const where = credentials ? `, sent only to ${credentials.origins.join(', ')}` : '';
+  return { check: ok('GITHUB_TOKEN', `${mask(found.value)} ${origin('GITHUB_TOKEN', found)}${where}`), credentials };
 }
 
 export interface OtherSettings {
   checks: Check[];
   codex: CodexConfig | undefined;
   gitBase: string | undefined;
+  /** Undefined when the git host settings cannot be read (a failed git settings check). */
+  authority: Authority | undefined;
   apiUrl: string | undefined;
   /** JGO_GITHUB_API_URL was set (rather than defaulted). */
   apiUrlNamed: boolean;
@@ -146,6 +158,15 @@ export function otherChecks(settings: Settings, defaultCodexHome: () => string):
   } catch (error) {
     problems.push(messageOf(error));
   }
+  // The hosts that get the token and the hosts jgo may touch, as every stage reads them.
+  let authority: Authority | undefined;
+  if (gitBase !== undefined) {
+    try {
+      authority = authorityFrom(settings);
+    } catch (error) {
+      problems.push(messageOf(error));
+    }
+  }
   let engine: string | undefined;
   try {
     engine = engineSetting(settings);
@@ -159,8 +180,13 @@ export function otherChecks(settings: Settings, defaultCodexHome: () => string):
   }
   if (problems.length > 0) checks.push(fail('git settings', problems.join('; '), 'Fix them, or unset them for the defaults (see .env.example).'));
   else {
+    const hosts: Array<[string, string]> = ['JGO_GIT_TOKEN_HOSTS', 'JGO_GIT_ALLOWED_HOSTS', 'JGO_REPOS'].flatMap((name): Array<[string, string]> => {
+      const value = settings.get(name);
+      return value === undefined ? [] : [[name, value.trim()]];
+    });
     checks.push(ok('git settings', describe(settings, [
       ['JGO_GIT_BASE_URL', gitBase ?? ''],
+      ...hosts,
       ['JGO_GIT_ENGINE', engine ?? ''],
       ['JGO_GITHUB_API_URL', apiUrl ?? ''],
     ])));
@@ -182,7 +208,7 @@ export function otherChecks(settings: Settings, defaultCodexHome: () => string):
     }
   }
   if (runProblems.length > 0) checks.push(fail('run settings', runProblems.join('; '), 'Fix them, or unset them for the defaults (see .env.example).'));
-  return { checks, codex, gitBase, apiUrl, apiUrlNamed: settings.lookup('JGO_GITHUB_API_URL') !== undefined };
+  return { checks, codex, gitBase, authority, apiUrl, apiUrlNamed: settings.lookup('JGO_GITHUB_API_URL') !== undefined };
 }
 
 /** A URL as people may see it: user and password left out. */
