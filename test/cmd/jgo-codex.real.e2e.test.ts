@@ -6,7 +6,7 @@
  */
 import t, { type Test } from 'tap';
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { bin, baseEnv, ROOT, runProcess, tempDir } from '../helpers/run.js';
 import { inputTexts, startResponsesServer, type ResponsesScript, type ResponsesServer } from '../helpers/responses-server.js';
@@ -42,7 +42,9 @@ async function server(t: Test, script: ResponsesScript): Promise<ResponsesServer
 
 function setup(t: Test) {
   const home = tempDir(t, 'jgo-home-');
-  const repo = tempDir(t, 'jgo-repo-');
+  // Where jgo-worktree leaves a working copy: $JGO_CACHE_DIR/work/<run_id>/repo.
+  const repo = join(home, 'cache', 'work', '20261123-202500-7f3a', 'repo');
+  mkdirSync(repo, { recursive: true });
   git(repo, 'init', '-q', '-b', 'jgo/20261123-202500');
   writeFileSync(join(repo, 'README.md'), 'hello\n');
   git(repo, 'add', '.');
@@ -148,7 +150,7 @@ t.test('jgo-codex | jgo-ship with the real codex: a branch of Conventional Commi
       { subject: 'docs(readme): greet the world', body: 'A friendlier first line.', paths: ['README.md'] },
     ] } },
   ]);
-  const env = realCodexEnv(home, s, sandboxWorks(home, home) ? 'workspace-write' : 'danger-full-access');
+  const env = { ...realCodexEnv(home, s, sandboxWorks(home, home) ? 'workspace-write' : 'danger-full-access'), JGO_GIT_BASE_URL: gitServer.url };
   const start = JSON.stringify({
     jgo: 1,
     run_id: '20261123-202500-7f3a',

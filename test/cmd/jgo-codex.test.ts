@@ -1,7 +1,7 @@
 /** The built jgo-codex executable, run as a process with real stdin and stdout, against the fake codex. */
 import t, { type Test } from 'tap';
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { bin, baseEnv, runProcess, tempDir } from '../helpers/run.js';
@@ -9,8 +9,11 @@ import { ev, fakeCodex, gone, type Fake } from '../helpers/fake-codex.js';
 
 const jgoCodex = bin('jgo-codex');
 
-function repository(t: Test): { path: string; sha: string } {
-  const path = tempDir(t, 'jgo-wt-');
+/** A committed repository where jgo-worktree leaves one: $JGO_CACHE_DIR/work/<run_id>/repo. */
+function repository(t: Test): { path: string; sha: string; cache: string } {
+  const cache = tempDir(t, 'jgo-cache-');
+  const path = join(cache, 'work', '20261123-202500-7f3a', 'repo');
+  mkdirSync(path, { recursive: true });
   const env = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: path, GIT_CONFIG_NOSYSTEM: '1' };
   const git = (...args: string[]) => {
     const r = spawnSync('git', args, { cwd: path, env, encoding: 'utf8' });
@@ -21,7 +24,7 @@ function repository(t: Test): { path: string; sha: string } {
   writeFileSync(join(path, 'README.md'), 'hello\n');
   git('add', '.');
   git('-c', 'user.name=t', '-c', 'user.email=t@example.invalid', 'commit', '-q', '-m', 'init');
-  return { path, sha: git('rev-parse', 'HEAD') };
+  return { path, sha: git('rev-parse', 'HEAD'), cache };
 }
 
 function envelope(wt: { path: string; sha: string }): string {
@@ -42,7 +45,7 @@ t.test('… | jgo-codex: one envelope on stdout, the events on stderr, CODEX_HOM
     login: 'ok',
     steps: [ev.threadStarted(), ev.turnStarted(), ...ev.command('item_0', 'printf hi > NOTES.md', 0), { write: 'NOTES.md', content: 'hi\n' }, ev.message('item_1', 'Added NOTES.md'), ev.turnCompleted()],
   });
-  const cache = join(home, 'cache');
+  const cache = wt.cache;
   const result = await runProcess(jgoCodex, { input: envelope(wt), cwd: home, env: { ...baseEnv(home), ...fake.env, JGO_CACHE_DIR: cache } });
   t.equal(result.code, 0, result.stderr);
   t.match(result.stdout, /^\{[^\n]*\}\n$/, 'exactly one line of JSON on stdout');
@@ -65,7 +68,7 @@ async function signalled(t: Test, signal: NodeJS.Signals): Promise<{ code: numbe
   const fake = fakeCodex(home, { login: 'ok', steps: [ev.threadStarted(), ev.turnStarted(), { hang: true }] });
   const child = spawn(process.execPath, [jgoCodex], {
     cwd: home,
-    env: { ...baseEnv(home), ...fake.env, CODEX_HOME: join(home, 'codex-home') },
+    env: { ...baseEnv(home), ...fake.env, JGO_CACHE_DIR: wt.cache, CODEX_HOME: join(home, 'codex-home') },
     stdio: ['pipe', 'pipe', 'pipe'],
   });
   let stdout = '';
