@@ -8,8 +8,9 @@
  * runs, including protocol v2, gzip-compressed requests, stateless-RPC
  * negotiation and the push path.
  *
- * Every request is recorded in `server.stats` (live), so tests can assert how
- * many pack transfers a client made, whether it sent credentials, and so on.
+ * Every request is recorded in `server.stats` (live), with its headers, so
+ * tests can assert how many pack transfers a client made, whether it sent
+ * credentials (an `Authorization` header at all), and so on.
  *
  * Credentials are only ever compared, never logged or recorded: the
  * `Authorization` header is withheld from the CGI environment, which only gets
@@ -60,6 +61,11 @@ export interface GitRequestRecord {
   responseBytes: number
   /** Whether the request carried an `Authorization` header at all; a rejected one shows up as status 401. */
   auth: boolean
+  /**
+   * Every request header as received, names lower-case; the values of `authorization`,
+   * `proxy-authorization` and `cookie` are recorded as `[withheld]` (their presence is what a test asks).
+   */
+  headers: Record<string, string | string[]>
   /** Whether `failNext` answered this request instead of git. */
   injected: boolean
   /** Pid of the `git http-backend` process (also its process-group id); `null` if none was spawned. */
@@ -76,6 +82,11 @@ export interface GitRequestRecord {
 export interface GitServerOptions {
   /** Require HTTP Basic auth with these credentials on every request. */
   auth?: { username: string; password: string }
+  /**
+   * Answer every request with a `302` to the same path and query under this base URL (e.g.
+   * another server's `url`), as a moved host does; recorded like any other request.
+   */
+  redirectTo?: string
 }
 
 export interface GitServer {
@@ -119,6 +130,17 @@ function sameSecret(a: string, b: string): boolean {
   const ha = createHash('sha256').update(a).digest()
   const hb = createHash('sha256').update(b).digest()
   return timingSafeEqual(ha, hb)
+}
+
+/** Credential headers, recorded only as present. */
+const SECRET_HEADERS = new Set(['authorization', 'proxy-authorization', 'cookie'])
+
+function recordedHeaders(headers: http.IncomingHttpHeaders): Record<string, string | string[]> {
+  const recorded: Record<string, string | string[]> = {}
+  for (const [name, value] of Object.entries(headers)) {
+    if (value !== undefined) recorded[name] = SECRET_HEADERS.has(name) ? '[withheld]' : value
+  }
+  return recorded
 }
 
 /** Headers never forwarded to the CGI: credentials stay inside this process. */
@@ -205,6 +227,7 @@ export async function startGitServer(opts: GitServerOptions = {}): Promise<GitSe
       probe: false,
       responseBytes: 0,
       auth: authHeader !== undefined,
+      headers: recordedHeaders(req.headers),
       injected: false,
       pid: null,
       finished: false,
@@ -248,6 +271,10 @@ export async function startGitServer(opts: GitServerOptions = {}): Promise<GitSe
       failures.shift()
       rec.injected = true
       plain(failing, `git-server: injected failure ${failing}\n`)
+      return
+    }
+    if (opts.redirectTo !== undefined) {
+      plain(302, 'git-server: moved\n', { location: `${opts.redirectTo}${req.url ?? '/'}` })
       return
     }
     if (auth && (authHeader === undefined || !sameSecret(authHeader, expectedAuth))) {
