@@ -327,3 +327,34 @@ t.test('the real codex binary: version, flags, login status, sandbox (no model c
   t.comment(`doctor took ${r.report.duration_ms} ms`);
   t.ok(r.report.duration_ms < 10_000, `took ${r.report.duration_ms} ms`);
 });
+
+t.test('the token hosts: bad host lists fail git settings; the token goes only where a run sends it', async (t) => {
+  const bad = goodSetup(t);
+  bad.env.JGO_GIT_TOKEN_HOSTS = 'ghe.example.com/api';
+  bad.env.JGO_GIT_ALLOWED_HOSTS = 'ok.example.com';
+  const r = await doctor(bad);
+  t.match(check(r, 'git settings'), { status: 'fail', detail: /JGO_GIT_TOKEN_HOSTS: "ghe\.example\.com\/api" is not host or host:port/ });
+
+  const listed = goodSetup(t);
+  listed.env.JGO_GIT_TOKEN_HOSTS = '127.0.0.1:1';
+  const ok = await doctor(listed);
+  t.match(check(ok, 'git settings'), { status: 'ok', detail: /JGO_GIT_TOKEN_HOSTS=127\.0\.0\.1:1 \(environment\)/ });
+  const where = check(ok, 'GITHUB_TOKEN').detail;
+  t.match(where, /sent only to /, 'the token check says where it goes');
+  t.ok(where.includes(git.url) && where.includes('http://127.0.0.1:1'), 'the base host and the listed one');
+
+  // A second git server on another port: readable without the token once allowed, never sent it.
+  const other = await startGitServer();
+  t.teardown(other.close);
+  await createBareRepo(other, 'acme/widgets.git');
+  const elsewhere = goodSetup(t);
+  const refused = await doctor(elsewhere, { repo: other.repoUrl('acme/widgets.git') });
+  t.match(check(refused, 'repo read'), { status: 'fail', detail: /is not an allowed git host/ }, 'a host a run would refuse is not asked');
+  t.equal(other.stats.length, 0);
+  elsewhere.env.JGO_GIT_ALLOWED_HOSTS = new URL(other.url).host;
+  const allowed = await doctor(elsewhere, { repo: other.repoUrl('acme/widgets.git') });
+  t.match(check(allowed, 'repo read'), { status: 'ok', detail: /without a token: 127\.0\.0\.1:\d+ does not get GITHUB_TOKEN/ });
+  t.match(check(allowed, 'repo push'), { status: 'warn', detail: /without GITHUB_TOKEN/, fix: /JGO_GIT_TOKEN_HOSTS/ });
+  t.ok(other.stats.length > 0, 'asked');
+  t.notOk(other.stats.some((r) => r.auth), 'and never sent the token');
+});
