@@ -1,16 +1,18 @@
 /**
  * After a codex run: was any secret value written to disk? CODEX_HOME lives on the persistent
  * cache and the working copy is what jgo-ship commits, so both are scanned, byte for byte, in
- * every file written or changed since the run began. Only file names are ever reported.
+ * every file written or changed since the run began, for each secret value plainly and in its
+ * encoded forms (lib/codex/needles.ts). Only file names are ever reported.
  */
 import { readdirSync, statSync } from 'node:fs';
 import { open, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { secretNeedleBytes } from './needles.js';
 
 export interface SecretScanOptions {
   /** Directories to walk (symbolic links are not followed). */
   roots: string[];
-  /** The values to look for. */
+  /** The values to look for (each also base64-, hex- and percent-encoded). */
   secrets: readonly string[];
   /** Only files whose mtime or ctime is at or after this time (ms since the epoch) are read. */
   since: number;
@@ -85,7 +87,7 @@ export async function fileHolds(path: string, needles: readonly Buffer[], scratc
 }
 
 export async function scanForSecrets(options: SecretScanOptions): Promise<SecretScanResult> {
-  const needles = [...new Set(options.secrets)].filter((s) => s.length > 0).map((s) => Buffer.from(s, 'utf8'));
+  const needles = secretNeedleBytes(options.secrets);
   const result: SecretScanResult = { files: [], read: 0, truncated: false };
   if (needles.length === 0) return result;
   const skip = new Set(options.skip ?? []);

@@ -1,9 +1,13 @@
 /**
- * The last check before a push: the lines this change adds must hold no secret value in use and
- * nothing shaped like a well-known token. A hit names the file and line, never the secret.
+ * The last check before a push: the lines this change adds, and the messages of its commits, must
+ * hold no secret value in use (plainly or base64-, hex- or percent-encoded: lib/codex/needles.ts)
+ * and nothing shaped like a well-known token. A hit names the file and line, never the secret.
  */
 import type { EngineChooser } from '../git/index.js';
-import { readFileAt, readWorkingFile } from '../git/index.js';
+import { readFileAt, readWorkingFile, readWorkingHead } from '../git/index.js';
+import { runGit } from '../git/native.js';
+import { EXIT, JgoError } from '../errors.js';
+import { secretNeedles } from '../codex/needles.js';
 
 /** Shapes of well-known credentials (built from parts so this file is not itself a hit). */
 export const TOKEN_SHAPES: Array<{ name: string; pattern: RegExp }> = [
@@ -34,16 +38,45 @@ export function addedLines(before: string | undefined, after: string): Array<{ l
   return added;
 }
 
+/** What a line holds, if anything: a secret value in use (in any of its forms), or a token's shape. */
+function lineHit(text: string, needles: readonly string[]): string | undefined {
+  if (needles.some((n) => text.includes(n))) return 'the value of a secret setting in use';
+  const shape = TOKEN_SHAPES.find((s) => s.pattern.test(text));
+  return shape ? `something shaped like a ${shape.name}` : undefined;
+}
+
 export function scanText(path: string, before: string | undefined, after: string, secrets: readonly string[]): SecretHit[] {
+  const needles = secretNeedles(secrets);
   const hits: SecretHit[] = [];
   for (const { line, text } of addedLines(before, after)) {
-    if (secrets.some((s) => text.includes(s))) hits.push({ path, line, what: 'the value of a secret setting in use' });
-    else {
-      const shape = TOKEN_SHAPES.find((s) => s.pattern.test(text));
-      if (shape) hits.push({ path, line, what: `something shaped like a ${shape.name}` });
-    }
+    const what = lineHit(text, needles);
+    if (what) hits.push({ path, line, what });
   }
   return hits;
+}
+
+/** Every line of a commit message; `label` names the commit in a hit's `path`. */
+export function scanMessage(label: string, message: string, secrets: readonly string[]): SecretHit[] {
+  return scanText(label, undefined, message, secrets);
+}
+
+/**
+ * The full messages of the commits since `base` (HEAD's side), as git has them: an agent that
+ * commits can put a secret in a message as easily as in a file. Asked of native git, which ship
+ * pushes with anyway.
+ */
+export async function commitMessages(dir: string, base: string, env?: NodeJS.ProcessEnv): Promise<Array<{ sha: string; message: string }>> {
+  // Nothing committed since the base (ship's first attempt in plan mode): no git process for it.
+  if ((await readWorkingHead(dir)) === base) return [];
+  const result = await runGit(['log', '-z', '--format=%H%n%B', `${base}..HEAD`], { cwd: dir, env });
+  if (result.code !== 0) throw new JgoError('git_failed', `git log failed: ${result.stderr.trim()}`, EXIT.failed);
+  return result.stdout
+    .split('\0')
+    .filter((entry) => entry.length > 0)
+    .map((entry) => {
+      const newline = entry.indexOf('\n');
+      return { sha: entry.slice(0, newline), message: entry.slice(newline + 1) };
+    });
 }
 
 /**
