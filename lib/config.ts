@@ -4,8 +4,8 @@
  * The env file is parsed with dotenv but never injected into process.env: a Settings object
  * is an explicit, testable lookup, and stages hand children only what they decide to pass.
  */
-import { readFileSync, mkdirSync, accessSync, constants as fsConstants } from 'node:fs';
-import { join, resolve, isAbsolute } from 'node:path';
+import { readFileSync, mkdirSync, accessSync, statSync, constants as fsConstants } from 'node:fs';
+import { dirname, join, resolve, isAbsolute } from 'node:path';
 import { parse as parseDotenv } from 'dotenv';
 import { UsageError } from './errors.js';
 
@@ -168,9 +168,28 @@ export interface CacheDirResult {
   fellBack?: string;
 }
 
+/**
+ * mkdir -p, one level at a time. Node 20's own recursive mkdir never returns when a directory
+ * answers ENOENT for a child while existing itself (`/proc/x`): it retries the parent forever,
+ * at full CPU. Here each level is tried at most twice, so any path fails or succeeds at once.
+ */
+function makeDirs(path: string): void {
+  try {
+    mkdirSync(path);
+    return;
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST') return;
+    if (code !== 'ENOENT' || dirname(path) === path) throw error;
+  }
+  makeDirs(dirname(path));
+  mkdirSync(path);
+}
+
 function writableDir(path: string): boolean {
   try {
-    mkdirSync(path, { recursive: true });
+    makeDirs(path);
+    if (!statSync(path).isDirectory()) return false;
     accessSync(path, fsConstants.W_OK);
     return true;
   } catch {
