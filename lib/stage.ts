@@ -7,7 +7,7 @@ import { Envelope, ENVELOPE_VERSION, describeIssues, type StageName } from './en
 import { EXIT, JgoError, UsageError, messageOf, type ExitCode } from './errors.js';
 import { loadSettings, Settings } from './config.js';
 import { Redactor } from './redact.js';
-import { jsonErrorWhere } from './json-where.js';
+import { jsonDepthOffset, jsonErrorWhere, lineColumn } from './json-where.js';
 import { trace, traceExit } from './trace.js';
 
 export interface StageIO {
@@ -54,12 +54,27 @@ export interface StageSpec {
   prepare?: (settings: Settings | undefined) => Promise<unknown>;
 }
 
-async function readAll(stream: NodeJS.ReadableStream): Promise<string> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of stream) chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
-  return Buffer.concat(chunks).toString('utf8');
+/** The most an envelope may weigh, on a stage's stdin or as a stage's answer to `jgo run`. */
+export const MAX_ENVELOPE_BYTES = 16 * 1024 * 1024;
+/** How deeply an envelope may nest: jgo's own nest five levels, a stack overflows past thousands. */
+export const MAX_ENVELOPE_DEPTH = 512;
+
+function tooLarge(what: string): UsageError {
+  return new UsageError('envelope_too_large', `${what} holds more than ${MAX_ENVELOPE_BYTES / 1024 / 1024} MiB: an envelope is at most that`);
 }
 
+/** All of stdin, up to `max` bytes; past that it stops reading (the writer sees a closed pipe). */
+async function readAll(stream: NodeJS.ReadableStream, max: number): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of stream) {
+    const bytes = typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer);
+    size += bytes.length;
+    if (size > max) throw tooLarge('stdin');
+    chunks.push(bytes);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
 
 /** Turns stdin into an envelope, or throws a UsageError saying what was wrong. */
 export async function readEnvelope(spec: StageSpec, stdin: StageIO['stdin']): Promise<Envelope> {
@@ -67,19 +82,32 @@ export async function readEnvelope(spec: StageSpec, stdin: StageIO['stdin']): Pr
   if (stdin.isTTY) {
     throw new UsageError('no_input', `jgo-${spec.name} reads an envelope on stdin, and stdin is a terminal`);
   }
-  const text = await readAll(stdin);
+  const text = await readAll(stdin, MAX_ENVELOPE_BYTES);
   trace('stdin read');
   const trimmed = text.trim();
   if (trimmed === '') throw new UsageError('no_input', 'stdin is empty: expected one JSON envelope');
   if (spec.plainText && !trimmed.startsWith('{') && !trimmed.startsWith('[')) {
     return { jgo: ENVELOPE_VERSION, request: trimmed };
   }
+  return parseEnvelopeText(trimmed, 'stdin');
+}
+
+/**
+ * One envelope from its JSON text, bounded in size and depth before it is parsed; `source` names
+ * where it came from in the messages (`stdin:3:14`).
+ */
+export function parseEnvelopeText(text: string, source: string): Envelope {
+  if (text.length > MAX_ENVELOPE_BYTES) throw tooLarge(source);
+  const deep = jsonDepthOffset(text, MAX_ENVELOPE_DEPTH);
+  if (deep >= 0) {
+    throw new UsageError('envelope_too_deep', `${source}:${lineColumn(text, deep)}: nested more than ${MAX_ENVELOPE_DEPTH} levels deep; an envelope is a shallow JSON object`);
+  }
   let value: unknown;
   try {
-    value = JSON.parse(trimmed);
+    value = JSON.parse(text);
   } catch (error) {
-    const where = jsonErrorWhere(trimmed);
-    throw new UsageError('bad_input', `stdin${where ? `:${where}` : ''}: not JSON (${messageOf(error).split('\n')[0]?.slice(0, 80)})`);
+    const where = jsonErrorWhere(text);
+    throw new UsageError('bad_input', `${source}${where ? `:${where}` : ''}: not JSON (${messageOf(error).split('\n')[0]?.slice(0, 80)})`);
   }
   return parseEnvelope(value);
 }
@@ -101,6 +129,32 @@ export function parseEnvelope(value: unknown): Envelope {
   const parsed = Envelope.safeParse(value);
   if (!parsed.success) throw new UsageError('bad_envelope', `invalid envelope: ${describeIssues(parsed.error)}`);
   return parsed.data;
+}
+
+/** Whether something thrown (or its cause, or git's words in its message) is a full disk. */
+function isDiskFull(thrown: unknown): boolean {
+  for (let e = thrown, n = 0; e instanceof Error && n < 5; e = e.cause, n++) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOSPC' || code === 'EDQUOT' || /No space left on device|Disk quota exceeded/i.test(e.message)) return true;
+  }
+  return false;
+}
+
+/**
+ * What a failure is called in an envelope: a JgoError as it is, a full disk as `disk_full` from
+ * wherever it came (a write of jgo's, git's, codex's), anything else as `internal`.
+ */
+export function asJgoError(thrown: unknown): JgoError {
+  if (isDiskFull(thrown) && !(thrown instanceof JgoError && thrown.code === 'disk_full')) {
+    const said = messageOf(thrown).split('\n').find((line) => /space|quota/i.test(line)) ?? messageOf(thrown);
+    return new JgoError('disk_full', `the disk is full: ${said.trim().slice(0, 200)}`, EXIT.failed, {
+      hint: 'Free space where JGO_CACHE_DIR is (jgo gc removes finished runs), then jgo resume the run.',
+      cause: thrown,
+      ...(thrown instanceof JgoError && thrown.patch ? { patch: thrown.patch } : {}),
+    });
+  }
+  if (thrown instanceof JgoError) return thrown;
+  return new JgoError('internal', `unexpected failure: ${messageOf(thrown)}`, EXIT.failed);
 }
 
 /** The envelope that reports a failure: the input, the stage's partial result, and `error`. */
@@ -168,8 +222,7 @@ export async function runStage(spec: StageSpec, io: StageIO): Promise<ExitCode> 
       code = EXIT.ok;
     }
   } catch (thrown) {
-    const error =
-      thrown instanceof JgoError ? thrown : new JgoError('internal', `unexpected failure: ${messageOf(thrown)}`, EXIT.failed);
+    const error = asJgoError(thrown);
     out = failed(spec.name, envelope, error, redact);
     code = error.exitCode;
     say(error.message);
