@@ -3,14 +3,15 @@
  * else jgo's own jgo-<name>), fed the previous stage's envelope on stdin, its stderr passed
  * through, its stdout parsed as the next envelope and saved in the journal.
  */
+import { constants } from 'node:os';
 import { join } from 'node:path';
 import { ENVELOPE_VERSION, STAGES, type Envelope } from '../envelope.js';
 import { EXIT, messageOf } from '../errors.js';
 import type { Settings } from '../config.js';
 import type { Redactor } from '../redact.js';
-import { parseEnvelope } from '../stage.js';
+import { parseEnvelope, parseEnvelopeText } from '../stage.js';
 import { splitWords } from './words.js';
-import { spawnStageProcess, takeEarlyGate } from './process.js';
+import { MAX_STAGE_OUTPUT, spawnStageProcess, takeEarlyGate, type StageProcess } from './process.js';
 import { trace } from '../trace.js';
 import type { Journal, StageKey } from './journal.js';
 
@@ -42,8 +43,49 @@ interface StageOutcome {
   exitCode: number;
 }
 
+/** A stage's exit code as one of the contract's failures: 1 to 4 as they are, anything else 1. */
+function documented(exitCode: number): number {
+  return Number.isInteger(exitCode) && exitCode >= 1 && exitCode <= 4 ? exitCode : EXIT.failed;
+}
+
 function failure(base: Envelope, stage: StageKey, code: string, message: string, exitCode: number): Envelope {
-  return { ...base, jgo: ENVELOPE_VERSION, error: { stage, code, message, exit_code: Math.min(Math.max(exitCode, 1), 4) } };
+  return { ...base, jgo: ENVELOPE_VERSION, error: { stage, code, message, exit_code: documented(exitCode) } };
+}
+
+/** The signal a shell-style exit code stands for (130: SIGINT), if it is one. */
+function signalOfExit(code: number): string | undefined {
+  if (code <= 128 || code > 128 + 64) return undefined;
+  return Object.entries(constants.signals).find(([, n]) => n === code - 128)?.[0];
+}
+
+/**
+ * How a stage that has exited went, from its exit and its stdout. Only the contract's exit codes
+ * come out: a stage killed by a signal (or exiting as a shell does for one, 128 + n) is
+ * `stage_killed` naming the signal, exit 1; any other undocumented code is exit 1.
+ */
+function settle(stage: StageKey, proc: StageProcess, input: Envelope, code: number | null, signal: NodeJS.Signals | null, aborted: boolean): StageOutcome {
+  const fail = (error: string, message: string, exitCode: number = EXIT.failed): StageOutcome => {
+    const envelope = failure(input, stage, error, message, exitCode);
+    return { envelope, exitCode: envelope.error?.exit_code ?? EXIT.failed };
+  };
+  const name = `jgo-${stage}`;
+  if (proc.spawnError) return fail('stage_missing', `cannot run ${proc.command.join(' ')}: ${proc.spawnError.message}`, EXIT.usage);
+  if (proc.overflowed) return fail('stage_output_too_large', `${name} wrote more than ${MAX_STAGE_OUTPUT / 1024 / 1024} MiB on stdout and was stopped`);
+  if (signal === 'SIGTERM' && aborted) return fail('interrupted', `${name} was stopped: jgo was interrupted`);
+  if (signal) return fail('stage_killed', `${name} was killed by ${signal}`);
+  const exitCode = code ?? EXIT.failed;
+  const shellSignal = signalOfExit(exitCode);
+  if (shellSignal) return fail('stage_killed', `${name} exited ${exitCode}, as a process killed by ${shellSignal} does`);
+  const text = Buffer.concat(proc.out).toString('utf8').trim();
+  let envelope: Envelope;
+  try {
+    envelope = parseEnvelopeText(text, 'stdout');
+  } catch (error) {
+    const why = text === '' ? 'wrote nothing on stdout' : `wrote something that is not an envelope (${messageOf(error).slice(0, 120)})`;
+    return fail('bad_stage_output', `${name} ${why}, exit ${exitCode}`, exitCode);
+  }
+  if (exitCode !== 0 && !envelope.error) envelope = failure(envelope, stage, 'stage_failed', `${name} exited ${exitCode} without saying why`, exitCode);
+  return { envelope, exitCode: envelope.error ? envelope.error.exit_code : 0 };
 }
 
 /**
@@ -77,7 +119,7 @@ export function launchStage(stage: StageKey, ctx: PipelineContext): LaunchedStag
   const quiet = ctx.stderr === undefined;
   const proc = (stage === 'gate' ? takeEarlyGate(command, ctx.cwd, quiet) : undefined) ?? spawnStageProcess(command, { cwd: ctx.cwd, env: ctx.env, quiet });
   trace(`start jgo-${stage}`);
-  const { child, closed, out } = proc;
+  const { child, closed } = proc;
   const own = startsAhead(stage, ctx);
   const onAbort = () => child.kill('SIGTERM');
   ctx.signal.addEventListener('abort', onAbort, { once: true });
@@ -115,7 +157,7 @@ export function launchStage(stage: StageKey, ctx: PipelineContext): LaunchedStag
         // jgo's own stage says how it went in its envelope (error.exit_code, else 0) and then
         // only exits: its answer is used as soon as it is in, and its exit is awaited later.
         await proc.answered;
-        const answer = ownAnswer(Buffer.concat(out).toString('utf8'));
+        const answer = ownAnswer(Buffer.concat(proc.out).toString('utf8'));
         if (answer) {
           trace(`jgo-${stage} answered`);
           launched.answered = true;
@@ -124,22 +166,7 @@ export function launchStage(stage: StageKey, ctx: PipelineContext): LaunchedStag
       }
       const { code, signal } = await closed;
       trace(`jgo-${stage} exited ${signal ?? code}`);
-      if (proc.spawnError) {
-        return { exitCode: EXIT.usage, envelope: failure(input, stage, 'stage_missing', `cannot run ${command.join(' ')}: ${proc.spawnError.message}`, EXIT.usage) };
-      }
-      const exitCode = code ?? (signal ? 128 : 1);
-      const text = Buffer.concat(out).toString('utf8').trim();
-      let envelope: Envelope;
-      try {
-        envelope = parseEnvelope(JSON.parse(text));
-      } catch (error) {
-        const why = text === '' ? 'wrote nothing on stdout' : `wrote something that is not an envelope (${messageOf(error).slice(0, 120)})`;
-        return { exitCode: exitCode === 0 ? 1 : exitCode, envelope: failure(input, stage, 'bad_stage_output', `jgo-${stage} ${why}, exit ${signal ?? exitCode}`, exitCode || 1) };
-      }
-      if (exitCode !== 0 && !envelope.error) {
-        envelope = failure(envelope, stage, 'stage_failed', `jgo-${stage} exited ${signal ?? exitCode} without saying why`, exitCode);
-      }
-      return { exitCode: envelope.error ? envelope.error.exit_code : exitCode, envelope };
+      return settle(stage, proc, input, code, signal, ctx.signal.aborted);
     },
   };
   return launched;
@@ -150,7 +177,7 @@ function ownAnswer(text: string): Envelope | undefined {
   const newline = text.indexOf('\n');
   if (newline < 0 || text.slice(newline + 1).trim() !== '') return undefined;
   try {
-    return parseEnvelope(JSON.parse(text.slice(0, newline)));
+    return parseEnvelopeText(text.slice(0, newline), 'stdout');
   } catch {
     return undefined; // the exit and the whole output decide, as for any stage
   }
