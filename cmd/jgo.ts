@@ -126,4 +126,9 @@ interface Parsed {
   repo?: string;
 }
 
-void main();
+// The commands report their own failures; anything that still escapes is one line, never a stack.
+main().catch((error: unknown) => {
+  process.stderr.write(`jgo: unexpected failure: ${error instanceof Error ? error.message : String(error)}\n`);
+  if (process.env.JGO_DEBUG === '1' && error instanceof Error && error.stack) process.stderr.write(`${error.stack}\n`);
+  process.exit(1);
+});

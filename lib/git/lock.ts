@@ -66,6 +66,29 @@ async function isStale(dir: string, staleMs: number): Promise<boolean> {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/**
+ * One try at the lock: `taken`, `busy` (a live holder has it), or `broken` (a dead holder's lock
+ * was just removed: try again).
+ */
+async function attempt(dir: string, staleMs: number): Promise<'taken' | 'busy' | 'broken'> {
+  try {
+    await mkdir(dir);
+    return 'taken';
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+  }
+  if (!(await isStale(dir, staleMs))) return 'busy';
+  // Move it aside first so that two waiters cannot both break it and both win.
+  const aside = `${dir}.stale-${process.pid}-${Date.now()}`;
+  try {
+    await rename(dir, aside);
+    await rm(aside, { recursive: true, force: true });
+  } catch {
+    /* someone else broke it first */
+  }
+  return 'broken';
+}
+
 export async function acquireLock(dir: string, options: LockOptions = {}): Promise<Lock> {
   const staleMs = options.staleMs ?? 60_000;
   const deadline = Date.now() + (options.timeoutMs ?? 30 * 60_000);
@@ -73,23 +96,9 @@ export async function acquireLock(dir: string, options: LockOptions = {}): Promi
   let delay = 25;
   for (;;) {
     options.signal?.throwIfAborted();
-    try {
-      await mkdir(dir);
-      break;
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-    }
-    if (await isStale(dir, staleMs)) {
-      // Move it aside first so that two waiters cannot both break it and both win.
-      const aside = `${dir}.stale-${process.pid}-${Date.now()}`;
-      try {
-        await rename(dir, aside);
-        await rm(aside, { recursive: true, force: true });
-      } catch {
-        /* someone else broke it first */
-      }
-      continue;
-    }
+    const outcome = await attempt(dir, staleMs);
+    if (outcome === 'taken') break;
+    if (outcome === 'broken') continue;
     if (Date.now() > deadline) {
       const owner = await readOwner(dir);
       throw new JgoError('lock_timeout', `gave up waiting for the lock ${dir}${owner ? ` held by pid ${owner.pid} on ${owner.host}` : ''}`, EXIT.failed);
@@ -102,8 +111,34 @@ export async function acquireLock(dir: string, options: LockOptions = {}): Promi
     await sleep(delay);
     delay = Math.min(delay * 2, 500);
   }
+  return hold(dir);
+}
+
+/**
+ * The lock at once, or who holds it (`pid 42 on host-a`, or `another process` while its holder
+ * has not yet said who it is). Never waits for a live holder.
+ */
+export async function tryLock(dir: string, options: Pick<LockOptions, 'staleMs'> = {}): Promise<Lock | { holder: string }> {
+  // A dead holder's lock is broken and tried again; someone else may break it first.
+  for (let n = 0; n < 3; n++) {
+    const outcome = await attempt(dir, options.staleMs ?? 60_000);
+    if (outcome === 'taken') return hold(dir);
+    if (outcome === 'busy') break;
+  }
+  const owner = await readOwner(dir);
+  return { holder: owner ? `pid ${owner.pid} on ${owner.host}` : 'another process' };
+}
+
+/** A lock just made: its owner written (or the lock removed again), its heartbeat started. */
+async function hold(dir: string): Promise<Lock> {
   const owner: Owner = { host: hostname(), pid: process.pid, since: new Date().toISOString() };
-  await writeFile(`${dir}/owner.json`, JSON.stringify(owner));
+  try {
+    await writeFile(`${dir}/owner.json`, JSON.stringify(owner));
+  } catch (error) {
+    // A lock without an owner looks held until it ages (a full disk): it is not left behind.
+    await rm(dir, { recursive: true, force: true }).catch(() => {});
+    throw error;
+  }
   const beat = setInterval(() => {
     const now = new Date();
     utimes(dir, now, now).catch(() => {});

@@ -5,7 +5,8 @@
 import { readdir, rm, stat, lstat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ENVELOPE_VERSION, STAGES, type Envelope } from '../envelope.js';
-import { EXIT, JgoError, UsageError, messageOf } from '../errors.js';
+import { UsageError } from '../errors.js';
+import { asJgoError } from '../stage.js';
 import { loadSettings, resolveCacheDir, type Settings } from '../config.js';
 import { Redactor } from '../redact.js';
 import { newRunId } from '../stages/gate.js';
@@ -38,13 +39,20 @@ function prepare(io: CommandIO): Prepared {
   return { settings, cache: dir.path, redact };
 }
 
+/** prepare, for the commands that run stages: each JGO_STAGE_* must split into words first. */
+function prepareRun(io: CommandIO): Prepared {
+  const p = prepare(io);
+  for (const stage of STAGES) stageCommand(stage, { settings: p.settings, binDir: io.binDir });
+  return p;
+}
+
 function say(io: CommandIO, redact: Redactor, line: string): void {
   io.stderr.write(`jgo: ${redact.text(line)}\n`);
 }
 
 /** Turns a JgoError from jgo itself (not a stage) into output and an exit code. */
 function fail(io: CommandIO, error: unknown, json: boolean): number {
-  const e = error instanceof JgoError ? error : new JgoError('internal', `unexpected failure: ${messageOf(error)}`, EXIT.failed);
+  const e = asJgoError(error);
   io.stderr.write(`jgo: ${e.message}\n${e.hint ? `  ${e.hint}\n` : ''}`);
   if (io.env.JGO_DEBUG === '1' && error instanceof Error && error.stack) io.stderr.write(`${error.stack}\n`);
   if (json) io.stdout.write(`${JSON.stringify({ jgo: ENVELOPE_VERSION, error: { stage: 'run', code: e.code, message: e.message, exit_code: e.exitCode } })}\n`);
@@ -120,28 +128,49 @@ async function close(journal: Journal, exitCode: number, dryRun: boolean): Promi
     status: exitCode !== 0 ? 'failed' : dryRun ? 'dry_run' : 'done',
     exit_code: exitCode,
   };
-  await journal.save();
+  try {
+    await journal.save();
+  } finally {
+    await journal.unlock();
+  }
+}
+
+/**
+ * Runs the stages and closes the journal. A failure of jgo's own (the journal cannot be written:
+ * a full disk) is one line and its exit code; the journal keeps its last whole record, and the
+ * run is resumed once the cause is gone.
+ */
+async function pipeline(io: CommandIO, p: Prepared, journal: Journal, from: StageKey, until: StageKey, input: Envelope, options: RunOptions): Promise<number> {
+  try {
+    return await withSignals(async (signal) => {
+      const { envelope, exitCode } = await runPipeline(journal, from, until, input, pipelineContext(io, p, options.quiet ?? false, signal));
+      await close(journal, exitCode, options.dryRun ?? false);
+      return finish(io, p, journal, envelope, exitCode, options);
+    }, io.signal);
+  } catch (error) {
+    await journal.unlock().catch(() => {});
+    const code = fail(io, error, options.json ?? false);
+    if (!options.quiet) say(io, p.redact, `to continue after fixing the cause: jgo resume ${journal.record.run_id}`);
+    return code;
+  }
 }
 
 export async function runCommand(request: string, options: RunOptions, given: CommandIO): Promise<number> {
   const io = withPrSettings(given, options);
   let p: Prepared;
+  let journal: Journal;
+  const runId = newRunId();
   try {
-    p = prepare(io);
+    p = prepareRun(io);
     if (request.trim() === '') throw new UsageError('no_request', 'no request: jgo run "owner/repo what to change"');
+    journal = await Journal.create(p.cache, runId, p.redact.text(request.trim()), options.dryRun ?? false);
   } catch (error) {
     return fail(io, error, options.json ?? false);
   }
-  const runId = newRunId();
-  const journal = await Journal.create(p.cache, runId, p.redact.text(request.trim()), options.dryRun ?? false);
   if (!options.quiet) say(io, p.redact, `run ${runId}`);
-  return withSignals(async (signal) => {
-    const until: StageKey = options.dryRun ? 'worktree' : 'ship';
-    const input: Envelope = { jgo: ENVELOPE_VERSION, run_id: runId, request: request.trim() };
-    const { envelope, exitCode } = await runPipeline(journal, 'gate', until, input, pipelineContext(io, p, options.quiet ?? false, signal));
-    await close(journal, exitCode, options.dryRun ?? false);
-    return finish(io, p, journal, envelope, exitCode, options);
-  }, io.signal);
+  const until: StageKey = options.dryRun ? 'worktree' : 'ship';
+  const input: Envelope = { jgo: ENVELOPE_VERSION, run_id: runId, request: request.trim() };
+  return pipeline(io, p, journal, 'gate', until, input, options);
 }
 
 export async function resumeCommand(runId: string, options: RunOptions, given: CommandIO): Promise<number> {
@@ -149,13 +178,25 @@ export async function resumeCommand(runId: string, options: RunOptions, given: C
   let p: Prepared;
   let journal: Journal | undefined;
   try {
-    p = prepare(io);
+    p = prepareRun(io);
     journal = await Journal.open(p.cache, runId);
     if (!journal) throw new UsageError('run_not_found', `no run ${runId} in ${join(p.cache, 'runs')}`, { hint: 'jgo runs lists the runs.' });
-    if (journal.inProgress()) throw new UsageError('run_in_progress', `run ${runId} is still running (pid ${journal.record.pid} on ${journal.record.host})`);
+    // From here on this process is the run's one writer, or it has written nothing and stops.
+    await journal.claim();
   } catch (error) {
     return fail(io, error, options.json ?? false);
   }
+  try {
+    return await resumeClaimed(io, p, journal, options);
+  } catch (error) {
+    await journal.unlock().catch(() => {});
+    return fail(io, error, options.json ?? false);
+  }
+}
+
+/** resume, once the run's lock is held: from the first stage that failed or never ran. */
+async function resumeClaimed(io: CommandIO, p: Prepared, journal: Journal, options: RunOptions): Promise<number> {
+  const runId = journal.record.run_id;
   const records = await journal.stages();
   // The last good envelope, and the first stage that failed or never ran.
   let from: StageKey = 'gate';
@@ -169,6 +210,7 @@ export async function resumeCommand(runId: string, options: RunOptions, given: C
     input = record.envelope;
     from = STAGES[STAGES.indexOf(stage) + 1] ?? stage;
     if (stage === 'ship') {
+      await journal.unlock();
       if (!options.quiet) say(io, p.redact, `run ${runId} is already done`);
       return finish(io, p, journal, record.envelope, 0, options);
     }
@@ -183,12 +225,7 @@ export async function resumeCommand(runId: string, options: RunOptions, given: C
   delete journal.record.exit_code;
   delete journal.record.dry_run;
   await journal.save();
-  const j = journal;
-  return withSignals(async (signal) => {
-    const { envelope, exitCode } = await runPipeline(j, from, 'ship', input, pipelineContext(io, p, options.quiet ?? false, signal));
-    await close(j, exitCode, false);
-    return finish(io, p, j, envelope, exitCode, options);
-  }, io.signal);
+  return pipeline(io, p, journal, from, 'ship', input, { ...options, dryRun: false });
 }
 
 export interface RunSummary {

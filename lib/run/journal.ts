@@ -4,11 +4,13 @@
  * output envelope and its start and end times. Every write is atomic (a temporary file renamed
  * into place), so a reader (`jgo runs`, `jgo resume`, another pod) never sees half a file.
  */
-import { mkdir, readdir, readFile, rename, writeFile, stat } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, rm, writeFile, stat } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import * as z from '../zod.js';
 import { Envelope, STAGES } from '../envelope.js';
+import { EXIT, JgoError } from '../errors.js';
+import { tryLock, type Lock } from '../git/lock.js';
 
 export type StageKey = (typeof STAGES)[number];
 
@@ -53,22 +55,50 @@ export function stageFile(stage: StageKey): string {
 
 async function writeAtomic(path: string, value: unknown): Promise<void> {
   const tmp = `${path}.${process.pid}.tmp`;
-  await writeFile(tmp, `${JSON.stringify(value, null, 2)}\n`, { mode: 0o600 });
-  await rename(tmp, path);
+  try {
+    await writeFile(tmp, `${JSON.stringify(value, null, 2)}\n`, { mode: 0o600 });
+    await rename(tmp, path);
+  } catch (error) {
+    // A full disk leaves the file as it was, and no half-written temporary beside it.
+    await rm(tmp, { force: true }).catch(() => {});
+    throw error;
+  }
+}
+
+/** The lock of a run: whoever holds it is the one process that runs the run's stages. */
+function lockDir(dir: string): string {
+  return join(dir, 'lock');
 }
 
 export class Journal {
   readonly dir: string;
   record: RunRecord;
+  private lock: Lock | undefined;
 
   private constructor(dir: string, record: RunRecord) {
     this.dir = dir;
     this.record = record;
   }
 
+  /**
+   * A new run's journal, its lock held (release it with unlock()). Nothing is left of it when it
+   * cannot be written (a full disk).
+   */
   static async create(cache: string, runId: string, request: string, dryRun: boolean): Promise<Journal> {
     const dir = runDir(cache, runId);
     await mkdir(dir, { recursive: true, mode: 0o700 });
+    try {
+      const journal = await Journal.begin(dir, runId, request, dryRun);
+      return journal;
+    } catch (error) {
+      await rm(dir, { recursive: true, force: true }).catch(() => {});
+      throw error;
+    }
+  }
+
+  private static async begin(dir: string, runId: string, request: string, dryRun: boolean): Promise<Journal> {
+    const lock = await tryLock(lockDir(dir));
+    if (!('release' in lock)) throw new JgoError('run_in_progress', `run ${runId} is already running (${lock.holder})`, EXIT.failed);
     const journal = new Journal(dir, {
       run_id: runId,
       request,
@@ -78,15 +108,45 @@ export class Journal {
       pid: process.pid,
       ...(dryRun ? { dry_run: true } : {}),
     });
+    journal.lock = lock;
     await journal.save();
     return journal;
+  }
+
+  /**
+   * Makes this process the run's one writer, or throws `run_in_progress` (exit 1) naming the one
+   * that is; nothing is written either way. The record is read again once the lock is held: the
+   * other process may have finished the run meanwhile.
+   */
+  async claim(): Promise<void> {
+    const lock = await tryLock(lockDir(this.dir));
+    const busy = (holder: string) => new JgoError('run_in_progress', `run ${this.record.run_id} is in progress in another process (${holder})`, EXIT.failed, {
+      hint: 'Wait for it to end; jgo show tells how far it is.',
+    });
+    if (!('release' in lock)) throw busy(lock.holder);
+    const text = await readFile(join(this.dir, 'run.json'), 'utf8').catch(() => undefined);
+    const parsed = text === undefined ? undefined : RunRecord.safeParse(parseJson(text));
+    if (parsed?.success) this.record = parsed.data;
+    this.lock = lock;
+    // A run started by a jgo that took no lock: its record says whether it still runs.
+    if (this.inProgress()) {
+      await this.unlock();
+      throw busy(`pid ${this.record.pid} on ${this.record.host}`);
+    }
+  }
+
+  /** Lets another process take the run. */
+  async unlock(): Promise<void> {
+    const lock = this.lock;
+    this.lock = undefined;
+    await lock?.release();
   }
 
   static async open(cache: string, runId: string): Promise<Journal | undefined> {
     const dir = runDir(cache, runId);
     const text = await readFile(join(dir, 'run.json'), 'utf8').catch(() => undefined);
     if (text === undefined) return undefined;
-    const parsed = RunRecord.safeParse(JSON.parse(text));
+    const parsed = RunRecord.safeParse(parseJson(text));
     return parsed.success ? new Journal(dir, parsed.data) : undefined;
   }
 
@@ -103,7 +163,7 @@ export class Journal {
     for (const stage of STAGES) {
       const text = await readFile(join(this.dir, stageFile(stage)), 'utf8').catch(() => undefined);
       if (text === undefined) continue;
-      const parsed = StageRecord.safeParse(JSON.parse(text));
+      const parsed = StageRecord.safeParse(parseJson(text));
       if (parsed.success) records.push(parsed.data);
     }
     return records;
@@ -119,6 +179,15 @@ export class Journal {
     } catch (error) {
       return (error as NodeJS.ErrnoException).code === 'EPERM';
     }
+  }
+}
+
+/** A journal file's JSON, or undefined when it is not JSON (cut short by hand, say). */
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
   }
 }
 
