@@ -2,7 +2,7 @@
  * jgo-worktree: a working copy for this run at $JGO_CACHE_DIR/work/<run_id>/repo, made from the
  * mirror without the network, on a new branch jgo/<UTC YYYYMMDD-HHMMSS> (-2, -3, … when taken).
  */
-import { mkdir, readFile, rm, writeFile, stat } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, rm, rmdir, writeFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Envelope } from '../envelope.js';
 import { EXIT, JgoError, UsageError } from '../errors.js';
@@ -39,7 +39,7 @@ async function exists(path: string): Promise<boolean> {
  * work/.branches per name, so two runs started in the same second still get distinct branches.
  * A claim whose run's working directory is gone belongs to nobody and is taken over.
  */
-async function claimBranch(workDir: string, stem: string, runId: string, mirrorRefs: Map<string, string>): Promise<string> {
+async function claimBranch(workDir: string, stem: string, runId: string, mirrorRefs: Map<string, string>): Promise<{ name: string; fresh: boolean }> {
   const claims = join(workDir, '.branches');
   await mkdir(claims, { recursive: true });
   for (let n = 1; n < 1000; n++) {
@@ -51,13 +51,15 @@ async function claimBranch(workDir: string, stem: string, runId: string, mirrorR
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
       const holder = (await readFile(join(claim, 'run_id'), 'utf8').catch(() => '')).trim();
-      if (holder === '' || holder === runId || (await exists(join(workDir, holder)))) continue;
+      // This run's own claim, left by a jgo-worktree that was stopped: the run keeps its name.
+      if (holder === runId) return { name, fresh: false };
+      if (holder === '' || (await exists(join(workDir, holder)))) continue;
       await rm(claim, { recursive: true, force: true });
       n--; // try the same name again, now free
       continue;
     }
     await writeFile(join(claim, 'run_id'), runId);
-    return name;
+    return { name, fresh: true };
   }
   throw new JgoError('branch_names_exhausted', `no free branch name after ${stem}-999`, EXIT.failed);
 }
@@ -77,28 +79,53 @@ export async function worktree(envelope: Envelope, context: StageContext, option
   const workDir = join(cache, 'work');
   const runDir = join(workDir, runId);
   const dest = join(runDir, 'repo');
-  if (await exists(dest)) {
-    throw new JgoError('worktree_exists', `the working copy ${dest} already exists`, EXIT.failed, {
-      hint: 'Each run has its own working copy: start a new run, or remove the old one (jgo gc).',
-    });
-  }
+  if (await exists(dest)) throw existsError(dest);
   const started = Date.now();
   const mirrorRefs = await readLocalRefs(mirrorDir);
   if (mirrorRefs.size === 0) {
     throw new UsageError('mirror_missing', `no mirror at ${mirrorDir}`, { hint: 'Run jgo-sync first.' });
   }
   await mkdir(runDir, { recursive: true });
-  const branch = await claimBranch(workDir, branchStem(runId, (options.now ?? (() => new Date()))()), runId, mirrorRefs);
+  if (await removePartials(runDir)) context.log('a working copy left half-made by a stopped jgo-worktree was removed; making it again');
+  const claim = await claimBranch(workDir, branchStem(runId, (options.now ?? (() => new Date()))()), runId, mirrorRefs);
+  const branch = claim.name;
+  // Made aside and renamed into place once whole: a working copy at `dest` is always a whole one.
+  const partial = join(runDir, `${PARTIAL}${process.pid}`);
   try {
-    const { baseSha } = await makeWorkingCopy({ mirror: mirrorDir, url, dest, base, branch, refs: mirrorRefs }, gitContext(context));
+    const { baseSha } = await makeWorkingCopy({ mirror: mirrorDir, url, dest: partial, base, branch, refs: mirrorRefs }, gitContext(context));
+    await rename(partial, dest).catch((error: NodeJS.ErrnoException) => {
+      if (error.code === 'EEXIST' || error.code === 'ENOTEMPTY') throw existsError(dest);
+      throw error;
+    });
     context.log(`${dest} on ${branch} from ${base} at ${baseSha.slice(0, 12)}, in ${Date.now() - started} ms`);
     return { ...envelope, run_id: runId, worktree: { path: dest, branch, base_branch: base, base_sha: baseSha } };
   } catch (error) {
     // Leave nothing half-made behind: the next attempt starts clean.
-    await rm(runDir, { recursive: true, force: true });
-    await rm(join(workDir, '.branches', branch.replace(/\//g, '%2F')), { recursive: true, force: true });
+    await rm(partial, { recursive: true, force: true });
+    if (claim.fresh) await rm(join(workDir, '.branches', branch.replace(/\//g, '%2F')), { recursive: true, force: true });
+    await rmdir(runDir).catch(() => {}); // only when nothing else is in it
     throw error;
   }
+}
+
+/** The name of a working copy being made, before its process id. */
+const PARTIAL = '.repo-partial-';
+
+/**
+ * Removes what a jgo-worktree that was stopped (SIGKILL, a lost pod) left half-made in the run's
+ * directory, and says whether there was any. A run has one writer (jgo run and jgo resume hold
+ * its lock), so a partial copy found here is nobody's.
+ */
+async function removePartials(runDir: string): Promise<boolean> {
+  const partials = (await readdir(runDir).catch(() => [] as string[])).filter((e) => e.startsWith(PARTIAL));
+  for (const entry of partials) await rm(join(runDir, entry), { recursive: true, force: true });
+  return partials.length > 0;
+}
+
+function existsError(dest: string): JgoError {
+  return new JgoError('worktree_exists', `the working copy ${dest} already exists`, EXIT.failed, {
+    hint: 'Each run has its own working copy: start a new run, or remove the old one (jgo gc).',
+  });
 }
 
 export function worktreeStage(options: WorktreeOptions = {}): StageSpec {
