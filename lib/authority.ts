@@ -1,5 +1,5 @@
 /**
- * What jgo may touch, and where its token may go (README, "Security"). Everything that decides
+ * What jgo may touch, and where its token may go (docs/security.md). Everything that decides
  * whether a repository URL is acceptable, and whether a request to a URL may carry GITHUB_TOKEN,
  * is here, so that jgo's own requests, native git's credential helper, the agent's git and the
  * GitHub API all follow one rule.

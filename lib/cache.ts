@@ -1,7 +1,7 @@
 /**
  * The cache directory and every path under it. A stage derives each path it reads, writes, runs
  * the agent in or deletes from the cache, `repo.url` and `run_id`; a path in an envelope is only
- * ever compared with the derived one (README, "Security").
+ * ever compared with the derived one (docs/security.md).
  */
 import { lstatSync, realpathSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';

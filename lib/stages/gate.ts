@@ -129,7 +129,7 @@ function checkRequestSize(request: string, context: StageContext): void {
 }
 
 /**
- * The repository the run works on: one the request itself names (README, "Security"). The
+ * The repository the run works on: one the request itself names (docs/security.md). The
  * model's `repo_ref` is taken only when it is one of the request's references once both are
  * normalized; an empty one means the request's first. A request that names none is refused:
  * the model may not pick a repository the user did not name.
