@@ -7,11 +7,11 @@
  * It returns what codex did and leaves the verdict to the caller: a failed turn or a non-zero
  * exit is reported (`turnFailed`, `exitCode`), not thrown. It throws only when the run itself
  * could not be trusted or finished: codex_missing / codex_login_required (exit 2),
- * codex_timeout, secret_on_disk, interrupted.
+ * codex_timeout, secret_on_disk, interrupted. A secret caught on disk is taken off the cache
+ * before the error is thrown (lib/codex/leaks.ts).
  */
 import { existsSync, statSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, readFile, rm } from 'node:fs/promises';
 import { dirname, join, relative, isAbsolute } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { Usage } from '../envelope.js';
@@ -37,6 +37,7 @@ import {
 import { ensureLogin } from './login.js';
 import { spawnGroup } from './process.js';
 import { fileSystemNow, scanForSecrets } from './secrets.js';
+import { cleanupSummary, keepFile, makeRunTemp, removeLeaks, type KeptFile } from './leaks.js';
 import { trace } from '../trace.js';
 
 export type RunContext = Pick<StageContext, 'settings' | 'io' | 'log' | 'signal'>;
@@ -71,9 +72,10 @@ export interface RunCodexOptions {
   extraEnv?: Record<string, string>;
   /**
    * Called once codex and everything it started are gone, before the secret scan: work that
-   * needs codex finished (jgo-codex's second snapshot) can start then and overlap the scan.
+   * needs codex finished (jgo-codex's second snapshot) can start then and overlap the scan. What
+   * it returns is awaited before a working copy holding a secret is removed.
    */
-  afterExit?: () => void;
+  afterExit?: () => Promise<unknown> | void;
   /** Called for every event, after it was recorded and shown. */
   onEvent?: (event: CodexEvent) => void;
 }
@@ -206,7 +208,8 @@ export async function runCodex(options: RunCodexOptions, context: RunContext): P
   trace('codex login check', loginBegan);
   context.signal.throwIfAborted();
 
-  const outDir = await mkdtemp(join(tmpdir(), 'jgo-codex-'));
+  // Temp files stay on the cache and go with the run: beside the working copy, outside its tree.
+  const outDir = await makeRunTemp(cacheDir(context), workspace, 'codex-');
   const lastMessageFile = join(outDir, 'last-message.txt');
   const args = execArgs({ config, sandbox, lastMessageFile, skipGitRepoCheck, outputSchema: options.outputSchema });
   const p = config.provider;
@@ -244,6 +247,8 @@ export async function runCodex(options: RunCodexOptions, context: RunContext): P
   // A marker is written in each: in the workspace it goes under .git, which is never committed.
   const markIn = statSync(gitDir, { throwIfNoEntry: false })?.isDirectory() ? gitDir : workspace;
   const since = await fileSystemNow(writable.map((root) => (root === workspace ? markIn : root)));
+  // The login's settings, to put back should the agent write a secret into them.
+  const kept = [await keepFile(join(config.home, 'config.toml'))];
   const started = Date.now();
   const debug = context.settings.get('JGO_DEBUG') === '1';
 
@@ -327,25 +332,8 @@ export async function runCodex(options: RunCodexOptions, context: RunContext): P
   if (run.failureMessage !== undefined) run.failureMessage = redact.text(plainMessage(run.failureMessage));
   const seconds = Math.round(run.durationMs / 1000);
 
-  options.afterExit?.();
-  const scanBegan = performance.now();
-  // Secrets first: a leak matters whatever else happened, and must stop the run's output going on.
-  const scan = await scanForSecrets({
-    roots: writable,
-    secrets,
-    since,
-    // auth.json is codex's own credential store. Git's objects are zlib-compressed, so no byte
-    // scan can see a secret in them; what gets committed is scanned by jgo-ship before it is.
-    skip: [join(config.home, 'auth.json'), join(gitDir, 'objects')],
-  });
-  trace(`secret scan read ${scan.read} files`, scanBegan);
-  if (scan.truncated) say(`secret scan stopped after 500000 entries under ${workspace}`);
-  if (scan.files.length > 0) {
-    const [first] = scan.files;
-    const more = scan.files.length > 1 ? ` (and ${scan.files.length - 1} more: ${scan.files.slice(1, 5).join(', ')})` : '';
-    throw new CodexRunError('secret_on_disk', `a secret value in use was written to ${first}${more}`, EXIT.failed, run,
-      'Remove the file (or the secret from it) and rotate the secret; nothing was shipped.');
-  }
+  const finishing = options.afterExit?.();
+  await refuseLeaks({ config, writable, workspace, gitDir, secrets, since, kept, finishing, say }, context, run);
 
   if (stopped === 'signal') {
     const reason: unknown = context.signal.reason;
@@ -361,6 +349,42 @@ export async function runCodex(options: RunCodexOptions, context: RunContext): P
       'Raise JGO_CODEX_TIMEOUT_S, or split the request.');
   }
   return run;
+}
+
+/**
+ * Secrets first: a leak matters whatever else happened, and must stop the run's output going on.
+ * What holds one is taken off the cache (lib/codex/leaks.ts) before secret_on_disk is thrown, so
+ * that neither the cache nor the next run keeps it.
+ */
+async function refuseLeaks(
+  scan: { config: CodexConfig; writable: string[]; workspace: string; gitDir: string; secrets: string[]; since: number; kept: KeptFile[]; finishing: Promise<unknown> | void; say: (line: string) => void },
+  context: RunContext,
+  run: CodexRun,
+): Promise<void> {
+  const { config, writable, workspace, gitDir, secrets, since } = scan;
+  const scanBegan = performance.now();
+  const options = {
+    roots: writable,
+    secrets,
+    since,
+    // auth.json is codex's own credential store. Git's objects are zlib-compressed, so no byte
+    // scan can see a secret in them; what gets committed is scanned by jgo-ship before it is.
+    skip: [join(config.home, 'auth.json'), join(gitDir, 'objects')],
+  };
+  const found = await scanForSecrets(options);
+  trace(`secret scan read ${found.read} files`, scanBegan);
+  if (found.truncated) scan.say(`secret scan stopped after 500000 entries under ${workspace}`);
+  if (found.files.length === 0) return;
+  await scan.finishing;
+  const cleanup = await removeLeaks(found.files, { home: config.home, workspace, cache: cacheDir(context), kept: scan.kept });
+  // Whatever is still there after the cleanup (a file that could not be removed) is named.
+  const again = await scanForSecrets({ ...options, roots: [config.home] });
+  const left = again.files.filter((f) => !cleanup.notOurs.includes(f));
+  const [first] = found.files;
+  const more = found.files.length > 1 ? ` (and ${found.files.length - 1} more: ${found.files.slice(1, 5).join(', ')})` : '';
+  const done = cleanupSummary(cleanup, left);
+  throw new CodexRunError('secret_on_disk', `a secret value in use was written to ${first}${more}${done ? `; jgo ${done}` : ''}`, EXIT.failed, run,
+    `Rotate the secret: it was on disk while codex ran. Nothing was shipped, and the login in CODEX_HOME is kept${cleanup.workingCopy ? '; start a new run (jgo run), the working copy is gone' : ''}.`);
 }
 
 function addUsage(total: Usage | undefined, usage: TurnUsage): Usage {

@@ -113,10 +113,13 @@ export async function codex(envelope: Envelope, context: StageContext): Promise<
 
   // The second snapshot starts as soon as codex is gone, while runCodex scans for secrets.
   let after: Promise<Snapshot | undefined> | undefined;
+  // Returned so that runCodex lets this git status finish before it removes a working copy that
+  // holds a secret.
   const afterExit = () => {
     if (root === undefined) return;
     after = taking.then((before) => (before === undefined ? undefined : snapshot(root, context, before)));
     after.catch(() => {}); // awaited below; a failed run reports its own error
+    return after.catch(() => undefined);
   };
 
   let run: CodexRun;

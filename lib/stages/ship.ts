@@ -212,7 +212,11 @@ async function refuseSecrets(
   const paths = [...new Set([...committed, ...pending.filter((c) => c.kind !== 'deleted').map((c) => c.path)])];
   // Untracked now and not in any commit since the base: the file is new, all of it added.
   const fresh = new Set(pending.filter((c) => c.kind === 'added' && !committed.includes(c.path)).map((c) => c.path));
-  const hits = await scanChange(dir, base, paths, context.settings.secrets(), engines, fresh);
+  const secrets = context.settings.secrets();
+  const hits = await scanChange(dir, base, paths, secrets, engines, fresh);
+  // The commits since the base (codex's own, in agent mode): their messages are pushed too.
+  const { commitMessages, scanMessage } = await import('../ship/scan.js');
+  for (const commit of await commitMessages(dir, base, context.io.env)) hits.push(...scanMessage(`the message of ${commit.sha.slice(0, 12)}`, commit.message, secrets));
   if (hits.length > 0) {
     const where = hits.slice(0, 5).map((h) => `${h.path}:${h.line} (${h.what})`).join(', ');
     throw new JgoError('secret_in_diff', `the change adds a secret: ${where}${hits.length > 5 ? `, and ${hits.length - 5} more` : ''}`, EXIT.failed, {
@@ -237,7 +241,9 @@ async function planCommits(envelope: Envelope, changes: Change[], context: Stage
     context.log(`no usable commit plan (${why}): one commit for everything`);
     return { plan: 'fallback' as const, cost, ...fallbackPlan(request, envelope.repo?.ref, changes) };
   };
-  const tmp = await mkdtemp(join(tmpdir(), 'jgo-plan-'));
+  // The schema goes with the run: under $JGO_CACHE_DIR/work/<run_id>/tmp, beside the working copy.
+  const { makeRunTemp } = await import('../codex/leaks.js');
+  const tmp = await makeRunTemp(cacheDir(context), dir, 'plan-');
   try {
     const schema = join(tmp, 'plan.schema.json');
     await writeFile(schema, JSON.stringify(PLAN_JSON_SCHEMA));
@@ -257,6 +263,15 @@ async function planCommits(envelope: Envelope, changes: Change[], context: Stage
     if (run.turnFailed || run.exitCode !== 0) return fallback(run.failureMessage ?? `codex exited ${run.exitCode}`);
     const { plan, problem } = checkPlan(run.lastMessage, changes);
     if (!plan) return fallback(problem ?? 'unknown');
+    // The messages are the model's: a secret in one (encoded, say) would be pushed with it.
+    const { scanMessage } = await import('../ship/scan.js');
+    const secrets = context.settings.secrets();
+    const leaks = plan.groups.flatMap((group, i) => scanMessage(`commit ${i + 1} of the plan`, group.message, secrets));
+    if (leaks.length > 0) {
+      throw new JgoError('secret_in_diff', `codex's commit plan puts a secret in a message: ${leaks.slice(0, 5).map((h) => `${h.path}:${h.line} (${h.what})`).join(', ')}`, EXIT.failed, {
+        hint: 'Nothing was committed or pushed. Rotate the secret, and run jgo-ship again.',
+      });
+    }
     if (plan.forgotten.length > 0) context.log(`the plan left out ${plan.forgotten.join(', ')}: they get a final commit`);
     return { plan: 'codex' as const, cost, ...plan };
   } finally {

@@ -19,7 +19,9 @@
 //                                          and emit its command_execution item
 //   A script with "runs": [script, script, …] gives each exec invocation the next one, in order
 //   (the edit run, then jgo-ship's planning run, in a whole pipeline).
-//   Templates in strings: {{cwd}}, {{codex_home}}, {{env:NAME}}.
+//   Templates in strings: {{cwd}}, {{codex_home}}, {{env:NAME}}; and a variable's value encoded,
+//   as a malicious agent would write it: {{b64:NAME}} (standard base64), {{b64url:NAME}},
+//   {{hex:NAME}}, {{HEX:NAME}}, {{pct:NAME}} (every byte %XX).
 //   `login status` without "login": logged in when $CODEX_HOME/auth.json exists (as the real one).
 //   "sandbox": "ok" | "broken"   `codex sandbox [-c …] -- cmd…` runs cmd (unsandboxed) when ok (the
 //                                default), or fails as the real one does where namespaces are denied.
@@ -272,12 +274,23 @@ async function readStdin() {
   return Buffer.concat(chunks).toString('utf8');
 }
 
+/** A value as `base64`, `xxd -p` or a thorough URL encoder would write it. */
+function encoded(form, value) {
+  const bytes = Buffer.from(value, 'utf8');
+  if (form === 'b64') return bytes.toString('base64');
+  if (form === 'b64url') return bytes.toString('base64url');
+  if (form === 'hex') return bytes.toString('hex');
+  if (form === 'HEX') return bytes.toString('hex').toUpperCase();
+  return [...bytes].map((b) => `%${b.toString(16).padStart(2, '0').toUpperCase()}`).join('');
+}
+
 function template(value, ctx) {
   if (typeof value === 'string') {
     return value
       .replace(/\{\{cwd\}\}/g, ctx.cwd)
       .replace(/\{\{codex_home\}\}/g, ctx.codexHome)
-      .replace(/\{\{env:([A-Za-z0-9_]+)\}\}/g, (_, name) => env[name] ?? '');
+      .replace(/\{\{env:([A-Za-z0-9_]+)\}\}/g, (_, name) => env[name] ?? '')
+      .replace(/\{\{(b64|b64url|hex|HEX|pct):([A-Za-z0-9_]+)\}\}/g, (_, form, name) => encoded(form, env[name] ?? ''));
   }
   if (Array.isArray(value)) return value.map((v) => template(v, ctx));
   if (value && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, template(v, ctx)]));

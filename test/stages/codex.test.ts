@@ -312,8 +312,10 @@ t.test('a secret written to the working copy or CODEX_HOME: secret_on_disk, nami
     { input: envelope(wt) },
   );
   t.equal(inCopy.code, 1);
-  t.match(inCopy.out.error, { code: 'secret_on_disk', message: `a secret value in use was written to ${join(wt.path, 'config', '.env')}` });
+  t.match(inCopy.out.error, { code: 'secret_on_disk', message: `a secret value in use was written to ${join(wt.path, 'config', '.env')}; jgo removed the working copy` });
   t.ok(inCopy.out.codex, 'what codex did is still reported');
+  t.notOk(existsSync(wt.path), 'the working copy, with the secret, is gone from the cache');
+  t.ok(existsSync(join(wt.path, '..')), 'the run directory itself is left to the run');
 
   const wt2 = repository(t);
   const inHome = await runCodexStage(
@@ -322,7 +324,10 @@ t.test('a secret written to the working copy or CODEX_HOME: secret_on_disk, nami
     { input: envelope(wt2) },
   );
   t.equal(inHome.code, 1);
-  t.match(inHome.out.error, { code: 'secret_on_disk', message: new RegExp(`${inHome.codexHome}/sessions/rollout\\.jsonl$`) });
+  t.match(inHome.out.error, { code: 'secret_on_disk', message: new RegExp(`${inHome.codexHome}/sessions/rollout\\.jsonl; jgo removed 1 file of codex's from CODEX_HOME$`) });
+  t.notOk(existsSync(join(inHome.codexHome, 'sessions', 'rollout.jsonl')), 'the file is gone');
+  t.ok(existsSync(join(inHome.codexHome, 'auth.json')), 'the login stays');
+  t.ok(existsSync(join(wt2.path, 'NOTES.md')), 'a working copy without the secret stays');
 });
 
 t.test('read-only sandbox (as ship plans): CODEX_HOME, where codex itself writes, is still scanned for secrets', async (t) => {
@@ -333,7 +338,7 @@ t.test('read-only sandbox (as ship plans): CODEX_HOME, where codex itself writes
     { input: envelope(wt), env: { JGO_CODEX_SANDBOX: 'read-only' } },
   );
   t.equal(inHome.code, 1);
-  t.match(inHome.out.error, { code: 'secret_on_disk', message: new RegExp(`${inHome.codexHome}/sessions/rollout\\.jsonl$`) });
+  t.match(inHome.out.error, { code: 'secret_on_disk', message: new RegExp(`${inHome.codexHome}/sessions/rollout\\.jsonl; jgo removed 1 file of codex's from CODEX_HOME$`) });
   t.equal(argValue(inHome.fake.exec()!.argv!, '-s'), 'read-only');
 });
 
