@@ -198,9 +198,9 @@ export function gateStage(words: readonly string[] = [], deps: GateDeps = {}): S
     run: (envelope, context) => gate(envelope, context, deps),
     prepare: async (settings) => {
       await Promise.all([import('openai'), import('../http-fetch.js')]);
-      // The request's transport too, while the stage waits for its envelope (lib/http.ts loads it
-      // at first use otherwise, on the gate's critical path); node:https, which also loads tls and
-      // crypto (4 ms), only where the model is not reached over plain http (a service in the cluster).
+      // The request's transport too, while the stage waits for its envelope (lib/http-fetch.ts
+      // loads it at first use otherwise, on the gate's critical path); node:https, which also loads
+      // tls and crypto, only where the model is not reached over plain http (a service in the cluster).
       process.getBuiltinModule('node:http');
       if (!/^http:/i.test(settings?.first(OPENAI_CHAINS.baseURL)?.value ?? '')) process.getBuiltinModule('node:https');
     },

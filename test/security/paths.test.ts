@@ -86,7 +86,7 @@ async function setup(t: Test): Promise<Setup> {
 
 const run = (name: string, input: object, env: Record<string, string>) => runProcess(bin(name), { input: JSON.stringify(input), env, cwd: env.HOME! });
 
-function refused(t: Test, result: { code: number; stdout: string; stderr: string }, code: string, exit: number) {
+function refused(t: Test, result: { code: number | null; stdout: string; stderr: string }, code: string, exit: number) {
   t.equal(result.code, exit, result.stderr);
   t.equal(JSON.parse(result.stdout).error?.code, code);
   t.equal(result.stderr.trim().split('\n').filter((l) => !l.startsWith('  ')).length, 1, 'one line (and its hint)');
