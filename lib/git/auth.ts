@@ -70,6 +70,11 @@ export function nativeConfig(credentials: GitCredentials | undefined): Array<[st
     ['protocol.allow', 'never'],
     ['protocol.https.allow', 'always'],
     ['protocol.http.allow', 'always'],
+    // The working copy's .git is writable by the agent: nothing it plants there runs in a git that
+    // holds the token (hooks, an fsmonitor command, a signing program).
+    ['core.hooksPath', '/dev/null'],
+    ['core.fsmonitor', 'false'],
+    ['commit.gpgSign', 'false'],
     ['credential.helper', ''],
   ];
   if (credentials) config.push(['credential.helper', CREDENTIAL_HELPER]);

@@ -6,7 +6,7 @@
  */
 import t, { type Test } from 'tap';
 import { execFileSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, lstatSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runStage, type StageSpec } from '../../lib/stage.js';
@@ -63,14 +63,14 @@ async function stage(t: Test, spec: StageSpec, input: object, env: Record<string
 }
 
 /** A served repository, its mirror and this run's working copy with a change in it. */
-async function setup(t: Test): Promise<Setup> {
-  const server = await startGitServer();
+async function setup(t: Test, token?: string): Promise<Setup> {
+  const server = await startGitServer(token ? { auth: { username: 'x-access-token', password: token } } : {});
   t.teardown(server.close);
   await createBareRepo(server, 'acme/widgets.git', { files: { 'README.md': '# widgets\n' } });
   await createBareRepo(server, 'acme/other.git', { files: { 'README.md': '# other\n' } });
   const cache = tempDir(t, 'jgo-cache-');
   const fake = fakeCodex(tempDir(t), { login: 'ok', steps: [ev.threadStarted(), ev.turnStarted(), ev.message('m1', 'not a plan'), ev.turnCompleted()] });
-  const env: Record<string, string> = { ...baseEnv(tempDir(t)), ...fake.env, JGO_GIT_BASE_URL: server.url, JGO_CACHE_DIR: cache, CODEX_HOME: join(cache, 'codex') };
+  const env: Record<string, string> = { ...baseEnv(tempDir(t)), ...fake.env, JGO_GIT_BASE_URL: server.url, JGO_CACHE_DIR: cache, CODEX_HOME: join(cache, 'codex'), ...(token ? { GITHUB_TOKEN: token } : {}) };
   const start = { jgo: 1, run_id: RUN, request: 'acme/widgets add notes', repo: { ref: 'acme/widgets', url: server.repoUrl('acme/widgets.git') } };
   const synced = await stage(t, syncStage(), start, env);
   const made = await stage(t, worktreeStage(), synced.out, env);
@@ -182,4 +182,21 @@ t.test('every stage that reads repo.url checks the host and JGO_REPOS again', as
   refused(t, await run('jgo-sync', { jgo: 1, repo: foreign.repo }, s.env), 'host_not_allowed', 3);
   t.equal(s.server.stats.filter((r) => r.service === 'git-receive-pack').length, 0, 'nothing was pushed');
   t.ok(existsSync(join(s.envelope.worktree.path, 'NOTES.md')), 'a refused ship leaves the working copy');
+});
+
+t.test('nothing planted in the working copy\'s .git runs in a git that holds the token', async (t) => {
+  const token = `tok-${randomBytes(12).toString('hex')}`;
+  const s = await setup(t, token);
+  const dir = s.envelope.worktree.path;
+  const loot = join(tempDir(t), 'loot');
+  const hook = `#!/bin/sh\necho "$0 $JGO_GIT_TOKEN" >> ${loot}\n`;
+  mkdirSync(join(dir, '.git', 'hooks'), { recursive: true });
+  for (const name of ['pre-commit', 'commit-msg', 'post-commit', 'pre-push', 'reference-transaction']) {
+    writeFileSync(join(dir, '.git', 'hooks', name), hook, { mode: 0o755 });
+  }
+  git(dir, 'config', 'core.fsmonitor', `sh -c 'echo fsmonitor $JGO_GIT_TOKEN >> ${loot}'`);
+  const shipped = await run('jgo-ship', s.envelope, s.env);
+  t.equal(shipped.code, 0, shipped.stderr);
+  t.equal(JSON.parse(shipped.stdout).ship.pushed, true, 'the push itself used the token');
+  t.notOk(existsSync(loot), 'no hook and no fsmonitor command ran');
 });
