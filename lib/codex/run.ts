@@ -37,6 +37,7 @@ import {
 import { ensureLogin } from './login.js';
 import { spawnGroup } from './process.js';
 import { fileSystemNow, scanForSecrets } from './secrets.js';
+import { secretNeedles } from './needles.js';
 import { cleanupSummary, keepFile, makeRunTemp, removeLeaks, type KeptFile } from './leaks.js';
 import { trace } from '../trace.js';
 
@@ -179,7 +180,7 @@ export function startLoginCheck(cwd: string, context: RunContext, config: CodexC
   const began = performance.now();
   const check = (async () => {
     const { bin, env, secrets } = await codexSetup(config, context, undefined);
-    const redact = new Redactor(secrets);
+    const redact = new Redactor(secretNeedles(secrets));
     await ensureLogin(config, bin, env, cwd, (line) => context.log(redact.text(line)), context.signal);
     return Math.round(performance.now() - began);
   })();
@@ -199,7 +200,8 @@ export async function runCodex(options: RunCodexOptions, context: RunContext): P
   const workspace = options.workspace ?? gitRoot ?? cwd;
 
   const { bin, env, secrets } = await codexSetup(config, context, options.extraEnv);
-  const redact = new Redactor(secrets);
+  // Encoded forms too: a command line or its echo can carry the token base64-encoded.
+  const redact = new Redactor(secretNeedles(secrets));
   const say = (line: string) => context.log(redact.text(line));
 
   const loginBegan = performance.now();
