@@ -58,7 +58,11 @@ async function claimBranch(workDir: string, stem: string, runId: string, mirrorR
       n--; // try the same name again, now free
       continue;
     }
-    await writeFile(join(claim, 'run_id'), runId);
+    // A claim without its run (a full disk) would hold the name until jgo gc: none is left.
+    await writeFile(join(claim, 'run_id'), runId).catch(async (error: unknown) => {
+      await rm(claim, { recursive: true, force: true });
+      throw error;
+    });
     return { name, fresh: true };
   }
   throw new JgoError('branch_names_exhausted', `no free branch name after ${stem}-999`, EXIT.failed);
@@ -87,11 +91,12 @@ export async function worktree(envelope: Envelope, context: StageContext, option
   }
   await mkdir(runDir, { recursive: true });
   if (await removePartials(runDir)) context.log('a working copy left half-made by a stopped jgo-worktree was removed; making it again');
-  const claim = await claimBranch(workDir, branchStem(runId, (options.now ?? (() => new Date()))()), runId, mirrorRefs);
-  const branch = claim.name;
   // Made aside and renamed into place once whole: a working copy at `dest` is always a whole one.
   const partial = join(runDir, `${PARTIAL}${process.pid}`);
+  let claim: { name: string; fresh: boolean } | undefined;
   try {
+    claim = await claimBranch(workDir, branchStem(runId, (options.now ?? (() => new Date()))()), runId, mirrorRefs);
+    const branch = claim.name;
     const { baseSha } = await makeWorkingCopy({ mirror: mirrorDir, url, dest: partial, base, branch, refs: mirrorRefs }, gitContext(context));
     await rename(partial, dest).catch((error: NodeJS.ErrnoException) => {
       if (error.code === 'EEXIST' || error.code === 'ENOTEMPTY') throw existsError(dest);
@@ -102,7 +107,7 @@ export async function worktree(envelope: Envelope, context: StageContext, option
   } catch (error) {
     // Leave nothing half-made behind: the next attempt starts clean.
     await rm(partial, { recursive: true, force: true });
-    if (claim.fresh) await rm(join(workDir, '.branches', branch.replace(/\//g, '%2F')), { recursive: true, force: true });
+    if (claim?.fresh) await rm(join(workDir, '.branches', claim.name.replace(/\//g, '%2F')), { recursive: true, force: true });
     await rmdir(runDir).catch(() => {}); // only when nothing else is in it
     throw error;
   }
