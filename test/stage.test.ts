@@ -186,3 +186,34 @@ t.test('work a stage leaves for after its answer runs once the envelope is writt
   t.match(io.out(), /"mirror"/);
   t.equal(io.err(), '', 'a failure afterwards is not reported');
 });
+
+t.test('a full disk is disk_full (exit 1), whether Node or git says so; the partial result is kept', async (t) => {
+  const enospc = Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
+  const throws: Array<[string, unknown, RegExp]> = [
+    ['a write of ours', enospc, /^jgo-sync: the disk is full: ENOSPC: no space left on device, write\n/],
+    ['git, in a JgoError', new JgoError('worktree_failed', 'git read-tree failed: error: unable to write file: No space left on device', EXIT.failed, { patch: { note: 'partial' } }), /^jgo-sync: the disk is full: git read-tree failed: error: unable to write file: No space left on device\n/],
+    ['a cause', new Error('fetch failed', { cause: enospc }), /^jgo-sync: the disk is full: fetch failed\n/],
+  ];
+  for (const [name, thrown, line] of throws) {
+    const io = memoryIO('{"jgo":1,"run_id":"r9"}', { cwd: tempDir(t) });
+    const code = await runStage(echoStage({ run: async () => { throw thrown; } }), io);
+    t.equal(code, 1, `${name}: exit 1`);
+    const out = oneLine(t, io.out());
+    t.equal(out.error?.code, 'disk_full', name);
+    t.match(io.err(), line, `${name}: one line that says so`);
+    t.notMatch(io.err(), /    at /, `${name}: no stack trace`);
+    if (name.startsWith('git')) t.equal(out.note, 'partial', 'the partial result stays');
+  }
+});
+
+t.test('the JSON scanner finds errors without recursion, however deep', async (t) => {
+  const { jsonErrorWhere, jsonDepthOffset } = await import('../lib/json-where.js');
+  t.equal(jsonErrorWhere('{"a":[1,{"b":[]},"c"],"d":{}}'), undefined, 'valid');
+  t.equal(jsonErrorWhere('{"a":[1,{"b":[]},"c"],"d":{}'), '1:29', 'unclosed at the end');
+  t.equal(jsonErrorWhere('[1,2,]'), '1:6');
+  t.equal(jsonErrorWhere('{"a" 1}'), '1:6');
+  t.equal(jsonErrorWhere('['.repeat(100_000)), '1:100001', '100,000 open arrays: the end');
+  t.equal(jsonErrorWhere(`${'['.repeat(100_000)}x`), '1:100001', 'and the bad token inside them');
+  t.equal(jsonDepthOffset('{"a":"[[[[","b":[[1]]}', 3), -1, 'brackets in strings do not count');
+  t.equal(jsonDepthOffset('[[[[1]]]]', 3), 3, 'the fourth level is where it is too deep');
+});
