@@ -145,7 +145,8 @@ export function makeContext(options: ContextOptions): BenchContext {
     },
     stage: (name, engine, cacheDir, envelope, args = []) => ({
       argv: [process.execPath, join(dist, 'cmd', `${name}.js`), ...args],
-      env: { PATH, HOME: home, JGO_CACHE_DIR: cacheDir, JGO_GIT_ENGINE: engine },
+      // The served repository's host is jgo's git host, as a user configures it; pushes go through the counting proxy, another allowed host.
+      env: { PATH, HOME: home, JGO_CACHE_DIR: cacheDir, JGO_GIT_ENGINE: engine, JGO_GIT_BASE_URL: server.url, JGO_GIT_ALLOWED_HOSTS: new URL(proxy.url).host },
       cwd: home,
       input: `${JSON.stringify(envelope)}\n`,
     }),

@@ -358,7 +358,7 @@ async function cleanServer(ctx: BenchContext, id: string, engine: RowEngine): Pr
 /** Fresh copies of both templates on fresh branches, with the same change written into each. */
 async function freshPair(ctx: BenchContext, t: Templates) {
   const id = ctx.runId();
-  const jgo = await copyWorkingCopy(ctx, t.jgo, `jgo/${id}`);
+  const jgo = await copyWorkingCopy(ctx, t.jgo, `jgo/${id}`, join(t.jgo.cacheDir, 'work', id, 'repo'));
   const native = await copyWorkingCopy(ctx, t.native, `bench/native-${id}`);
   const change = await makeChange(ctx, jgo.dir, changeRand, ++changes);
   await writeChange(jgo.dir, change);

@@ -42,9 +42,12 @@ async function run(ctx: BenchContext, cmds: Cmd[]): Promise<string> {
 /** jgo-worktree with this engine, at the served main (the engine's mirror caught up with native git first). */
 export async function jgoTemplate(ctx: BenchContext, engine: EngineName): Promise<JgoTemplate> {
   const { cacheDir, mirror } = await ctx.ensureWarm(engine, { syncWith: 'native' });
-  // origin is the push-counting proxy's URL for the served repository: what jgo-ship pushes to.
-  const input = { jgo: 1, run_id: ctx.runId(), repo: { ref: ctx.ref, url: ctx.pushUrl }, mirror };
-  const envelope = parseEnvelope(await run(ctx, [ctx.stage('jgo-worktree', engine, cacheDir, input)]));
+  const input = { jgo: 1, run_id: ctx.runId(), repo: { ref: ctx.ref, url: ctx.url }, mirror };
+  const made = parseEnvelope(await run(ctx, [ctx.stage('jgo-worktree', engine, cacheDir, input)]));
+  // jgo-ship pushes to the push-counting proxy's URL for the served repository: another repository
+  // URL than the mirror's, so the ship envelopes carry no mirror (a mirror is always repo.url's).
+  const envelope: Record<string, unknown> = { ...made, repo: { ref: ctx.ref, url: ctx.pushUrl } };
+  delete envelope.mirror;
   const wt = envelope.worktree as { path?: unknown; branch?: unknown; base_sha?: unknown } | undefined;
   if (typeof wt?.path !== 'string' || typeof wt.branch !== 'string' || typeof wt.base_sha !== 'string') throw new Error('jgo-worktree wrote no worktree');
   return { dir: wt.path, branch: wt.branch, base: wt.base_sha, cacheDir, envelope };
@@ -81,11 +84,12 @@ for f in "$1"/.git/*; do
 done`;
 
 /** A fresh working copy from a template, on a fresh branch, its index refreshed. */
-export async function copyWorkingCopy(ctx: BenchContext, template: WorkingCopy, branch: string): Promise<WorkingCopy> {
-  // Inside a directory of its own: jgo-ship removes dirname(path) after a push (not with --keep).
-  const parent = ctx.tmp('wc');
+export async function copyWorkingCopy(ctx: BenchContext, template: WorkingCopy, branch: string, dest?: string): Promise<WorkingCopy> {
+  // jgo's copies go where jgo-ship looks for a run's working copy ($JGO_CACHE_DIR/work/<run_id>/repo);
+  // the native side's anywhere, inside a directory of its own.
+  const dir = dest ?? join(ctx.tmp('wc'), 'repo');
+  const parent = dirname(dir);
   await mkdir(parent, { recursive: true });
-  const dir = join(parent, 'repo');
   await run(ctx, [
     { argv: ['sh', '-c', COPY_SCRIPT, 'copy', template.dir, dir], env: { PATH: process.env.PATH ?? '/usr/bin:/bin' }, cwd: parent },
     ctx.git(['branch', '-m', template.branch, branch], dir),
