@@ -3,8 +3,7 @@
  * secrets, pushes the branch without force, and proves the remote has it. In agent mode codex
  * commits and pushes itself, and jgo verifies and finishes what codex left undone.
  */
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Envelope, Ship } from '../envelope.js';
 import { EXIT, JgoError, UsageError } from '../errors.js';
@@ -30,8 +29,8 @@ function shipMode(context: StageContext): Mode {
 }
 
 /**
- * What ship may touch, from the cache and the envelope's repo.url and run_id alone (README,
- * "Security"): the working copy's and the mirror's paths are derived, never taken; the branch is
+ * What ship may touch, from the cache and the envelope's repo.url and run_id alone
+ * (docs/security.md): the working copy's and the mirror's paths are derived, never taken; the branch is
  * one of jgo's; the repository is one jgo may push to.
  */
 function shipTargets(envelope: Envelope, context: StageContext, checkBranchName: (name: string, what: string) => void): { wt: NonNullable<Envelope['worktree']>; url: string; dir: string; mirror: string | undefined; cache: string; runId: string } {
