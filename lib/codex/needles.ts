@@ -4,7 +4,7 @@
  * it. Both scans use this list: the scan of disk after a codex run (lib/codex/secrets.ts) and
  * ship's scan of added lines and commit messages (lib/ship/scan.ts).
  *
- * Not caught (README, "Security"): a value split, reversed, compressed, encrypted or otherwise
+ * Not caught (docs/security.md): a value split, reversed, compressed, encrypted or otherwise
  * transformed; base64 broken across lines (`base64` wraps at 76 columns, so a value over 57 bytes
  * is wrapped); encodings of values shorter than MIN_ENCODED_BYTES.
  */
