@@ -40,7 +40,13 @@ export function codeCacheDir(env: NodeJS.ProcessEnv = process.env): string | und
 /** The directory, made if need be, when it is a directory this user owns and others cannot write. */
 function ownedDir(dir: string): boolean {
   try {
-    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    // Not recursive: Node's recursive mkdir never returns for a path that cannot exist (/proc/x).
+    // The cache directory itself is made by the settings (config.ts); until then, no code cache.
+    mkdirSync(dir, { mode: 0o700 });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') return false;
+  }
+  try {
     const info = statSync(dir);
     const uid = process.getuid?.();
     return info.isDirectory() && (uid === undefined || info.uid === uid) && (info.mode & 0o022) === 0;
