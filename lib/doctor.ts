@@ -13,6 +13,7 @@ import { ENVELOPE_VERSION } from './envelope.js';
 import { EngineChooser, engineSetting } from './git/engine.js';
 import { DEFAULT_API_URL } from './github/api.js';
 import { Redactor } from './redact.js';
+import { secretNeedles } from './needles.js';
 import { resolveRepoRef } from './repo-ref.js';
 import { checkRepoAllowed } from './authority.js';
 import type { CommandIO } from './run/commands.js';
@@ -105,7 +106,7 @@ export async function doctor(options: DoctorOptions, io: Pick<CommandIO, 'env' |
 
   const checks = [envFile, ...openai.checks, token.check, ...other.checks, cache.check, ...llm, ...codex, ...host, ...refused, ...read, ...push];
   // A safety net: no check prints a secret, and this makes sure none slips through.
-  const redact = new Redactor(settings.secrets());
+  const redact = new Redactor(secretNeedles(settings.secrets()));
   const clean = checks.map((c): Check => (c.fix !== undefined && c.status !== 'ok' ? { ...c, detail: redact.text(c.detail), fix: redact.text(c.fix) } : { name: c.name, status: c.status, detail: redact.text(c.detail) }));
   return { ok: !clean.some((c) => c.status === 'fail'), checks: clean, duration_ms: Date.now() - started };
 }

@@ -7,6 +7,7 @@ import { Envelope, ENVELOPE_VERSION, describeIssues, type StageName } from './en
 import { EXIT, JgoError, UsageError, messageOf, type ExitCode } from './errors.js';
 import { loadSettings, Settings } from './config.js';
 import { Redactor } from './redact.js';
+import { secretNeedles } from './needles.js';
 import { jsonDepthOffset, jsonErrorWhere, lineColumn } from './json-where.js';
 import { trace, traceExit } from './trace.js';
 
@@ -198,7 +199,7 @@ export async function runStage(spec: StageSpec, io: StageIO): Promise<ExitCode> 
     let settingsError: unknown;
     try {
       settings = loadSettings({ env: io.env, cwd: io.cwd });
-      redact = new Redactor(settings.secrets());
+      redact = new Redactor(secretNeedles(settings.secrets()));
     } catch (error) {
       settingsError = error;
     }

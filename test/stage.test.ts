@@ -116,6 +116,24 @@ t.test('secret values in use never reach stdout or stderr', async (t) => {
   t.match(io.err(), /\[redacted\]/);
 });
 
+t.test('encoded secret values never reach stdout or stderr either', async (t) => {
+  const key = `key-${Math.random().toString(36).slice(2)}${Date.now()}`;
+  const forms = [Buffer.from(key).toString('base64'), Buffer.from(key).toString('hex'), encodeURIComponent(key).replace(/./g, (c) => `%${c.charCodeAt(0).toString(16)}`)];
+  const io = memoryIO('{"jgo":1}', { cwd: tempDir(t), env: { OPENAI_API_KEY: key } });
+  await runStage(
+    echoStage({
+      run: async (e, ctx) => {
+        ctx.log(`about to use ${forms[0]}`);
+        return { ...e, note: forms.join(' ') };
+      },
+    }),
+    io,
+  );
+  for (const form of forms) t.notMatch(io.out() + io.err(), form);
+  // base64 is matched by its stable core: a character or two of padding may stay.
+  t.match(io.out(), /\[redacted\]\S{0,4} \[redacted\] \[redacted\]/);
+});
+
 t.test('prepare runs while stdin is still awaited, finishes before run, and its failure is not the stage\'s', async (t) => {
   const order: string[] = [];
   const stdin = new PassThrough();

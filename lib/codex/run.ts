@@ -37,7 +37,7 @@ import {
 import { ensureLogin } from './login.js';
 import { spawnGroup } from './process.js';
 import { fileSystemNow, scanForSecrets } from './secrets.js';
-import { secretNeedles } from './needles.js';
+import { secretNeedles } from '../needles.js';
 import { cleanupSummary, keepFile, makeRunTemp, removeLeaks, type KeptFile } from './leaks.js';
 import { trace } from '../trace.js';
 

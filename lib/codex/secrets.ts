@@ -7,7 +7,7 @@
 import { readdirSync, statSync } from 'node:fs';
 import { open, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { secretNeedleBytes } from './needles.js';
+import { secretNeedleBytes } from '../needles.js';
 
 export interface SecretScanOptions {
   /** Directories to walk (symbolic links are not followed). */

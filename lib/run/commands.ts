@@ -9,6 +9,7 @@ import { UsageError } from '../errors.js';
 import { asJgoError } from '../stage.js';
 import { loadSettings, resolveCacheDir, type Settings } from '../config.js';
 import { Redactor } from '../redact.js';
+import { secretNeedles } from '../needles.js';
 import { newRunId } from '../stages/gate.js';
 import { formatBytes } from '../format.js';
 import { setAsideRunId } from '../cache.js';
@@ -33,7 +34,7 @@ interface Prepared {
 
 function prepare(io: CommandIO): Prepared {
   const settings = loadSettings({ env: io.env, cwd: io.cwd });
-  const redact = new Redactor(settings.secrets());
+  const redact = new Redactor(secretNeedles(settings.secrets()));
   const dir = resolveCacheDir(settings);
   if (dir.fellBack) io.stderr.write(`jgo: ${dir.fellBack}\n`);
   return { settings, cache: dir.path, redact };

@@ -7,7 +7,7 @@ import type { EngineChooser } from '../git/index.js';
 import { readFileAt, readWorkingFile, readWorkingHead } from '../git/index.js';
 import { runGit } from '../git/native.js';
 import { EXIT, JgoError } from '../errors.js';
-import { secretNeedles } from '../codex/needles.js';
+import { secretNeedles } from '../needles.js';
 
 /** Shapes of well-known credentials (built from parts so this file is not itself a hit). */
 export const TOKEN_SHAPES: Array<{ name: string; pattern: RegExp }> = [

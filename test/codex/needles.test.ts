@@ -2,7 +2,7 @@
 import t from 'tap';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { MIN_ENCODED_BYTES, secretForms, secretNeedles } from '../../lib/codex/needles.js';
+import { MIN_ENCODED_BYTES, secretForms, secretNeedles } from '../../lib/needles.js';
 import { scanForSecrets } from '../../lib/codex/secrets.js';
 import { scanMessage, scanText } from '../../lib/ship/scan.js';
 import { tempDir } from '../helpers/run.js';
