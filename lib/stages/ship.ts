@@ -54,7 +54,7 @@ export async function ship(envelope: Envelope, context: StageContext, options: S
   const git = await import('../git/index.js');
   const { wt, url, dir, mirror, cache, runId } = shipTargets(envelope, context, git.checkBranchName);
   const mode = shipMode(context);
-  const { EngineChooser, engineSetting, changedPaths, commitChanges, intendToAdd, commitsSince, pathsChangedSince, headSha, readWorkingHead } = git;
+  const { EngineChooser, engineSetting, changedPaths, commitsSince, pathsChangedSince, headSha, readWorkingHead } = git;
   const { gitCredentials } = await import('../git/auth.js');
   const { scanChange } = await import('../ship/scan.js');
   const engines = new EngineChooser(engineSetting(context.settings), context.io.env);
@@ -82,41 +82,13 @@ export async function ship(envelope: Envelope, context: StageContext, options: S
   const pending = await changedPaths(dir, engines, { env });
 
   if (mode === 'agent') {
-    const { runCodex } = await import('../codex/run.js');
-    const { agentPrompt } = await import('../ship/prompt.js');
-    const { agentGitEnv, credentialsFor } = await import('../git/auth.js');
-    // codex's own `git push` gets the token through a credential helper named in the
-    // environment, never in .git/config or a URL, and only when git asks for one of the token's
-    // origins; none at all when the repository's own host does not get it.
-    const extraEnv = agentGitEnv(credentialsFor(credentials, url));
-    const run = await runCodex({ cwd: dir, prompt: agentPrompt(request, wt.branch, pending), sandbox: 'danger-full-access', extraEnv }, context);
-    if (run.turnFailed || run.exitCode !== 0) {
-      throw new JgoError('codex_failed', `codex failed while shipping: ${run.failureMessage ?? `exit ${run.exitCode}`}`, EXIT.failed);
-    }
-    const left = await changedPaths(dir, engines, { env });
-    if (left.length > 0) {
-      throw new JgoError('not_shipped', `codex left ${left.length} uncommitted change(s): ${left.slice(0, 5).map((c) => c.path).join(', ')}`, EXIT.failed, {
-        hint: 'Run again with JGO_SHIP_MODE=plan, where jgo makes the commits.',
-      });
-    }
+    await shipByAgent({ dir, url, request, branch: wt.branch, pending, credentials }, context, engines);
   } else if (pending.length > 0) {
     await refuseSecrets(dir, wt.base_sha, pending, context, engines, scanChange, pathsChangedSince);
-    // New files go into the index with intent to add while codex's login is checked (codex plans
-    // once that is done, and its git diff then shows them too): each commit is then one git
-    // process, not two, after the plan.
-    const intending = intendToAdd(dir, pending, engines, env).catch(() => false);
-    const checked = await planCommits(envelope, pending, context, dir, request, login, intending);
-    plan = checked.plan;
-    planCost = checked.cost;
-    const intended = await intending;
-    const made: Array<{ sha: string; subject: string }> = [];
-    for (const group of checked.groups) {
-      const sha = await commitChanges({ dir, message: group.message, changes: group.changes, author, intended }, engines, env);
-      context.log(`committed ${sha.slice(0, 12)} ${group.subject}`);
-      // As git will report it: the message's first line, without trailing blanks.
-      made.push({ sha, subject: (group.message.split('\n')[0] ?? group.subject).trimEnd() });
-    }
-    if (fromBase) ours = made;
+    const made = await commitPlan({ envelope, dir, request, pending, author, login }, context, engines);
+    plan = made.plan;
+    planCost = made.cost;
+    if (fromBase) ours = made.commits;
   }
 
   const commits = ours ?? (await commitsSince(dir, wt.base_sha, engines, env));
@@ -152,6 +124,59 @@ export async function ship(envelope: Envelope, context: StageContext, options: S
     trace('working copy removed');
   }
   return { ...envelope, ship: shipped };
+}
+
+type Engines = import('../git/index.js').EngineChooser;
+
+/**
+ * Agent mode: codex commits and pushes itself. Its own `git push` gets the token through a
+ * credential helper named in the environment, never in .git/config or a URL, and only when git
+ * asks for one of the token's origins; none at all when the repository's own host does not get it.
+ */
+async function shipByAgent(
+  req: { dir: string; url: string; request: string; branch: string; pending: Change[]; credentials: import('../git/auth.js').GitCredentials | undefined },
+  context: StageContext,
+  engines: Engines,
+): Promise<void> {
+  const { runCodex } = await import('../codex/run.js');
+  const { agentPrompt } = await import('../ship/prompt.js');
+  const { agentGitEnv, credentialsFor } = await import('../git/auth.js');
+  const { changedPaths } = await import('../git/index.js');
+  const extraEnv = agentGitEnv(credentialsFor(req.credentials, req.url));
+  const run = await runCodex({ cwd: req.dir, prompt: agentPrompt(req.request, req.branch, req.pending), sandbox: 'danger-full-access', extraEnv }, context);
+  if (run.turnFailed || run.exitCode !== 0) {
+    throw new JgoError('codex_failed', `codex failed while shipping: ${run.failureMessage ?? `exit ${run.exitCode}`}`, EXIT.failed);
+  }
+  const left = await changedPaths(req.dir, engines, { env: context.io.env });
+  if (left.length > 0) {
+    throw new JgoError('not_shipped', `codex left ${left.length} uncommitted change(s): ${left.slice(0, 5).map((c) => c.path).join(', ')}`, EXIT.failed, {
+      hint: 'Run again with JGO_SHIP_MODE=plan, where jgo makes the commits.',
+    });
+  }
+}
+
+/** Plan mode: codex plans the commits (read-only), and jgo makes them, one git process each. */
+async function commitPlan(
+  req: { envelope: Envelope; dir: string; request: string; pending: Change[]; author: { name: string; email: string }; login: Promise<number> | undefined },
+  context: StageContext,
+  engines: Engines,
+): Promise<{ plan: Ship['plan']; cost: PlanCost | undefined; commits: Array<{ sha: string; subject: string }> }> {
+  const { commitChanges, intendToAdd } = await import('../git/index.js');
+  const env = context.io.env;
+  // New files go into the index with intent to add while codex's login is checked (codex plans
+  // once that is done, and its git diff then shows them too): each commit is then one git
+  // process, not two, after the plan.
+  const intending = intendToAdd(req.dir, req.pending, engines, env).catch(() => false);
+  const checked = await planCommits(req.envelope, req.pending, context, req.dir, req.request, req.login, intending);
+  const intended = await intending;
+  const commits: Array<{ sha: string; subject: string }> = [];
+  for (const group of checked.groups) {
+    const sha = await commitChanges({ dir: req.dir, message: group.message, changes: group.changes, author: req.author, intended }, engines, env);
+    context.log(`committed ${sha.slice(0, 12)} ${group.subject}`);
+    // As git will report it: the message's first line, without trailing blanks.
+    commits.push({ sha, subject: (group.message.split('\n')[0] ?? group.subject).trimEnd() });
+  }
+  return { plan: checked.plan, cost: checked.cost, commits };
 }
 
 /**
