@@ -15,7 +15,7 @@ import { mkdir, readFile, rm } from 'node:fs/promises';
 import { dirname, join, relative, isAbsolute } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { Usage } from '../envelope.js';
-import { EXIT, JgoError, UsageError, messageOf, type ExitCode } from '../errors.js';
+import { EXIT, JgoError, UsageError, messageOf, type ErrorCode, type FailureExit } from '../errors.js';
 import { Redactor } from '../redact.js';
 import { cacheDir } from '../cache.js';
 import type { StageContext } from '../stage.js';
@@ -121,7 +121,7 @@ export interface CodexRun {
 export class CodexRunError extends JgoError {
   readonly run: CodexRun;
 
-  constructor(code: string, message: string, exitCode: ExitCode, run: CodexRun, hint?: string) {
+  constructor(code: ErrorCode, message: string, exitCode: FailureExit, run: CodexRun, hint?: string) {
     super(code, message, exitCode, hint === undefined ? {} : { hint });
     this.name = 'CodexRunError';
     this.run = run;

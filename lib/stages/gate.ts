@@ -134,7 +134,7 @@ function checkRequestSize(request: string, context: StageContext): void {
  * normalized; an empty one means the request's first. A request that names none is refused:
  * the model may not pick a repository the user did not name.
  */
-function chooseRepo(reply: GateReply, request: string, baseUrl: string, refuse: (reason: string, code?: string) => never): string {
+function chooseRepo(reply: GateReply, request: string, baseUrl: string, refuse: (reason: string, code?: 'not_executable' | 'repo_mismatch') => never): string {
   const named = findRepoRefs(request);
   if (named.length === 0) refuse('the request names no repository (owner/repo or an https:// URL)');
   const ref = reply.repo_ref;
@@ -172,7 +172,7 @@ export async function gate(envelope: Envelope, context: StageContext, deps: Gate
   const gateResult: Gate = { ...reply, model, usage, duration_ms: durationMs };
   const base = { ...envelope, run_id, request };
   // The envelope keeps the model's answer, marked not executable, whatever refused it.
-  const refuse = (reason: string, code = 'not_executable'): never => {
+  const refuse = (reason: string, code: 'not_executable' | 'repo_mismatch' = 'not_executable'): never => {
     const refused: Gate = { ...gateResult, executable: false, reason };
     throw new JgoError(code, code === 'not_executable' ? `not executable: ${reason}` : reason, EXIT.refused, {
       patch: { ...base, gate: refused },
@@ -196,13 +196,5 @@ export function gateStage(words: readonly string[] = [], deps: GateDeps = {}): S
     plainText: true,
     ...(words.length > 0 ? { input: { jgo: ENVELOPE_VERSION, request: words.join(' ') } } : {}),
     run: (envelope, context) => gate(envelope, context, deps),
-    prepare: async (settings) => {
-      await Promise.all([import('openai'), import('../http-fetch.js')]);
-      // The request's transport too, while the stage waits for its envelope (lib/http-fetch.ts
-      // loads it at first use otherwise, on the gate's critical path); node:https, which also loads
-      // tls and crypto, only where the model is not reached over plain http (a service in the cluster).
-      process.getBuiltinModule('node:http');
-      if (!/^http:/i.test(settings?.first(OPENAI_CHAINS.baseURL)?.value ?? '')) process.getBuiltinModule('node:https');
-    },
   };
 }
