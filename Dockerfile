@@ -34,9 +34,9 @@ LABEL org.opencontainers.image.title="jgo" \
       org.opencontainers.image.licenses="MIT"
 
 ARG TARGETARCH
-# The codex CLI from the npm registry, pinned: the version package-lock.json resolves for the
-# @openai/codex devDependency, which the tests drive (test/deploy/dockerfile.test.ts checks).
-ARG CODEX_VERSION=0.169.0
+# The codex CLI from the npm registry, pinned: the exact version package.json and package-lock.json
+# give the @openai/codex devDependency, which the tests drive (test/deploy/dockerfile.test.ts checks).
+ARG CODEX_VERSION=0.171.0
 # kubectl's minor release line: pkgs.k8s.io has one apt repository per minor release.
 ARG KUBECTL_MINOR=v1.34
 # AWS CLI v2: empty for the current release, or a version such as 2.27.50.
