@@ -3,6 +3,7 @@
  * Every object is "loose": fields this version does not know are kept and passed on, so a
  * replacement stage may add its own without the next stage dropping them.
  */
+import { randomBytes } from 'node:crypto';
 import * as z from './zod.js';
 
 export const ENVELOPE_VERSION = 1;
@@ -11,10 +12,31 @@ export const STAGES = ['gate', 'sync', 'worktree', 'codex', 'ship'] as const;
 export const StageName = z.enum([...STAGES, 'run']);
 export type StageName = z.infer<typeof StageName>;
 
+/**
+ * A run id as jgo makes it: `20261123-202500-7f3a`, the UTC time the run began plus random hex.
+ * Replacement stages may make other ids, so the schema below accepts any path-safe one.
+ */
+export const RUN_ID_FORMAT = /^(\d{8}-\d{6})-[0-9a-f]{4}$/;
+
 /** `20261123-202500-7f3a`; restricted to a path-safe alphabet because it names a directory. */
 export const RunId = z
   .string()
   .check(z.regex(/^[A-Za-z0-9][A-Za-z0-9_-]{0,99}$/, 'run_id may hold only letters, digits, "-" and "_" (e.g. 20261123-202500-7f3a)'));
+
+/** `YYYYMMDD-HHMMSS` in UTC: the start of a run id, and of the branch a run pushes. */
+export function utcStamp(now: Date = new Date()): string {
+  return now.toISOString().slice(0, 19).replace(/[-:]/g, '').replace('T', '-');
+}
+
+/** A new run id for a run beginning `now`. */
+export function newRunId(now: Date = new Date()): string {
+  return `${utcStamp(now)}-${randomBytes(2).toString('hex')}`;
+}
+
+/** The UTC stamp a run id begins with (`20261123-202500`), when it is one jgo made. */
+export function runStamp(runId: string): string | undefined {
+  return /^(\d{8}-\d{6})/.exec(runId)?.[1];
+}
 
 const AbsolutePath = z.string().check(z.refine((p) => p.startsWith('/'), 'must be an absolute path'));
 const Sha = z.string().check(z.regex(/^[0-9a-f]{40}([0-9a-f]{24})?$/, 'must be a full hex object id'));

@@ -1,7 +1,7 @@
 import t from 'tap';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Envelope, describeIssues } from '../lib/envelope.js';
+import { Envelope, RUN_ID_FORMAT, RunId, describeIssues, newRunId, runStamp, utcStamp } from '../lib/envelope.js';
 
 const root = join(import.meta.dirname, '..');
 const sha = 'a'.repeat(40);
@@ -64,8 +64,22 @@ t.test('schemas are declared through lib/zod.ts, the one place zod is configured
   };
   for (const dir of ['lib', 'cmd', 'scripts']) walk(dir);
   t.same(offenders, []);
-  for (const bundle of readdirSync(join(root, 'dist', 'bundle')).filter((f) => f.endsWith('.cjs'))) {
-    // classic's schemas share methods such as .superRefine(); mini has none of them.
-    t.notMatch(readFileSync(join(root, 'dist', 'bundle', bundle), 'latin1'), /\bsuperRefine\(\w+,\w+\)\{return this\.check\(/, `${bundle} holds zod/mini, not zod's classic API`);
+  for (const dir of ['cmd', 'chunks']) {
+    for (const file of readdirSync(join(root, 'dist', dir)).filter((f) => f.endsWith('.js'))) {
+      // classic's schemas share methods such as .superRefine(); mini has none of them.
+      t.notMatch(readFileSync(join(root, 'dist', dir, file), 'latin1'), /\bsuperRefine\(\w+,\w+\)\{return this\.check\(/, `${dir}/${file} holds zod/mini, not zod's classic API`);
+    }
   }
+});
+
+t.test('run ids are UTC timestamps plus random hex, and the schema accepts them', async (t) => {
+  const now = new Date('2026-11-23T20:25:07.123Z');
+  t.equal(utcStamp(now), '20261123-202507');
+  const id = newRunId(now);
+  t.match(id, /^20261123-202507-[0-9a-f]{4}$/);
+  t.match(id, RUN_ID_FORMAT);
+  t.ok(RunId.safeParse(id).success);
+  t.equal(runStamp(id), '20261123-202507');
+  t.equal(runStamp('custom'), undefined);
+  t.not(newRunId(), newRunId());
 });

@@ -4,13 +4,12 @@
  */
 import { readdir, rm, stat, lstat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ENVELOPE_VERSION, STAGES, type Envelope } from '../envelope.js';
+import { ENVELOPE_VERSION, STAGES, newRunId, type Envelope } from '../envelope.js';
 import { UsageError } from '../errors.js';
 import { asJgoError } from '../stage.js';
 import { loadSettings, resolveCacheDir, type Settings } from '../config.js';
 import { Redactor } from '../redact.js';
 import { secretNeedles } from '../needles.js';
-import { newRunId } from '../stages/gate.js';
 import { formatBytes } from '../format.js';
 import { setAsideRunId } from '../cache.js';
 import { runPipeline, stageCommand, type PipelineContext } from './compose.js';

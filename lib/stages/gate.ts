@@ -4,7 +4,7 @@
  */
 import * as z from '../zod.js';
 import type OpenAI from 'openai';
-import { ENVELOPE_VERSION, type Envelope, type Gate, type Usage } from '../envelope.js';
+import { ENVELOPE_VERSION, newRunId, type Envelope, type Gate, type Usage } from '../envelope.js';
 import { EXIT, JgoError, UsageError } from '../errors.js';
 import { OPENAI_CHAINS, openAISettings } from '../config.js';
 import { createClient, llmError, llmOptions } from '../llm.js';
@@ -42,14 +42,6 @@ export type GateReply = z.infer<typeof GateReply>;
 
 const CORRECTION =
   'Your reply was not a JSON object with the fields executable (boolean), reason, repo_ref and optimized_prompt (strings). Reply again with only that JSON object.';
-
-/** `20261123-202500-7f3a`: the UTC time the run began plus random hex. */
-export function newRunId(now: Date = new Date()): string {
-  const iso = now.toISOString();
-  const stamp = `${iso.slice(0, 4)}${iso.slice(5, 7)}${iso.slice(8, 10)}-${iso.slice(11, 13)}${iso.slice(14, 16)}${iso.slice(17, 19)}`;
-  // Loaded here, not at the top: the gate's start-up is on every run's critical path.
-  return `${stamp}-${process.getBuiltinModule('node:crypto').randomBytes(2).toString('hex')}`;
-}
 
 function stripFences(text: string): string {
   const fenced = /^\s*```(?:json)?\s*([\s\S]*?)\s*```\s*$/i.exec(text);

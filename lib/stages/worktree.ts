@@ -4,13 +4,12 @@
  */
 import { mkdir, readdir, readFile, rename, rm, rmdir, writeFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Envelope } from '../envelope.js';
+import { newRunId, runStamp, utcStamp, type Envelope } from '../envelope.js';
 import { EXIT, JgoError, UsageError } from '../errors.js';
 import { cacheDir, checkDerivedPath, mirrorPath } from '../cache.js';
 import { checkedRepoUrl } from '../repo-ref.js';
 import { authorityOf } from '../authority.js';
 import type { StageContext, StageSpec } from '../stage.js';
-import { newRunId } from './gate.js';
 
 export const WORKTREE_USAGE = '… | jgo-sync | jgo-worktree [--base <branch>]';
 
@@ -21,10 +20,7 @@ export interface WorktreeOptions {
 
 /** jgo/20261123-202500 from the run's own timestamp, else from the clock. */
 export function branchStem(runId: string, now: Date): string {
-  const fromRun = /^(\d{8}-\d{6})/.exec(runId)?.[1];
-  if (fromRun) return `jgo/${fromRun}`;
-  const iso = now.toISOString();
-  return `jgo/${iso.slice(0, 4)}${iso.slice(5, 7)}${iso.slice(8, 10)}-${iso.slice(11, 13)}${iso.slice(14, 16)}${iso.slice(17, 19)}`;
+  return `jgo/${runStamp(runId) ?? utcStamp(now)}`;
 }
 
 async function exists(path: string): Promise<boolean> {
@@ -97,7 +93,7 @@ export async function worktree(envelope: Envelope, context: StageContext, option
   try {
     claim = await claimBranch(workDir, branchStem(runId, (options.now ?? (() => new Date()))()), runId, mirrorRefs);
     const branch = claim.name;
-    const { baseSha } = await makeWorkingCopy({ mirror: mirrorDir, url, dest: partial, base, branch, refs: mirrorRefs }, gitContext(context));
+    const { baseSha } = await makeWorkingCopy({ mirror: mirrorDir, url, dest: partial, base, branch }, gitContext(context));
     await rename(partial, dest).catch((error: NodeJS.ErrnoException) => {
       if (error.code === 'EEXIST' || error.code === 'ENOTEMPTY') throw existsError(dest);
       throw error;
@@ -138,6 +134,5 @@ export function worktreeStage(options: WorktreeOptions = {}): StageSpec {
     name: 'worktree',
     usage: WORKTREE_USAGE,
     run: (envelope, context) => worktree(envelope, context, options),
-    prepare: () => Promise.all([import('../git/index.js'), import('../git/refs.js')]),
   };
 }
