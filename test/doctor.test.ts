@@ -5,7 +5,7 @@
  */
 import t, { type Test } from 'tap';
 import { createServer as createHttpServer } from 'node:http';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { doctorCommand, mask, renderDoctor, type DoctorOptions, type DoctorReport } from '../lib/doctor.js';
 import { startLlmServer } from './helpers/llm-server.js';
@@ -15,6 +15,10 @@ import { startGitHubServer } from './helpers/github-server.js';
 import { memoryIO } from './helpers/streams.js';
 import { baseEnv, closedPort, ROOT, tempDir } from './helpers/run.js';
 
+/** The codex release jgo pins (package-lock.json), which the fake codex also claims to be. */
+const CODEX_VERSION = (JSON.parse(readFileSync(join(ROOT, 'package-lock.json'), 'utf8')) as { packages: Record<string, { version?: string }> })
+  .packages['node_modules/@openai/codex']?.version ?? 'no @openai/codex in package-lock.json';
+const versionLine = new RegExp(`^codex-cli ${CODEX_VERSION.replace(/\./g, '\\.')} `);
 const KEY = 'sk-test-Doctor0123456789abcdefghijklmnop';
 // Token-shaped values are assembled at run time: no real-looking token sits in the source.
 const TOKEN = ['gh', 'p_', 'DoctorToken0123456789abcdefABCDEFG'].join('');
@@ -112,7 +116,7 @@ t.test('a good setup: every check ok, exit 0, secrets masked, fast', async (t) =
   t.match(check(r, 'GITHUB_TOKEN').detail, 'ghp…DEFG');
   t.match(check(r, 'llm').detail, /answers and takes the key \(2 models/);
   t.match(check(r, 'model').detail, 'gpt-test-mini is listed');
-  t.match(check(r, 'codex').detail, /^codex-cli 0\.169\.0 \(/);
+  t.match(check(r, 'codex').detail, versionLine);
   t.match(check(r, 'codex login').detail, /API key configured \(CODEX_HOME=/);
   t.match(check(r, 'repo read').detail, /acme\/widgets: 1 branch, default main \(with GITHUB_TOKEN\)/);
   t.match(check(r, 'repo push').detail, 'acme/widgets: GITHUB_TOKEN may push');
@@ -318,7 +322,7 @@ t.test('the real codex binary: version, flags, login status, sandbox (no model c
   s.env.CODEX_FAKE_SCRIPT = undefined;
   s.env.CODEX_FAKE_RECORD = undefined;
   const r = await doctor(s);
-  t.match(check(r, 'codex'), { status: 'ok', detail: /^codex-cli 0\.169\.\d+ / });
+  t.match(check(r, 'codex'), { status: 'ok', detail: versionLine }, 'the version package-lock.json pins');
   t.match(check(r, 'codex flags'), { status: 'ok' }, 'codex exec --help lists every flag jgo passes');
   t.match(check(r, 'codex login'), { status: 'fail', detail: /Not logged in/ }, 'a fresh CODEX_HOME has no login');
   t.not(status(r, 'codex sandbox'), 'fail');

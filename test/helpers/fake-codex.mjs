@@ -1,12 +1,15 @@
 #!/usr/bin/env -S -u NODE_OPTIONS node
 // (NODE_OPTIONS is dropped: tap puts its process-info hook there, which costs 0.25 s a start.)
-// A stand-in for `codex` 0.169, driven by the test that starts it.
+// A stand-in for `codex` 0.171, driven by the test that starts it.
 //
-// It honours the flags of `codex exec` and `codex login status` and refuses, loudly and with a
-// non-zero exit, any flag or -c key the real 0.169 does not have, a -c value that is not TOML,
-// a feature that does not exist, a missing CODEX_HOME, a git check it would fail, or a missing
-// provider key; so a test that passes proves jgo's argv and environment. It reads stdin to its
-// end before anything else (and so hangs if jgo never closes it), then follows a script:
+// It honours the flags of `codex exec`, `codex sandbox` and `codex login status` and refuses,
+// loudly and with a non-zero exit, any flag or -c key the real 0.171 does not have, a flag given
+// twice or a switch given a value, a -c value that is not TOML, a feature that does not exist, a
+// missing CODEX_HOME, a git check it would fail, or a missing provider key; so a test that passes
+// proves jgo's argv and environment. `exec --remote` and `--remote-auth-token-env` are checked as
+// the real one checks them, and then fail to connect, as the real one does with no app server
+// there. It reads stdin to its end before anything else (and so hangs if jgo never closes it),
+// then follows a script:
 //
 //   CODEX_FAKE_SCRIPT  a JSON file: { "login": "ok" | "none", "steps": [ … ], "exit": 0 }
 //     { "event": {…} }                     print one JSONL event (strings templated, see below)
@@ -26,6 +29,9 @@
 //   "sandbox": "ok" | "broken"   `codex sandbox [-c …] -- cmd…` runs cmd (unsandboxed) when ok (the
 //                                default), or fails as the real one does where namespaces are denied.
 //   "helpWithout": ["--output-schema", …]   flags left out of `codex exec --help` (an older codex).
+//   Like the real one, exec records its session in $CODEX_HOME/sessions/YYYY/MM/DD/rollout-…-<thread>.jsonl
+//   (not with --ephemeral): a session_meta line when a thread.started event is printed, and a
+//   turn_context line naming the model (-m, else -c model=, else DEFAULT_MODEL) at each turn.started.
 //
 //   CODEX_FAKE_RECORD  a file that gets one JSON line per invocation: argv, env, cwd, stdin,
 //                      pid, pgid; and {"grandchild": pid} when a hang step starts one.
@@ -35,7 +41,9 @@ import { spawn, spawnSync } from 'node:child_process';
 import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 
-const VERSION = 'codex-cli 0.169.0';
+const VERSION = 'codex-cli 0.171.0';
+/** What 0.171 asks a custom provider for when neither -m nor -c model= names a model. */
+const DEFAULT_MODEL = 'gpt-6.2-sol';
 const env = process.env;
 
 function die(message, code = 2) {
@@ -154,7 +162,7 @@ function checkConfig(pair, config) {
     die(`fake-codex: -c ${pair}: the value is not TOML (${error.message}); the real codex would take it as a raw string`);
   }
   const rule = CONFIG_KEYS.find(([re]) => re.test(key));
-  if (!rule) die(`fake-codex: -c ${key}: not a configuration key this fake knows codex 0.169 to have`);
+  if (!rule) die(`fake-codex: -c ${key}: not a configuration key this fake knows codex 0.171 to have`);
   if (!rule[1](value, rule[0].exec(key))) die(`fake-codex: -c ${pair}: not a valid value for ${key}`);
   config[key] = value;
 }
@@ -167,6 +175,7 @@ const EXEC_VALUE = new Map([
   ['-s', 'sandbox'], ['--sandbox', 'sandbox'], ['-C', 'cd'], ['--cd', 'cd'], ['--add-dir', 'add_dir'],
   ['--thread-source', 'thread_source'], ['--cyber-access-program', 'cyber'], ['--output-schema', 'output_schema'],
   ['--color', 'color'], ['-o', 'output_last_message'], ['--output-last-message', 'output_last_message'],
+  ['--remote', 'remote'], ['--remote-auth-token-env', 'remote_auth_token_env'],
 ]);
 const EXEC_FLAGS = new Set([
   '--strict-config', '--oss', '--approve-for-me', '--dangerously-bypass-approvals-and-sandbox',
@@ -192,7 +201,10 @@ function parse(args, valueFlags, flags) {
       else if (opts[name] !== undefined && name !== 'config') die(`error: the argument '${arg}' cannot be used multiple times`);
       else opts[name] = value;
     } else if (flags.has(arg)) {
-      opts[arg.slice(2).replace(/-/g, '_')] = true;
+      const name = arg.slice(2).replace(/-/g, '_');
+      if (inline !== undefined) die(`error: unexpected value '${inline}' for '${arg}' found; no more were expected`);
+      if (opts[name] === true) die(`error: the argument '${arg}' cannot be used multiple times`);
+      opts[name] = true;
     } else if (arg === '-h' || arg === '--help') {
       process.stdout.write(valueFlags === EXEC_VALUE ? execHelp() : 'fake codex help\n');
       process.exit(0);
@@ -232,7 +244,7 @@ const SANDBOX_VALUE = new Map([
   ['-P', 'permission_profile'], ['--permission-profile', 'permission_profile'], ['-p', 'profile'], ['--profile', 'profile'],
   ['-C', 'cd'], ['--cd', 'cd'], ['--sandbox-state-json', 'state_json'], ['--sandbox-state-readable-root', 'readable_root'],
 ]);
-const SANDBOX_FLAGS = new Set(['--sandbox-state-disable-network', '--include-managed-config']);
+const SANDBOX_FLAGS = new Set(['--sandbox-state-disable-network', '--include-managed-config', '--transparent-tcp']);
 
 /** `codex sandbox [OPTIONS] [--] COMMAND…`: the options end at `--` or at the first word that is not one. */
 function sandbox(args) {
@@ -251,7 +263,9 @@ function sandbox(args) {
   const command = args.slice(args[end] === '--' ? end + 1 : end);
   requireCodexHome();
   record({ kind: 'sandbox', argv: process.argv.slice(2), env, cwd: process.cwd(), pid: process.pid, pgid: pgid() });
-  if (command.length === 0) die('error: a command to run is required', 2);
+  if (command.length === 0) die('Error: sandbox command must not be empty', 1);
+  // 0.171 routes TCP through a managed network proxy only; jgo configures none, so this always fails.
+  if (opts.transparent_tcp) die('Error: --transparent-tcp requires a managed network proxy', 1);
   if (script.sandbox === 'broken') {
     die('Error: sandbox setup failed: bwrap: No permissions to create a new namespace, likely because the kernel does not allow non-privileged user namespaces.', 1);
   }
@@ -306,6 +320,49 @@ function insideGitRepo(dir) {
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
+/**
+ * `--remote` and `--remote-auth-token-env` (new in 0.171), checked as 0.171 checks them, before
+ * stdin is read. Returns the address, normalized as codex prints it, for the connection that fails.
+ */
+function checkRemote(opts) {
+  const remote = opts.remote;
+  const tokenEnv = opts.remote_auth_token_env;
+  if (tokenEnv !== undefined && remote === undefined) die('Error: `--remote-auth-token-env` requires `--remote`.', 1);
+  if (remote === undefined) return undefined;
+  const ws = /^(wss?):\/\/(\[[0-9A-Fa-f:.]+\]|[^/:[\]]+):(\d{1,5})$/i.exec(remote);
+  const unix = /^unix:\/\//i.test(remote);
+  if ((!ws || Number(ws[3]) > 65535) && !unix) {
+    die(`Error: invalid remote address \`${remote}\`; expected \`ws://host:port\`, \`wss://host:port\`, \`unix://\`, or \`unix://PATH\``, 1);
+  }
+  if (tokenEnv !== undefined) {
+    const secure = ws && (ws[1].toLowerCase() === 'wss' || ['127.0.0.1', 'localhost', '[::1]'].includes(ws[2].toLowerCase()));
+    if (!secure) die('Error: `--remote-auth-token-env` requires a `wss://` or loopback `ws://` remote.', 1);
+    if (env[tokenEnv] === undefined) die(`Error: environment variable \`${tokenEnv}\` is not set`, 1);
+    if (env[tokenEnv] === '') die(`Error: environment variable \`${tokenEnv}\` is empty`, 1);
+  }
+  return ws ? `${ws[1].toLowerCase()}://${ws[2]}:${ws[3]}/` : remote;
+}
+
+/** The session record the real exec keeps under CODEX_HOME, as far as jgo reads it. */
+function sessionLog(codexHome, cwd, opts) {
+  if (opts.ephemeral) return () => {};
+  let file;
+  const model = opts.model ?? opts.settings.model ?? DEFAULT_MODEL;
+  const line = (type, payload) => appendFileSync(file, `${JSON.stringify({ timestamp: new Date().toISOString(), type, payload })}\n`);
+  return (event) => {
+    if (event.type === 'thread.started' && file === undefined && typeof event.thread_id === 'string') {
+      const now = new Date();
+      const day = now.toISOString().slice(0, 10).split('-');
+      const dir = join(codexHome, 'sessions', ...day);
+      mkdirSync(dir, { recursive: true });
+      file = join(dir, `rollout-${now.toISOString().slice(0, 19).replace(/:/g, '-')}-${event.thread_id}.jsonl`);
+      line('session_meta', { id: event.thread_id, cwd, originator: 'codex_exec', cli_version: VERSION.split(' ')[1], source: 'exec' });
+    } else if (event.type === 'turn.started' && file !== undefined) {
+      line('turn_context', { cwd, approval_policy: opts.settings.approval_policy, model });
+    }
+  };
+}
+
 async function exec(args) {
   const opts = parse(args, EXEC_VALUE, EXEC_FLAGS);
   const codexHome = requireCodexHome();
@@ -313,6 +370,7 @@ async function exec(args) {
     die(`error: invalid value '${opts.sandbox}' for '--sandbox <SANDBOX_MODE>'`);
   }
   if (opts.positional.length > 1) die(`error: unexpected argument '${opts.positional[1]}' found`);
+  const remote = checkRemote(opts);
   const cwd = opts.cd ? resolve(opts.cd) : process.cwd();
   let stdin = '';
   let prompt = opts.positional[0];
@@ -323,6 +381,7 @@ async function exec(args) {
     if (prompt.trim() === '') die('No prompt provided via stdin.', 1);
   }
   record({ kind: 'exec', argv: process.argv.slice(2), env, cwd, stdin, pid: process.pid, pgid: pgid() });
+  if (remote !== undefined) die(`Error: failed to connect to remote app server at \`${remote}\`: IO error: Connection refused (os error 111)`, 1);
   if (!opts.skip_git_repo_check && !insideGitRepo(cwd)) {
     die('Not inside a trusted directory and --skip-git-repo-check was not specified.', 1);
   }
@@ -335,8 +394,10 @@ async function exec(args) {
   }
   const ctx = { cwd, codexHome };
   const emitted = [];
+  const session = sessionLog(codexHome, cwd, opts);
   const emit = (event) => {
     emitted.push(event);
+    session(event);
     process.stdout.write(`${JSON.stringify(event)}\n`);
   };
   const finish = (code) => {
