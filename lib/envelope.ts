@@ -56,6 +56,30 @@ export const Usage = z.looseObject({
 });
 export type Usage = z.infer<typeof Usage>;
 
+const COUNTS = ['input_tokens', 'cached_input_tokens', 'cache_write_input_tokens', 'output_tokens', 'reasoning_output_tokens'] as const;
+
+/**
+ * Two usages added: each count either of them has, and `total_tokens`, taking input plus output
+ * for a usage that gives no total of its own (codex's turns do not). The one way usage is summed:
+ * the gate's two attempts, codex's turns, and a run's stages in `jgo show`.
+ */
+export function addUsage(total: Usage | undefined, more: Usage | undefined): Usage {
+  if (!more) return total ?? {};
+  const sum: Usage = {};
+  for (const key of COUNTS) {
+    const a = total?.[key];
+    const b = more[key];
+    if (a !== undefined || b !== undefined) sum[key] = (a ?? 0) + (b ?? 0);
+  }
+  sum.total_tokens = totalTokens(total) + totalTokens(more);
+  return sum;
+}
+
+/** A usage's `total_tokens`, or input plus output where it gives none. */
+export function totalTokens(usage: Usage | undefined): number {
+  return usage?.total_tokens ?? (usage?.input_tokens ?? 0) + (usage?.output_tokens ?? 0);
+}
+
 export const Gate = z.looseObject({
   executable: z.boolean(),
   reason: z.string(),
@@ -111,8 +135,14 @@ export const Codex = z.looseObject({
   commands: z.optional(z.array(FailedCommand)),
   /** The sandbox codex ran in. */
   sandbox: z.optional(z.enum(['workspace-write', 'read-only', 'danger-full-access'])),
-  /** The model, when jgo chose it (CODEX_MODEL, or MODEL with the openai-compatible provider). */
+  /**
+   * The model codex used, from its session record (codex's own default changes between
+   * releases); when there is no record, the one jgo asked for (CODEX_MODEL, or MODEL with the
+   * openai-compatible provider). Absent when neither is known.
+   */
   model: z.optional(z.string()),
+  /** The codex release that ran, as `codex --version` gave it (`0.171.0`). */
+  version: z.optional(z.string()),
 });
 export type Codex = z.infer<typeof Codex>;
 

@@ -1,5 +1,5 @@
 /** `jgo show`: what a run did and cost, from its journal, for people (and --json for scripts). */
-import type { Usage } from '../envelope.js';
+import { addUsage, totalTokens, type Usage } from '../envelope.js';
 import { formatMs } from '../format.js';
 import type { RunRecord, StageRecord } from './journal.js';
 
@@ -15,25 +15,23 @@ export interface Report {
   stages: Array<{ stage: string; duration_ms: number; exit_code: number; error?: string }>;
   commits: Array<{ sha: string; subject: string }>;
   files: string[];
+  /** Which codex edited, and with which model (codex's default changes between releases). */
+  codex: { version: string | undefined; model: string | undefined } | undefined;
   commands: Array<{ command: string; exit_code: number | null }>;
   usage: { input_tokens: number; output_tokens: number; total_tokens: number; by: Record<string, Usage> };
   error: { stage: string; code: string; message: string; exit_code: number } | undefined;
 }
 
-function add(total: Report['usage'], name: string, usage: Usage | undefined): void {
-  if (!usage) return;
-  total.by[name] = usage;
-  total.input_tokens += usage.input_tokens ?? 0;
-  total.output_tokens += usage.output_tokens ?? 0;
-  total.total_tokens += usage.total_tokens ?? (usage.input_tokens ?? 0) + (usage.output_tokens ?? 0);
+/** The run's usage: each stage's, and their sum. */
+function runUsage(by: Record<string, Usage | undefined>): Report['usage'] {
+  const stages = Object.fromEntries(Object.entries(by).filter((e): e is [string, Usage] => e[1] !== undefined));
+  const sum = Object.values(stages).reduce<Usage>((total, usage) => addUsage(total, usage), {});
+  return { input_tokens: sum.input_tokens ?? 0, output_tokens: sum.output_tokens ?? 0, total_tokens: sum.total_tokens ?? 0, by: stages };
 }
 
 export function buildReport(record: RunRecord, stages: StageRecord[], inProgress: boolean): Report {
   const last = stages.at(-1)?.envelope;
-  const usage: Report['usage'] = { input_tokens: 0, output_tokens: 0, total_tokens: 0, by: {} };
-  add(usage, 'gate', last?.gate?.usage);
-  add(usage, 'codex', last?.codex?.usage);
-  add(usage, 'ship', last?.ship?.plan_usage);
+  const usage = runUsage({ gate: last?.gate?.usage, codex: last?.codex?.usage, ship: last?.ship?.plan_usage });
   const commands = (last?.codex?.commands ?? last?.codex?.failed_commands ?? []).map((c) => ({ command: c.command, exit_code: c.exit_code }));
   return {
     run_id: record.run_id,
@@ -52,6 +50,7 @@ export function buildReport(record: RunRecord, stages: StageRecord[], inProgress
     })),
     commits: last?.ship?.commits.map((c) => ({ sha: c.sha, subject: c.subject })) ?? [],
     files: last?.codex?.changed_files ?? [],
+    codex: last?.codex ? { version: last.codex.version, model: last.codex.model } : undefined,
     commands,
     usage,
     error: last?.error ? { stage: last.error.stage, code: last.error.code, message: last.error.message, exit_code: last.error.exit_code } : undefined,
@@ -66,6 +65,7 @@ export function renderReport(r: Report): string {
   if (r.branch) lines.push(`branch:     ${r.branch}`);
   if (r.pr) lines.push(`pull request: ${r.pr.url}`);
   lines.push(`started:    ${r.started}${r.ended ? `, ended ${r.ended}` : ''}`);
+  if (r.codex && (r.codex.version || r.codex.model)) lines.push(`codex:      ${r.codex.version ?? 'version unknown'}, model ${r.codex.model ?? 'unknown'}`);
   lines.push('', 'stages:');
   for (const s of r.stages) lines.push(`  ${s.stage.padEnd(9)} ${formatMs(s.duration_ms).padStart(9)}  ${s.exit_code === 0 ? 'ok' : `exit ${s.exit_code}${s.error ? `: ${s.error}` : ''}`}`);
   if (r.commits.length > 0) {
@@ -80,7 +80,7 @@ export function renderReport(r: Report): string {
     lines.push('', 'codex commands:');
     for (const c of r.commands) lines.push(`  ${c.exit_code === 0 ? 'ok    ' : `exit ${c.exit_code}`.padEnd(6)} ${c.command}`);
   }
-  lines.push('', `tokens: ${r.usage.total_tokens} (${r.usage.input_tokens} in, ${r.usage.output_tokens} out)${Object.keys(r.usage.by).length > 0 ? `; ${Object.entries(r.usage.by).map(([k, u]) => `${k} ${u.total_tokens ?? (u.input_tokens ?? 0) + (u.output_tokens ?? 0)}`).join(', ')}` : ''}`);
+  lines.push('', `tokens: ${r.usage.total_tokens} (${r.usage.input_tokens} in, ${r.usage.output_tokens} out)${Object.keys(r.usage.by).length > 0 ? `; ${Object.entries(r.usage.by).map(([k, u]) => `${k} ${totalTokens(u)}`).join(', ')}` : ''}`);
   if (r.error) lines.push('', `error: ${r.error.message}`);
   return `${lines.join('\n')}\n`;
 }
