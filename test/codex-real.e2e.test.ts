@@ -18,6 +18,8 @@ import {
   type ResponsesScript,
   type ResponsesServer,
 } from './helpers/responses-server.js'
+import { codexVersion, sessionModel } from '../lib/codex/session.js'
+import { FAKE_DEFAULT_MODEL, PINNED_CODEX_VERSION } from './helpers/fake-codex.js'
 
 const here = path.dirname(fileURLToPath(import.meta.url))
 const CODEX_BIN = path.resolve(here, '..', 'node_modules', '.bin', 'codex')
@@ -85,6 +87,8 @@ function codexArgs(opts: {
   sandbox: Sandbox
   lastMessageFile: string
   extra?: string[]
+  /** false: no -m, codex picks its own default. */
+  model?: string | false
 }): string[] {
   return [
     'exec',
@@ -92,7 +96,7 @@ function codexArgs(opts: {
     '--skip-git-repo-check',
     '-s', opts.sandbox,
     '-o', opts.lastMessageFile,
-    '-m', MODEL,
+    ...(opts.model === false ? [] : ['-m', opts.model ?? MODEL]),
     '-c', 'approval_policy="never"',
     '-c', 'sandbox_workspace_write.network_access=true',
     '--disable', 'shell_snapshot',
@@ -334,4 +338,31 @@ t.test('--output-schema: the schema goes to the server as text.format, the JSON 
   t.match(s.responsesRequests()[0]?.json, {
     text: { format: { type: 'json_schema', strict: true, name: 'codex_output_schema', schema } },
   })
+})
+
+t.test("what jgo records: codex --version, and the model codex chose itself, from its session record", async (t) => {
+  const home = tempDir(t, 'jgo-home-')
+  const codexHome = tempDir(t, 'jgo-codex-home-')
+  const work = tempDir(t, 'jgo-work-')
+  const env = codexEnv(home, codexHome)
+  t.equal(await codexVersion(CODEX_BIN, { PATH: env.PATH, HOME: home, CODEX_HOME: codexHome }), PINNED_CODEX_VERSION, 'the version package-lock.json pins')
+
+  const s = await server(t, [{ type: 'message', text: 'hello' }])
+  const lastMessageFile = path.join(work, 'last.txt')
+  const started = Date.now()
+  const run = await runCodex({
+    cwd: work,
+    env,
+    args: codexArgs({ baseUrl: s.baseUrl, sandbox: 'read-only', lastMessageFile, model: false }),
+    prompt: 'say hello',
+    lastMessageFile,
+  })
+  t.equal(run.code, 0, 'exit 0', { stderr: run.stderr })
+  // codex's --json events do not name the model: only what it sent, and what it recorded, do.
+  t.notMatch(run.stdout, /"model"/, 'no event names the model')
+  const asked = s.responsesRequests().map((r) => (r.json as { model?: unknown }).model)
+  t.ok(asked.length > 0 && asked.every((m) => m === asked[0]), `one model asked for: ${String(asked[0])}`)
+  const threadId = run.events.find((e) => e.type === 'thread.started')?.thread_id
+  t.equal(await sessionModel(codexHome, typeof threadId === 'string' ? threadId : undefined, started), asked[0], 'the session record names the model the server saw')
+  t.equal(asked[0], FAKE_DEFAULT_MODEL, "the fake codex's default is this release's")
 })

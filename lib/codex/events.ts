@@ -1,6 +1,7 @@
 /**
- * The JSONL events of `codex exec --json` (0.169; see codex-rs/exec/src/exec_events.rs), checked
- * with zod, and rendered as short lines for people watching stderr.
+ * The JSONL events of `codex exec --json` (0.169 and 0.171 print the same; see
+ * codex-rs/exec/src/exec_events.rs), checked with zod, and rendered as short lines for people
+ * watching stderr.
  *
  * Every object is loose and unknown event or item types are kept as they are: a newer codex may
  * add fields and kinds, and jgo must go on watching rather than fail on them.

@@ -1,7 +1,8 @@
 /**
- * What a codex run leaves on the cache, and how a caught secret is taken off it again: a secret
- * the agent wrote stays on the persistent cache otherwise, and every later run that touches the
- * same file (codex's sqlite state, its history) would fail on it too.
+ * What a codex run leaves on the cache, how its writes are scanned for secrets, and how a caught
+ * secret is taken off the cache again: a secret the agent wrote stays on the persistent cache
+ * otherwise, and every later run that touches the same file (codex's sqlite state, its history)
+ * would fail on it too.
  *
  * - In CODEX_HOME, each file holding a secret is removed, with its sqlite companions (-wal, -shm,
  *   -journal): session files, logs and state databases are codex's own records, which it makes
@@ -12,9 +13,14 @@
  * - Anything else (the current directory of the ad-hoc chain) is not the cache's: it is named and
  *   left to its owner.
  */
-import { lstatSync } from 'node:fs';
+import { lstatSync, statSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, relative, sep } from 'node:path';
+import { EXIT } from '../errors.js';
+import { trace } from '../trace.js';
+import type { Sandbox } from './args.js';
+import { fileSystemNow, scanForSecrets } from './secrets.js';
+import { CodexRunError, type CodexRun } from './summary.js';
 
 /** `$JGO_CACHE_DIR/work/<run_id>` when `workspace` is that run's working copy, else undefined. */
 export function runDirOf(cache: string, workspace: string): string | undefined {
@@ -111,4 +117,64 @@ export function cleanupSummary(cleanup: LeakCleanup, left: readonly string[]): s
   if (cleanup.notOurs.length > 0) parts.push(`left ${cleanup.notOurs.length} file${cleanup.notOurs.length === 1 ? '' : 's'} outside the cache to you`);
   if (left.length > 0) parts.push(`could not remove ${left.slice(0, 5).join(', ')}`);
   return parts.join('; ');
+}
+
+/** Where and since when a run's writes are scanned, and what is put back should a secret be in it. */
+export interface LeakWatch {
+  home: string;
+  workspace: string;
+  gitDir: string;
+  writable: string[];
+  /** "Now" by the file systems' own clocks, taken before codex starts. */
+  since: number;
+  kept: KeptFile[];
+}
+
+/** Taken just before codex starts: from then on, what it writes is scanned for secrets. */
+export async function watchForLeaks(home: string, workspace: string, sandbox: Sandbox): Promise<LeakWatch> {
+  const gitDir = join(workspace, '.git');
+  // In the read-only sandbox nothing codex runs can write the workspace: only CODEX_HOME, where
+  // codex itself keeps its session logs, can take a secret. (A planning run in ship is read-only.)
+  const writable = sandbox === 'read-only' ? [home] : [home, workspace];
+  // A marker is written in each: in the workspace it goes under .git, which is never committed.
+  const markIn = statSync(gitDir, { throwIfNoEntry: false })?.isDirectory() ? gitDir : workspace;
+  const since = await fileSystemNow(writable.map((root) => (root === workspace ? markIn : root)));
+  // The login's settings, to put back should the agent write a secret into them.
+  const kept = [await keepFile(join(home, 'config.toml'))];
+  return { home, workspace, gitDir, writable, since, kept };
+}
+
+/**
+ * Secrets first: a leak matters whatever else happened, and must stop the run's output going on.
+ * What holds one is taken off the cache before secret_on_disk is thrown, so that neither the
+ * cache nor the next run keeps it. `finishing` (work that needed codex gone) is awaited first.
+ */
+export async function refuseLeaks(
+  watch: LeakWatch,
+  scan: { cache: string; secrets: string[]; finishing: Promise<unknown> | void; say: (line: string) => void },
+  run: CodexRun,
+): Promise<void> {
+  const scanBegan = performance.now();
+  const options = {
+    roots: watch.writable,
+    secrets: scan.secrets,
+    since: watch.since,
+    // auth.json is codex's own credential store. Git's objects are zlib-compressed, so no byte
+    // scan can see a secret in them; what gets committed is scanned by jgo-ship before it is.
+    skip: [join(watch.home, 'auth.json'), join(watch.gitDir, 'objects')],
+  };
+  const found = await scanForSecrets(options);
+  trace(`secret scan read ${found.read} files`, scanBegan);
+  if (found.truncated) scan.say(`secret scan stopped after 500000 entries under ${watch.workspace}`);
+  if (found.files.length === 0) return;
+  await scan.finishing;
+  const cleanup = await removeLeaks(found.files, { home: watch.home, workspace: watch.workspace, cache: scan.cache, kept: watch.kept });
+  // Whatever is still there after the cleanup (a file that could not be removed) is named.
+  const again = await scanForSecrets({ ...options, roots: [watch.home] });
+  const left = again.files.filter((f) => !cleanup.notOurs.includes(f));
+  const [first] = found.files;
+  const more = found.files.length > 1 ? ` (and ${found.files.length - 1} more: ${found.files.slice(1, 5).join(', ')})` : '';
+  const done = cleanupSummary(cleanup, left);
+  throw new CodexRunError('secret_on_disk', `a secret value in use was written to ${first}${more}${done ? `; jgo ${done}` : ''}`, EXIT.failed, run,
+    `Rotate the secret: it was on disk while codex ran. Nothing was shipped, and the login in CODEX_HOME is kept${cleanup.workingCopy ? '; start a new run (jgo run), the working copy is gone' : ''}.`);
 }

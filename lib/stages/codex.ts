@@ -31,6 +31,7 @@ export function codexField(run: CodexRun, changed: string[] | undefined): Codex 
     commands: run.commands,
     sandbox: run.sandbox,
     ...(run.model !== undefined ? { model: run.model } : {}),
+    ...(run.version !== undefined ? { version: run.version } : {}),
   };
 }
 

@@ -1,5 +1,5 @@
 /**
- * End to end: the built jgo-codex runs the real `codex exec` (devDependency @openai/codex 0.169)
+ * End to end: the built jgo-codex runs the real `codex exec` (devDependency @openai/codex 0.171)
  * with JGO_CODEX_PROVIDER=openai-compatible pointed at the scripted loopback Responses server.
  * It proves our argv, stdin handling, environment and event parsing against the real client,
  * offline: codex reaches nothing but 127.0.0.1 (plugins and analytics are off in our argv).
@@ -10,6 +10,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { bin, baseEnv, ROOT, runProcess, tempDir } from '../helpers/run.js';
 import { inputTexts, startResponsesServer, type ResponsesScript, type ResponsesServer } from '../helpers/responses-server.js';
+import { PINNED_CODEX_VERSION } from '../helpers/fake-codex.js';
 
 const jgoCodex = bin('jgo-codex');
 const CODEX_BIN = join(ROOT, 'node_modules', '.bin', 'codex');
@@ -95,7 +96,8 @@ t.test('jgo-codex drives the real codex: files edited, changed_files, usage, thr
   t.match(out.codex.thread_id, /^[0-9a-f-]{36}$/);
   t.match(out.codex.usage, { input_tokens: 300, output_tokens: 60, total_tokens: 360 }, 'three model calls, summed by codex');
   t.same(out.codex.failed_commands, []);
-  t.equal(out.codex.model, MODEL);
+  t.equal(out.codex.model, MODEL, 'the model codex recorded using');
+  t.equal(out.codex.version, PINNED_CODEX_VERSION, 'codex --version of the pinned release');
   t.equal(readFileSync(join(repo, 'NOTES.md'), 'utf8'), 'notes from codex\n');
   t.equal(readFileSync(join(repo, 'README.md'), 'utf8'), 'hello, world\n');
 
@@ -112,6 +114,7 @@ t.test('jgo-codex drives the real codex: files edited, changed_files, usage, thr
   t.same(s.unexpected, [], 'no requests beyond the script');
   const reqs = s.responsesRequests();
   for (const r of reqs) t.equal(r.headers.authorization, `Bearer ${API_KEY}`);
+  t.ok(reqs.every((r) => (r.json as { model?: unknown }).model === out.codex.model), 'the model in the envelope is the one the server was asked for');
   const texts = inputTexts(reqs[0]?.json);
   t.ok(texts.some((x) => x.includes('jgo stage e2e marker 9c1d')), 'the gate prompt reached the model');
   t.ok(texts.some((x) => x.includes('Do not commit, push')), 'with our rules');

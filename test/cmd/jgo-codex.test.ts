@@ -5,7 +5,7 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { bin, baseEnv, runProcess, tempDir } from '../helpers/run.js';
-import { ev, fakeCodex, gone, type Fake } from '../helpers/fake-codex.js';
+import { ev, fakeCodex, FAKE_DEFAULT_MODEL, gone, PINNED_CODEX_VERSION, type Fake } from '../helpers/fake-codex.js';
 
 const jgoCodex = bin('jgo-codex');
 
@@ -54,6 +54,9 @@ t.test('… | jgo-codex: one envelope on stdout, the events on stderr, CODEX_HOM
   t.ok(Envelope.safeParse(out).success, 'a valid envelope v1');
   t.same(out.codex.changed_files, ['NOTES.md']);
   t.equal(out.codex.last_message, 'Added NOTES.md');
+  // jgo named no model: the one recorded is codex's own choice, from its session record.
+  t.equal(out.codex.model, FAKE_DEFAULT_MODEL, 'the model codex chose, from its session record');
+  t.equal(out.codex.version, PINNED_CODEX_VERSION, 'what codex --version said');
   t.match(result.stderr, /^jgo-codex: codex login: /m);
   t.match(result.stderr, /^jgo-codex: \$ printf hi > NOTES\.md$/m);
   t.match(result.stderr, /^jgo-codex: codex: Added NOTES\.md$/m);

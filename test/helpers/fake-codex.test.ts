@@ -4,11 +4,8 @@ import { spawn, spawnSync } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { FAKE_CODEX } from './fake-codex.js';
-import { ROOT, tempDir } from './run.js';
-
-const lock = JSON.parse(readFileSync(join(ROOT, 'package-lock.json'), 'utf8')) as { packages: Record<string, { version?: string }> };
-const PINNED = lock.packages['node_modules/@openai/codex']?.version;
+import { FAKE_CODEX, PINNED_CODEX_VERSION as PINNED } from './fake-codex.js';
+import { tempDir } from './run.js';
 
 t.test('refuses what codex 0.171 refuses, and hangs on a stdin left open', async (t) => {
   const dir = tempDir(t);
@@ -75,7 +72,7 @@ t.test('claims the pinned version, and keeps a session record naming the model, 
   const home = join(dir, 'codex-home');
   mkdirSync(home);
   const env = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: dir, CODEX_HOME: home };
-  t.equal(spawnSync(FAKE_CODEX, ['--version'], { env, encoding: 'utf8' }).stdout.trim(), `codex-cli ${String(PINNED)}`, 'the version package-lock.json pins');
+  t.equal(spawnSync(FAKE_CODEX, ['--version'], { env, encoding: 'utf8' }).stdout.trim(), `codex-cli ${PINNED}`, 'the version package-lock.json pins');
 
   const thread = '01a24e22-c780-7a53-831f-ba80b684b9a8';
   const script = join(dir, 'script.json');

@@ -1,11 +1,19 @@
 /**
  * Driving test/helpers/fake-codex.mjs: its path, a script written to a file, what it recorded,
- * and builders for the events the real codex 0.169 prints (shapes as the real codex 0.169 printed them).
+ * and builders for the events the real codex 0.171 prints (shapes as the real codex printed them).
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 
 export const FAKE_CODEX = resolve(import.meta.dirname, 'fake-codex.mjs');
+
+/** The codex release package-lock.json pins: the one the real-codex tests drive and the fake stands in for. */
+export const PINNED_CODEX_VERSION: string =
+  (JSON.parse(readFileSync(resolve(import.meta.dirname, '..', '..', 'package-lock.json'), 'utf8')) as { packages: Record<string, { version?: string }> })
+    .packages['node_modules/@openai/codex']?.version ?? 'none in package-lock.json';
+
+/** The model the fake (like the real 0.171 with a custom provider) uses when jgo names none. */
+export const FAKE_DEFAULT_MODEL = 'gpt-6.2-sol';
 
 export type FakeStep =
   | { event: Record<string, unknown> }
