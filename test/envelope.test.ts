@@ -1,7 +1,7 @@
 import t from 'tap';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Envelope, RUN_ID_FORMAT, RunId, describeIssues, newRunId, runStamp, utcStamp } from '../lib/envelope.js';
+import { Envelope, RUN_ID_FORMAT, RunId, addUsage, describeIssues, newRunId, runStamp, totalTokens, utcStamp } from '../lib/envelope.js';
 
 const root = join(import.meta.dirname, '..');
 const sha = 'a'.repeat(40);
@@ -82,4 +82,20 @@ t.test('run ids are UTC timestamps plus random hex, and the schema accepts them'
   t.equal(runStamp(id), '20261123-202507');
   t.equal(runStamp('custom'), undefined);
   t.not(newRunId(), newRunId());
+});
+
+t.test('usages add up count by count; a total is input plus output where none is given', async (t) => {
+  t.same(addUsage(undefined, undefined), {});
+  t.same(addUsage({ input_tokens: 5 }, undefined), { input_tokens: 5 });
+  t.same(addUsage({}, { input_tokens: 10, output_tokens: 2, total_tokens: 13 }), { input_tokens: 10, output_tokens: 2, total_tokens: 13 });
+  t.same(addUsage({ input_tokens: 10, cached_input_tokens: 4, output_tokens: 2, total_tokens: 12 }, { input_tokens: 1, reasoning_output_tokens: 3, output_tokens: 1 }), {
+    input_tokens: 11,
+    cached_input_tokens: 4,
+    output_tokens: 3,
+    reasoning_output_tokens: 3,
+    total_tokens: 14,
+  });
+  t.equal(totalTokens(undefined), 0);
+  t.equal(totalTokens({ input_tokens: 2, output_tokens: 3 }), 5);
+  t.equal(totalTokens({ input_tokens: 2, output_tokens: 3, total_tokens: 9 }), 9);
 });

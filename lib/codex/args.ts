@@ -5,10 +5,11 @@
  * Secrets never go into the argv: the provider's key reaches codex as an environment variable
  * that the argv only names (`env_key`), and codex keeps it from the commands its agent runs.
  */
-import { existsSync, statSync } from 'node:fs';
-import { delimiter, isAbsolute, join, resolve } from 'node:path';
+import { existsSync } from 'node:fs';
+import { isAbsolute, resolve } from 'node:path';
 import { OPENAI_CHAINS, type Settings } from '../config.js';
 import { UsageError } from '../errors.js';
+import { findOnPath } from '../proc.js';
 
 export const SANDBOXES = ['workspace-write', 'read-only', 'danger-full-access'] as const;
 export type Sandbox = (typeof SANDBOXES)[number];
@@ -236,23 +237,9 @@ function looksSecret(value: string): boolean {
 
 /** CODEX_BIN as an absolute path: a path relative to `cwd`, or a name found on PATH. */
 export function resolveBin(bin: string, env: NodeJS.ProcessEnv, cwd: string): string | undefined {
-  const executable = (p: string) => {
-    try {
-      return statSync(p).isFile();
-    } catch {
-      return false;
-    }
-  };
-  if (bin.includes('/')) {
-    const path = isAbsolute(bin) ? bin : resolve(cwd, bin);
-    return existsSync(path) ? path : undefined;
-  }
-  for (const dir of (env.PATH ?? '').split(delimiter)) {
-    if (dir === '') continue;
-    const candidate = join(dir, bin);
-    if (executable(candidate)) return candidate;
-  }
-  return undefined;
+  if (!bin.includes('/')) return findOnPath(bin, env);
+  const path = isAbsolute(bin) ? bin : resolve(cwd, bin);
+  return existsSync(path) ? path : undefined;
 }
 
 /** Quotes a word for a shell command shown to people (hints): only when it needs it. */

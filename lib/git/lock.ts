@@ -10,6 +10,7 @@
 import { mkdir, readFile, rm, stat, utimes, writeFile, rename } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { JgoError, EXIT } from '../errors.js';
+import { pidAlive } from '../proc.js';
 
 export interface LockOptions {
   /** Heartbeat age after which the lock is taken over. */
@@ -32,15 +33,6 @@ interface Owner {
 }
 
 const HEARTBEAT_MS = 5_000;
-
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 async function readOwner(dir: string): Promise<Owner | undefined> {
   try {

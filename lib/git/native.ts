@@ -3,9 +3,8 @@
  * an environment built here (credentials by helper, no prompts, no system or user config that
  * could redirect URLs), and failures mapped to the stable codes of the git layer.
  */
-import { existsSync } from 'node:fs';
-import { delimiter, join } from 'node:path';
 import { JgoError, EXIT } from '../errors.js';
+import { findOnPath } from '../proc.js';
 import { configEnv, credentialEnv, nativeConfig, type GitCredentials } from './auth.js';
 import { trace } from '../trace.js';
 
@@ -30,12 +29,7 @@ export interface NativeResult {
 
 /** The git binary on PATH, or undefined; looked up without spawning anything. */
 export function findGit(env: NodeJS.ProcessEnv = process.env): string | undefined {
-  for (const dir of (env.PATH ?? '').split(delimiter)) {
-    if (dir === '') continue;
-    const candidate = join(dir, 'git');
-    if (existsSync(candidate)) return candidate;
-  }
-  return undefined;
+  return findOnPath('git', env);
 }
 
 /** The environment native git runs with: what it needs, and nothing that changes its meaning. */

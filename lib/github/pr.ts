@@ -7,7 +7,7 @@
  *   GET  /repos/{owner}/{repo}/pulls?head={owner}:{branch}&state=open
  *   POST /repos/{owner}/{repo}/pulls {title, head, base, body, draft}
  */
-import type { Usage } from '../envelope.js';
+import { addUsage, totalTokens, type Usage } from '../envelope.js';
 import { EXIT, JgoError, UsageError } from '../errors.js';
 import { Redactor } from '../redact.js';
 import {
@@ -176,12 +176,6 @@ function fenced(text: string, info = 'text'): string {
   return `${fence}${info}\n${text.replace(/\n+$/, '')}\n${fence}`;
 }
 
-function count(usage: Usage | undefined, key: 'input_tokens' | 'output_tokens' | 'total_tokens'): number {
-  if (!usage) return 0;
-  if (key === 'total_tokens') return usage.total_tokens ?? (usage.input_tokens ?? 0) + (usage.output_tokens ?? 0);
-  return usage[key] ?? 0;
-}
-
 export interface PrBodyInput {
   request: string;
   optimizedPrompt?: string | undefined;
@@ -228,8 +222,8 @@ export function prBody(input: PrBodyInput): string {
   if (last !== '') sections.push({ text: `## What codex says\n\n${r(last)}`, weight: 1 });
   const stages = Object.entries(input.usage ?? {}).filter((e): e is [string, Usage] => e[1] !== undefined);
   if (stages.length > 0) {
-    const rows = stages.map(([name, u]) => `| ${name} | ${count(u, 'input_tokens')} | ${count(u, 'output_tokens')} | ${count(u, 'total_tokens')} |`);
-    const total = stages.reduce((sum, [, u]) => sum + count(u, 'total_tokens'), 0);
+    const rows = stages.map(([name, u]) => `| ${name} | ${u.input_tokens ?? 0} | ${u.output_tokens ?? 0} | ${totalTokens(u)} |`);
+    const total = totalTokens(stages.reduce<Usage>((sum, [, u]) => addUsage(sum, u), {}));
     sections.push({ text: `## Token usage\n\n| stage | input | output | total |\n|---|---:|---:|---:|\n${rows.join('\n')}\n| **all** | | | **${total}** |`, weight: 0 });
   }
   sections.push({ text: `<sub>Opened by jgo${input.runId ? ` (run \`${input.runId}\`)` : ''}.</sub>`, weight: 0 });

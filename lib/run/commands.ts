@@ -11,6 +11,7 @@ import { loadSettings, resolveCacheDir, type Settings } from '../config.js';
 import { Redactor } from '../redact.js';
 import { secretNeedles } from '../needles.js';
 import { formatBytes } from '../format.js';
+import { exists } from '../fsutil.js';
 import { setAsideRunId } from '../cache.js';
 import { runPipeline, stageCommand, type PipelineContext } from './compose.js';
 import { Journal, listRunIds, runDir, type StageKey } from './journal.js';
@@ -342,7 +343,7 @@ export async function gcCommand(options: { days?: number; json?: boolean }, io: 
   for (const claim of await readdir(claims).catch(() => [] as string[])) {
     const info = await stat(join(claims, claim)).catch(() => undefined);
     const holder = await import('node:fs/promises').then((fs) => fs.readFile(join(claims, claim, 'run_id'), 'utf8')).catch(() => '');
-    const alive = holder !== '' && (await stat(join(workDir, holder.trim())).then(() => true, () => false));
+    const alive = holder !== '' && (await exists(join(workDir, holder.trim())));
     if (!alive && info && (days === 0 || info.mtimeMs < cutoff)) await rm(join(claims, claim), { recursive: true, force: true });
   }
   const total = removed.reduce((a, r) => a + r.bytes, 0);

@@ -11,6 +11,7 @@ import * as z from '../zod.js';
 import { Envelope, STAGES } from '../envelope.js';
 import { EXIT, JgoError } from '../errors.js';
 import { tryLock, type Lock } from '../git/lock.js';
+import { pidAlive } from '../proc.js';
 
 export type StageKey = (typeof STAGES)[number];
 
@@ -173,12 +174,7 @@ export class Journal {
   inProgress(): boolean {
     if (this.record.status !== 'running') return false;
     if (this.record.host !== hostname()) return true;
-    try {
-      process.kill(this.record.pid, 0);
-      return true;
-    } catch (error) {
-      return (error as NodeJS.ErrnoException).code === 'EPERM';
-    }
+    return pidAlive(this.record.pid);
   }
 }
 

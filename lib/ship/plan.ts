@@ -5,6 +5,7 @@
  */
 import * as z from '../zod.js';
 import type { Change } from '../git/index.js';
+import { parseModelJson } from '../model-json.js';
 
 /** Conventional Commits 1.0: type(scope)!: description. */
 export const CONVENTIONAL_SUBJECT = /^(feat|fix|docs|style|refactor|perf|test|build|ci|chore|revert)(\([A-Za-z0-9_./ -]+\))?!?: \S.{0,99}$/;
@@ -63,8 +64,7 @@ function message(subject: string, body: string): string {
 export function checkPlan(text: string, changes: Change[]): { plan?: CheckedPlan; problem?: string } {
   let value: unknown;
   try {
-    const fenced = /^\s*```(?:json)?\s*([\s\S]*?)\s*```\s*$/.exec(text);
-    value = JSON.parse(fenced?.[1] ?? text);
+    value = parseModelJson(text);
   } catch {
     return { problem: 'the plan is not JSON' };
   }

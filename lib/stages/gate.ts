@@ -4,7 +4,8 @@
  */
 import * as z from '../zod.js';
 import type OpenAI from 'openai';
-import { ENVELOPE_VERSION, newRunId, type Envelope, type Gate, type Usage } from '../envelope.js';
+import { ENVELOPE_VERSION, addUsage, newRunId, type Envelope, type Gate, type Usage } from '../envelope.js';
+import { parseModelJson } from '../model-json.js';
 import { EXIT, JgoError, UsageError } from '../errors.js';
 import { OPENAI_CHAINS, openAISettings } from '../config.js';
 import { createClient, llmError, llmOptions } from '../llm.js';
@@ -43,30 +44,16 @@ export type GateReply = z.infer<typeof GateReply>;
 const CORRECTION =
   'Your reply was not a JSON object with the fields executable (boolean), reason, repo_ref and optimized_prompt (strings). Reply again with only that JSON object.';
 
-function stripFences(text: string): string {
-  const fenced = /^\s*```(?:json)?\s*([\s\S]*?)\s*```\s*$/i.exec(text);
-  return fenced?.[1] ?? text;
-}
-
 export function parseGateReply(content: string): { reply?: GateReply; problem?: string } {
   let value: unknown;
   try {
-    value = JSON.parse(stripFences(content));
+    value = parseModelJson(content);
   } catch {
     return { problem: 'not valid JSON' };
   }
   const parsed = GateReply.safeParse(value);
   if (!parsed.success) return { problem: parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ') };
   return { reply: parsed.data };
-}
-
-function addUsage(total: Usage, usage: OpenAI.CompletionUsage | undefined): Usage {
-  if (!usage) return total;
-  return {
-    input_tokens: (total.input_tokens ?? 0) + usage.prompt_tokens,
-    output_tokens: (total.output_tokens ?? 0) + usage.completion_tokens,
-    total_tokens: (total.total_tokens ?? 0) + usage.total_tokens,
-  };
 }
 
 export interface GateDeps {
@@ -94,7 +81,8 @@ async function askModel(client: OpenAI, model: string, request: string): Promise
       response_format: { type: 'json_object' },
     });
     waited += performance.now() - asked;
-    usage = addUsage(usage, completion.usage);
+    const used = completion.usage;
+    if (used) usage = addUsage(usage, { input_tokens: used.prompt_tokens, output_tokens: used.completion_tokens, total_tokens: used.total_tokens });
     content = completion.choices[0]?.message?.content ?? '';
     const { reply } = parseGateReply(content);
     if (reply) return { reply, usage, durationMs: Math.round(waited) };

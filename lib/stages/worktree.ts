@@ -2,12 +2,13 @@
  * jgo-worktree: a working copy for this run at $JGO_CACHE_DIR/work/<run_id>/repo, made from the
  * mirror without the network, on a new branch jgo/<UTC YYYYMMDD-HHMMSS> (-2, -3, … when taken).
  */
-import { mkdir, readdir, readFile, rename, rm, rmdir, writeFile, stat } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, rm, rmdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { newRunId, runStamp, utcStamp, type Envelope } from '../envelope.js';
 import { EXIT, JgoError, UsageError } from '../errors.js';
 import { cacheDir, checkDerivedPath, mirrorPath } from '../cache.js';
 import { checkedRepoUrl } from '../repo-ref.js';
+import { exists } from '../fsutil.js';
 import { authorityOf } from '../authority.js';
 import type { StageContext, StageSpec } from '../stage.js';
 
@@ -21,13 +22,6 @@ export interface WorktreeOptions {
 /** jgo/20261123-202500 from the run's own timestamp, else from the clock. */
 export function branchStem(runId: string, now: Date): string {
   return `jgo/${runStamp(runId) ?? utcStamp(now)}`;
-}
-
-async function exists(path: string): Promise<boolean> {
-  return stat(path).then(
-    () => true,
-    () => false,
-  );
 }
 
 /**
