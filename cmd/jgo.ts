@@ -1,36 +1,40 @@
 #!/usr/bin/env node
 /**
- * jgo: runs the pipeline (run, resume) and looks after its journal (runs, show, gc).
- * Flags here; the work in lib/run/, loaded only once a command is chosen.
+ * jgo: runs the pipeline (run, resume), looks after its journal (runs, show, gc) and checks the
+ * setup (doctor). Flags here; each command's handler is one call into lib/run/commands.ts (or
+ * the doctor), loaded only once that command is chosen.
  */
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { startCompileCache, VERSION } from '../lib/cli.js';
 import { traceExit } from '../lib/trace.js';
 
-// Beside the shim that booted us (lib/boot.ts), where jgo-gate.js and the other stages are.
-const binDir = (globalThis as { __jgoBinDir?: string }).__jgoBinDir ?? dirname(fileURLToPath(import.meta.url));
+startCompileCache();
+
+// jgo-gate.js and the other stages are built beside this file.
+const binDir = dirname(fileURLToPath(import.meta.url));
+const io = () => ({ stdout: process.stdout, stderr: process.stderr, env: process.env, cwd: process.cwd(), binDir });
+const commands = () => import('../lib/run/commands.js');
+const exit = (code: number): never => {
+  traceExit();
+  process.exit(code);
+};
+
+/** The flags of run and resume, all booleans. */
+const runFlags = {
+  json: { type: 'boolean', default: false, describe: 'print the final envelope instead of the branch' },
+  quiet: { type: 'boolean', default: false, alias: 'q', describe: "only the branch, or only the error; no stages' progress" },
+  pr: { type: 'boolean', default: false, describe: 'open a pull request for the pushed branch (JGO_SHIP_PR=true); its URL is printed after the branch' },
+  draft: { type: 'boolean', default: false, describe: 'open the pull request as a draft (implies --pr)' },
+} as const;
 
 async function main(): Promise<void> {
-  const io = () => ({ stdout: process.stdout, stderr: process.stderr, env: process.env, cwd: process.cwd(), binDir });
-  const commands = () => import('../lib/run/commands.js');
-  const exit = (code: number) => {
-    traceExit();
-    process.exit(code);
-  };
-  const { quickRunArgs, runCommandOptions, VERSION } = await import('../lib/cli.js');
-  // `jgo run` in its plain form (how cron calls it) is read without yargs; anything else below.
-  const quick = quickRunArgs(process.argv.slice(2));
-  if (quick) {
-    const { request, ...options } = quick;
-    return exit(await (await commands()).runCommand(request, options, io()));
-  }
   const { default: yargs } = await import('yargs');
-
   process.stdout.on('error', (error: NodeJS.ErrnoException) => {
     if (error.code === 'EPIPE') process.exit(process.exitCode ?? 0);
   });
 
-  const argv = (await yargs(process.argv.slice(2))
+  await yargs(process.argv.slice(2))
     .scriptName('jgo')
     .usage(`$0 <command>
 
@@ -43,33 +47,37 @@ Exit codes: 0 done, 1 a stage failed at run time, 2 usage or settings,
     .command(
       'run <request..>',
       'run the whole pipeline; prints the pushed branch last on stdout',
-      runCommandOptions,
+      (y) =>
+        y
+          .positional('request', { type: 'string', array: true, demandOption: true, describe: 'owner/repo and what to change' })
+          .options(runFlags)
+          .option('dry-run', { type: 'boolean', default: false, describe: 'stop after jgo-worktree: nothing is changed or pushed' })
+          .example('$0 run "acme/widgets add install steps to README"', ''),
+      async (argv) => exit(await (await commands()).runCommand(argv.request.join(' '), argv, io())),
     )
     .command(
       'resume <run_id>',
       'continue a run from the first stage that failed or never ran',
-      (y) =>
-        y
-          .positional('run_id', { type: 'string', demandOption: true })
-          .option('json', { type: 'boolean', default: false })
-          .option('quiet', { type: 'boolean', alias: 'q', default: false })
-          .option('pr', { type: 'boolean', default: false, describe: 'open a pull request for the pushed branch' })
-          .option('draft', { type: 'boolean', default: false, describe: 'as a draft (implies --pr)' }),
+      (y) => y.positional('run_id', { type: 'string', demandOption: true }).options(runFlags),
+      async (argv) => exit(await (await commands()).resumeCommand(argv.run_id, argv, io())),
     )
     .command(
       'runs',
       'list recent runs',
       (y) => y.option('json', { type: 'boolean', default: false }).option('limit', { type: 'number', default: 20 }),
+      async (argv) => exit(await (await commands()).runsCommand(argv, io())),
     )
     .command(
       'show <run_id>',
       'what a run did and cost',
       (y) => y.positional('run_id', { type: 'string', demandOption: true }).option('json', { type: 'boolean', default: false }),
+      async (argv) => exit(await (await commands()).showCommand(argv.run_id, argv, io())),
     )
     .command(
       'gc',
       'remove working copies and journals of finished runs older than --days',
       (y) => y.option('days', { type: 'number', default: 7, describe: '0 removes every finished run' }).option('json', { type: 'boolean', default: false }),
+      async (argv) => exit(await (await commands()).gcCommand(argv, io())),
     )
     .command(
       'doctor',
@@ -78,6 +86,7 @@ Exit codes: 0 done, 1 a stage failed at run time, 2 usage or settings,
         y
           .option('repo', { type: 'string', describe: 'owner/repo (or URL) to check read and push permission for' })
           .option('json', { type: 'boolean', default: false }),
+      async (argv) => exit(await (await import('../lib/doctor.js')).doctorCommand({ json: argv.json, ...(argv.repo ? { repo: argv.repo } : {}) }, io())),
     )
     .demandCommand(1, 'name a command: run, resume, runs, show, gc or doctor')
     .strict()
@@ -91,39 +100,7 @@ Exit codes: 0 done, 1 a stage failed at run time, 2 usage or settings,
       y.showHelp((s: string) => process.stderr.write(`${s}\n`));
       process.exit(2);
     })
-    .parseAsync()) as Parsed;
-  // The command is run here, not from a yargs handler: with a handler, yargs renders the whole
-  // help text (to have it cached) before the handler's first await, 10 ms of every start.
-  const options = { json: argv.json ?? false, quiet: argv.quiet ?? false, pr: argv.pr ?? false, draft: argv.draft ?? false };
-  switch (argv._[0]) {
-    case 'run':
-      return exit(await (await commands()).runCommand((argv.request ?? []).join(' '), { ...options, dryRun: argv.dryRun ?? false }, io()));
-    case 'resume':
-      return exit(await (await commands()).resumeCommand(argv.run_id ?? '', options, io()));
-    case 'runs':
-      return exit(await (await commands()).runsCommand({ json: options.json, limit: argv.limit ?? 20 }, io()));
-    case 'show':
-      return exit(await (await commands()).showCommand(argv.run_id ?? '', { json: options.json }, io()));
-    case 'gc':
-      return exit(await (await commands()).gcCommand({ days: argv.days ?? 7, json: options.json }, io()));
-    case 'doctor':
-      return exit(await (await import('../lib/doctor.js')).doctorCommand({ json: options.json, ...(argv.repo ? { repo: argv.repo } : {}) }, io()));
-  }
-}
-
-/** What the commands below may set; yargs checked each against its command's options. */
-interface Parsed {
-  _: Array<string | number>;
-  request?: string[];
-  run_id?: string;
-  json?: boolean;
-  quiet?: boolean;
-  dryRun?: boolean;
-  pr?: boolean;
-  draft?: boolean;
-  limit?: number;
-  days?: number;
-  repo?: string;
+    .parseAsync();
 }
 
 // The commands report their own failures; anything that still escapes is one line, never a stack.

@@ -1,13 +1,84 @@
 /**
- * Flag parsing for every executable, kept apart from the work: `--help` never pays for zod, the
- * openai SDK or isomorphic-git. A stage called with no arguments at all (how pipelines and `jgo
- * run` call them) has nothing to parse, so yargs is not even loaded on that path.
+ * How every executable starts: Node's compile cache, then flags, kept apart from the work, so
+ * that `--help` never loads zod, the openai SDK or isomorphic-git. A stage called with no
+ * arguments at all (how pipelines and `jgo run` call them) has nothing to parse, so yargs is not
+ * loaded on that path.
  */
+import { mkdirSync, statSync } from 'node:fs';
+import nodeModule from 'node:module';
+import { isAbsolute, join, resolve } from 'node:path';
 import type { Argv } from 'yargs';
 import pkg from '../package.json' with { type: 'json' };
+import { DEFAULT_CACHE_DIR } from './config.js';
 import type { StageSpec } from './stage.js';
+import { trace } from './trace.js';
 
 export const VERSION: string = pkg.version;
+
+/** Node 22's compile cache API (module.enableCompileCache), absent from older Nodes. */
+type EnableCompileCache = (dir: string) => { status: number; message?: string };
+
+/**
+ * Where the compile cache goes: `compile-cache` in the cache directory, found as lib/config.ts
+ * finds it, once that directory exists (the settings make it, and say so when they cannot).
+ * JGO_CACHE_DIR is taken from the process environment only: the env file is read later, by the
+ * settings. A cache is code: its directory must be this user's and writable by no one else.
+ */
+export function compileCacheDir(env: NodeJS.ProcessEnv = process.env, cwd: string = process.cwd()): string | undefined {
+  if (env.JGO_CODE_CACHE === '0') return undefined;
+  const home = env.XDG_CACHE_HOME && isAbsolute(env.XDG_CACHE_HOME) ? env.XDG_CACHE_HOME : join(env.HOME ?? '/tmp', '.cache');
+  const bases = env.JGO_CACHE_DIR ? [resolve(cwd, env.JGO_CACHE_DIR)] : [DEFAULT_CACHE_DIR, join(home, 'jgo')];
+  for (const base of bases) {
+    const dir = join(base, 'compile-cache');
+    if (isDir(base) && ownedDir(dir)) return dir;
+  }
+  return undefined;
+}
+
+function isDir(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+/** The directory, made if need be, when this user owns it and no one else can write it. */
+function ownedDir(dir: string): boolean {
+  try {
+    // Not recursive: Node's recursive mkdir never returns for a path that cannot exist (/proc/x).
+    mkdirSync(dir, { mode: 0o700 });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') return false;
+  }
+  try {
+    const info = statSync(dir);
+    const uid = process.getuid?.();
+    return info.isDirectory() && (uid === undefined || info.uid === uid) && (info.mode & 0o022) === 0;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Turns on Node's compile cache, so that the code a start loads is compiled once, not by each of
+ * a run's six processes. Anything wrong (a Node without it, no usable directory) means no cache,
+ * never a failure.
+ */
+export function startCompileCache(env: NodeJS.ProcessEnv = process.env): void {
+  const enable = (nodeModule as { enableCompileCache?: EnableCompileCache }).enableCompileCache;
+  const dir = typeof enable === 'function' ? compileCacheDir(env) : undefined;
+  if (enable === undefined || dir === undefined) {
+    trace('compile cache off');
+    return;
+  }
+  try {
+    const { status } = enable(dir);
+    trace(`compile cache ${['failed', 'on', 'on', 'off'][status] ?? 'off'}`);
+  } catch {
+    trace('compile cache failed');
+  }
+}
 
 /** Parsed flags plus the positional words (`_`). */
 export type Flags<T> = T & { _: Array<string | number> };
@@ -56,68 +127,10 @@ export async function stageCommand<T>(
   load: (argv: Flags<T> | undefined) => Promise<StageSpec>,
   { acceptsWords = false } = {},
 ): Promise<void> {
+  startCompileCache();
   const flags = await parseFlags(name, usage, build, process.argv.slice(2), acceptsWords);
   const [{ stageMain }, { UsageError }] = await Promise.all([import('./stage.js'), import('./errors.js')]);
   const spec = await load(flags.argv);
   if (flags.error !== undefined) spec.usageError = new UsageError('bad_flags', flags.error);
   await stageMain(spec);
-}
-
-/** `jgo run`'s flags, all booleans: one table for yargs and for quickRunArgs below. */
-export const RUN_FLAGS = {
-  json: { describe: 'print the final envelope instead of the branch' },
-  quiet: { alias: 'q', describe: "only the branch, or only the error; no stages' progress" },
-  'dry-run': { describe: 'stop after jgo-worktree: nothing is changed or pushed' },
-  pr: { describe: 'open a pull request for the pushed branch (JGO_SHIP_PR=true); its URL is printed after the branch' },
-  draft: { describe: 'open the pull request as a draft (implies --pr)' },
-} as const satisfies Record<string, { alias?: string; describe: string }>;
-
-/** `jgo run <request..>` as yargs knows it (cmd/jgo.ts, and the test that holds quickRunArgs to it). */
-export function runCommandOptions(y: Argv): Argv {
-  const flags = Object.fromEntries(Object.entries(RUN_FLAGS).map(([name, spec]) => [name, { type: 'boolean' as const, default: false, ...spec }]));
-  return y
-    .positional('request', { type: 'string', array: true, describe: 'owner/repo and what to change' })
-    .options(flags)
-    .example('$0 run "acme/widgets add install steps to README"', '');
-}
-
-export interface RunArgs {
-  request: string;
-  json: boolean;
-  quiet: boolean;
-  dryRun: boolean;
-  pr: boolean;
-  draft: boolean;
-}
-
-/**
- * `jgo run` as cron and scripts call it, read without yargs: loading yargs and building its
- * commands cost jgo's start 10-15 ms of CPU while jgo-gate and jgo-sync start beside it, and the
- * run 13-24 ms (two sets of 30 runs, alternated with the build that used yargs). Only the plain
- * form is taken: `run`, then words and RUN_FLAGS, each flag at most once. Anything else
- * (`--help`, `--version`, an unknown, negated or valued flag, `--`, a word `true` or `false` that
- * yargs would read as a flag's value, no request at all) gives undefined, and yargs parses it.
- */
-export function quickRunArgs(args: readonly string[]): RunArgs | undefined {
-  if (args[0] !== 'run') return undefined;
-  const names = new Map<string, keyof typeof RUN_FLAGS>();
-  for (const [name, spec] of Object.entries(RUN_FLAGS) as Array<[keyof typeof RUN_FLAGS, { alias?: string }]>) {
-    names.set(`--${name}`, name);
-    if (spec.alias !== undefined) names.set(`-${spec.alias}`, name);
-  }
-  const set = new Set<keyof typeof RUN_FLAGS>();
-  const words: string[] = [];
-  for (const arg of args.slice(1)) {
-    const flag = names.get(arg);
-    if (flag !== undefined) {
-      if (set.has(flag)) return undefined;
-      set.add(flag);
-    } else if (arg.startsWith('-') || arg === 'true' || arg === 'false' || arg.trim() === '') {
-      return undefined;
-    } else {
-      words.push(arg);
-    }
-  }
-  if (words.length === 0) return undefined;
-  return { request: words.join(' '), json: set.has('json'), quiet: set.has('quiet'), dryRun: set.has('dry-run'), pr: set.has('pr'), draft: set.has('draft') };
 }

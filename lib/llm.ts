@@ -19,10 +19,8 @@ export function llmOptions(settings: Settings): LlmOptions {
 }
 
 export async function createClient(openai: OpenAISettings, options: LlmOptions): Promise<OpenAI> {
-  const [{ default: OpenAIClient }, { nodeFetch }] = await Promise.all([import('openai'), import('./http-fetch.js')]);
+  const { default: OpenAIClient } = await import('openai');
   return new OpenAIClient({
-    // node:http rather than Node 20's fetch, whose first request costs ~230 ms (see http-fetch.ts).
-    fetch: nodeFetch,
     baseURL: openai.baseURL.value,
     apiKey: openai.apiKey.value,
     timeout: options.timeoutMs,

@@ -46,13 +46,6 @@ export interface StageSpec {
   /** A usage error found before the stage ran (bad flags). */
   usageError?: UsageError;
   run: (envelope: Envelope, context: StageContext) => Promise<Envelope>;
-  /**
-   * Loads what `run` will need while stdin is still being waited for (`jgo run` starts stages
-   * ahead of their turn): module loading is then off the critical path. Failures are ignored
-   * here; `run` meets them again and reports them. `settings` is undefined when they could not
-   * be read (the stage reports that once its envelope is in).
-   */
-  prepare?: (settings: Settings | undefined) => Promise<unknown>;
 }
 
 /** The most an envelope may weigh, on a stage's stdin or as a stage's answer to `jgo run`. */
@@ -203,16 +196,10 @@ export async function runStage(spec: StageSpec, io: StageIO): Promise<ExitCode> 
     } catch (error) {
       settingsError = error;
     }
-    const prepared = spec.prepare?.(settings).catch(() => undefined);
-    // libuv starts its thread pool on a process's first file-system call, which took 5-10 ms of
-    // the stage's first real one (jgo-sync's mkdir): a harmless call now, while the envelope is
-    // awaited, has the pool running by then.
-    process.getBuiltinModule('node:fs').access(io.cwd, () => {});
     trace('ready');
     envelope = await readEnvelope(spec, io.stdin);
     begun = true;
     trace('envelope in');
-    await prepared;
     if (settings === undefined) throw settingsError;
     if (envelope.error) {
       // Upstream failed: pass its envelope on unchanged so the pipeline's end says where and why.

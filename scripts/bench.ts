@@ -126,7 +126,7 @@ async function main(): Promise<number> {
   const built = resolve(import.meta.dirname, '..');
   const dist = join(root, 'dist');
   // scripts/: bench.js itself is the push rows' jgo side (--push-probe).
-  for (const dir of ['cmd', 'bundle', 'lib', 'chunks', 'scripts']) await cp(join(built, dir), join(dist, dir), { recursive: true });
+  for (const dir of ['cmd', 'chunks', 'scripts']) await cp(join(built, dir), join(dist, dir), { recursive: true });
   const gitEnv = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: home, GIT_CONFIG_NOSYSTEM: '1', GIT_TERMINAL_PROMPT: '0' };
   const runner = await makeRunner({ timeBin: flags.time ? findGnuTime() : undefined });
   const server = await startGitServer();

@@ -9,13 +9,12 @@ import { repoAccess } from '../github/repo.js';
 import { repoFromUrl } from '../github/api.js';
 import { JgoError, messageOf } from '../errors.js';
 import { fail, failFrom, networkCause, ok, seconds, warn, type Check } from './check.js';
-import { nodeFetch } from '../http-fetch.js';
 
 /** Any HTTP answer means the host is there; only no answer at all fails. */
 export async function gitHostCheck(base: string, timeoutMs: number): Promise<Check> {
   const started = Date.now();
   try {
-    const response = await nodeFetch(base, { method: 'HEAD', signal: AbortSignal.timeout(timeoutMs) });
+    const response = await fetch(base, { method: 'HEAD', signal: AbortSignal.timeout(timeoutMs) });
     await response.body?.cancel();
     return ok('git host', `${base} answers (HTTP ${response.status}, ${Date.now() - started} ms)`);
   } catch (error) {

@@ -11,7 +11,6 @@ import * as z from '../zod.js';
 import type { Settings } from '../config.js';
 import { EXIT, JgoError, UsageError, messageOf } from '../errors.js';
 import { Redactor } from '../redact.js';
-import { nodeFetch } from '../http-fetch.js';
 import { isLoopback } from '../authority.js';
 
 export const DEFAULT_API_URL = 'https://api.github.com';
@@ -190,7 +189,7 @@ export async function githubRequest(request: GitHubRequest, options: RequestOpti
   let text: string;
   for (let hop = 0; ; hop++) {
     try {
-      response = await nodeFetch(url, { method, headers, body, redirect: 'manual', signal });
+      response = await fetch(url, { method, headers, body, redirect: 'manual', signal });
       text = await response.text();
     } catch (error) {
       throw unanswered(error, url, request.token, timeout.aborted, timeoutMs, options.signal);

@@ -11,7 +11,7 @@ import type { Settings } from '../config.js';
 import type { Redactor } from '../redact.js';
 import { parseEnvelope, parseEnvelopeText } from '../stage.js';
 import { splitWords } from './words.js';
-import { MAX_STAGE_OUTPUT, spawnStageProcess, takeEarlyGate, type StageProcess } from './process.js';
+import { MAX_STAGE_OUTPUT, spawnStageProcess, type StageProcess } from './process.js';
 import { trace } from '../trace.js';
 import type { Journal, StageKey } from './journal.js';
 
@@ -91,9 +91,9 @@ function settle(stage: StageKey, proc: StageProcess, input: Envelope, code: numb
 /**
  * A stage process, started and waiting for its envelope. jgo's own stages are started ahead of
  * their turn, as a shell starts every command of a pipeline at once: Node's start and the stage's
- * module loading (about 150 ms each) then happen while the stage before is still working, not
- * after it. A stage that has read nothing yet has done nothing, so one that is not needed (an
- * earlier stage failed) is stopped with SIGTERM, which it obeys at once and silently.
+ * module loading then happen while the stage before is still working, not after it. A stage
+ * that has read nothing yet has done nothing, so one that is not needed (an earlier stage
+ * failed) is stopped with SIGTERM, which it obeys at once and silently.
  */
 export interface LaunchedStage {
   stage: StageKey;
@@ -117,7 +117,7 @@ export interface LaunchedStage {
 export function launchStage(stage: StageKey, ctx: PipelineContext): LaunchedStage {
   const command = stageCommand(stage, ctx);
   const quiet = ctx.stderr === undefined;
-  const proc = (stage === 'gate' ? takeEarlyGate(command, ctx.cwd, quiet) : undefined) ?? spawnStageProcess(command, { cwd: ctx.cwd, env: ctx.env, quiet });
+  const proc = spawnStageProcess(command, { cwd: ctx.cwd, env: ctx.env, quiet });
   trace(`start jgo-${stage}`);
   const { child, closed } = proc;
   const own = startsAhead(stage, ctx);
@@ -183,37 +183,6 @@ function ownAnswer(text: string): Envelope | undefined {
   }
 }
 
-/**
- * An envelope with every section, parsed once while the first stage works: zod sets up each
- * schema's parser on its first use, 10-15 ms that were otherwise spent on the critical path, when
- * the gate's answer came in.
- */
-function warmParser(): void {
-  try {
-    parseEnvelope(warmEnvelope());
-  } catch {
-    // only a warm-up
-  }
-}
-
-/** The warm-up's envelope: every section there, and valid (a test holds it to that). */
-export function warmEnvelope(): Envelope {
-  const sha = '0'.repeat(40);
-  const usage = { input_tokens: 1, output_tokens: 1 };
-  return {
-    jgo: ENVELOPE_VERSION,
-    run_id: 'warm',
-    request: 'o/r x',
-    gate: { executable: true, reason: 'r', repo_ref: 'o/r', optimized_prompt: 'p', model: 'm', usage },
-    repo: { ref: 'o/r', url: 'https://example.invalid/o/r.git' },
-    mirror: { path: '/m', default_branch: 'main', head_sha: sha, fetched: false },
-    worktree: { path: '/w', branch: 'jgo/x', base_branch: 'main', base_sha: sha },
-    codex: { exit_code: 0, changed_files: ['a'], last_message: 'm', duration_ms: 1, usage, commands: [{ command: 'c', exit_code: 0 }], sandbox: 'read-only' },
-    ship: { branch: 'jgo/x', commits: [{ sha, subject: 's' }], pushed: true, remote_sha: sha, plan: 'codex', mirrored: true, plan_usage: usage, plan_duration_ms: 1 },
-    error: { stage: 'ship', code: 'x', message: 'm', exit_code: 1 },
-  };
-}
-
 /** jgo's own stages are started ahead; a replaced one (JGO_STAGE_<NAME>) only when its turn comes. */
 function startsAhead(stage: StageKey, ctx: PipelineContext): boolean {
   return ctx.settings.get(`JGO_STAGE_${stage.toUpperCase()}`) === undefined;
@@ -248,10 +217,7 @@ export async function runPipeline(journal: Journal, from: StageKey, until: Stage
       const started = new Date();
       // Fed first, the next stage started after its input is delivered: a spawn blocks jgo for
       // some milliseconds, and a stage waiting for EOF behind it would wait those too.
-      const outcome = launched.feed(envelope, () => {
-        startAhead(index + 1);
-        if (index === 0) setImmediate(warmParser);
-      });
+      const outcome = launched.feed(envelope, () => startAhead(index + 1));
       fed.push(launched);
       const result = await outcome;
       const ended = new Date();
@@ -276,7 +242,7 @@ export async function runPipeline(journal: Journal, from: StageKey, until: Stage
     return { envelope, exitCode: 0 };
   } finally {
     over = true;
-    // A stage of ours that has answered is not waited for: its process takes about 10 ms to be
+    // A stage of ours that has answered is not waited for: its process takes a while to be
     // torn down after its last write, and the run's result is already in its envelope.
     await Promise.all([saving, ...[...ahead.values()].map((l) => l.dismiss()), ...fed.filter((l) => !l.answered).map((l) => l.gone())]);
     if (saveError !== undefined) throw saveError;

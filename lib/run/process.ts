@@ -1,10 +1,8 @@
 /**
- * Starting a stage process, kept free of heavy imports so that `jgo run` can start jgo-gate
- * before jgo's own bundle is even read (lib/boot.ts calls startGateEarly): the gate's Node start
- * then overlaps jgo's. compose.ts feeds the process its envelope and reads the answer.
+ * Starting a stage process and collecting what it writes on stdout. compose.ts feeds the process
+ * its envelope and reads the answer.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { join } from 'node:path';
 
 export interface StageProcess {
   command: string[];
@@ -57,35 +55,4 @@ export function spawnStageProcess(command: string[], options: { cwd: string; env
   child.on('error', (error) => (proc.spawnError = error));
   child.stdin.on('error', () => {});
   return proc;
-}
-
-// Shared through globalThis: lib/boot.ts (its own bundle) starts the gate, jgo's bundle takes it.
-const EARLY = Symbol.for('jgo.earlyGate');
-const slot = globalThis as { [EARLY]?: StageProcess | undefined };
-
-/**
- * `jgo run`: starts jgo-gate as the very first thing, before jgo's own code is even compiled, so
- * that the two Node start-ups overlap. It is a guess (jgo's own gate, --quiet or not) that
- * runCommand checks before using it; JGO_STAGE_GATE in the environment means a replaced gate,
- * started in its turn. Until taken, it is stopped by SIGKILL when jgo exits: it has read nothing
- * and done nothing.
- */
-export function startGateEarly(binDir: string, argv: readonly string[] = process.argv): void {
-  if (argv[2] !== 'run' || process.env.JGO_STAGE_GATE !== undefined || argv.some((a) => a === '--help' || a === '-h')) return;
-  const quiet = argv.slice(3).some((a) => a === '--quiet' || a === '-q');
-  const started = spawnStageProcess([process.execPath, join(binDir, 'jgo-gate.js')], { cwd: process.cwd(), env: process.env, quiet });
-  slot[EARLY] = started;
-  process.once('exit', () => {
-    if (slot[EARLY] === started) started.child.kill('SIGKILL');
-  });
-}
-
-/** The early gate, if it was started exactly as now wanted; otherwise it is stopped. */
-export function takeEarlyGate(command: string[], cwd: string, quiet: boolean): StageProcess | undefined {
-  const proc = slot[EARLY];
-  slot[EARLY] = undefined;
-  if (!proc) return undefined;
-  if (proc.command.join('\0') === command.join('\0') && proc.cwd === cwd && proc.quiet === quiet && !proc.spawnError) return proc;
-  proc.child.kill('SIGKILL');
-  return undefined;
 }

@@ -168,5 +168,5 @@ export async function codex(envelope: Envelope, context: StageContext): Promise<
 }
 
 export function codexStage(): StageSpec {
-  return { name: 'codex', usage: CODEX_USAGE, run: codex, prepare: () => Promise.all([import('../git/index.js'), import('../codex/run.js')]) };
+  return { name: 'codex', usage: CODEX_USAGE, run: codex };
 }

@@ -308,10 +308,5 @@ export function shipStage(options: ShipOptions = {}): StageSpec {
     name: 'ship',
     usage: SHIP_USAGE,
     run: (envelope, context) => ship(envelope, context, options),
-    prepare: async (settings) => {
-      const [git] = await Promise.all([import('../git/index.js'), import('../git/auth.js'), import('../ship/scan.js'), import('../codex/run.js'), import('../ship/plan.js'), import('../ship/prompt.js')]);
-      // The push is proved by reading the remote's refs (isomorphic-git's listServerRefs).
-      await git.preloadRemoteReads(settings);
-    },
   };
 }

@@ -32,6 +32,5 @@ export function syncStage(): StageSpec {
     name: 'sync',
     usage: SYNC_USAGE,
     run: sync,
-    prepare: async (settings) => (await import('../git/index.js')).preloadRemoteReads(settings),
   };
 }

@@ -6,7 +6,6 @@
 import t, { type Test } from 'tap';
 import { checkApiUrl, githubApiUrl, githubRequest } from '../../lib/github/api.js';
 import { repoAccess } from '../../lib/github/repo.js';
-import { nodeFetch } from '../../lib/http-fetch.js';
 import { Settings } from '../../lib/config.js';
 import { startGitHubServer, type GitHubServer } from '../helpers/github-server.js';
 
@@ -47,13 +46,4 @@ t.test('JGO_GITHUB_API_URL: https, or http only to loopback', async (t) => {
   t.throws(() => githubApiUrl(settings('http://ghe.example.com/api/v3')), { code: 'invalid_setting', message: /plain http to another machine/ });
   t.throws(() => checkApiUrl('https://user:pw@api.github.com'), { code: 'invalid_setting' });
   await t.rejects(githubRequest({ apiUrl: 'http://api.example.invalid', token: TOKEN, method: 'GET', path: '/user' }), { code: 'invalid_setting' }, 'the request itself refuses it too');
-});
-
-t.test("jgo's fetch drops the Authorization header on a redirect to another origin, as fetch does", async (t) => {
-  const { api, other } = await servers(t);
-  api.replyNext({ status: 302, headers: { location: `${other.url}/repos/acme/widgets` } }, { beforeAuth: true });
-  const response = await nodeFetch(`${api.url}/repos/acme/widgets`, { headers: { Authorization: `Bearer ${TOKEN}` } });
-  t.equal(response.status, 401, 'the other origin, asked without the token, refuses');
-  t.equal(other.requests.length, 1);
-  t.equal(other.requests[0]?.headers.authorization, undefined, 'no Authorization header reached it');
 });
