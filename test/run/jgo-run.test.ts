@@ -192,7 +192,7 @@ process.stdin.on('end', () => {
   t.equal(readFileSync(join(clone, 'c', 'AGENT.md'), 'utf8'), 'made by --fast two words\n', 'the replacement ran, with its arguments split like a shell would');
 });
 
-t.test('a gate replaced in the env file: the jgo-gate started early is dropped unheard, the replacement runs', async (t) => {
+t.test('a gate replaced in the env file: jgo-gate never runs, the replacement does', async (t) => {
   const w = await world(t);
   const gate = join(w.home, 'my gate.mjs');
   writeFileSync(
@@ -212,7 +212,7 @@ process.stdin.on('end', () => {
   const result = await runProcess(jgo, { args: ['run', '--dry-run', 'acme/widgets add a CONTRIBUTING.md'], env: w.env({ JGO_ENV_FILE: envFile }), cwd: w.home });
   t.equal(result.code, 0, result.stderr);
   t.match(result.stderr, /my-gate: ok/);
-  t.notMatch(result.stderr, /jgo-gate/, 'the early jgo-gate said nothing');
+  t.notMatch(result.stderr, /jgo-gate/, 'jgo-gate said nothing');
   t.equal(w.llm.requests.length, 0, 'and asked the model nothing');
   const runId = /jgo: run (\S+)/.exec(result.stderr)?.[1] ?? '';
   const record = JSON.parse(readFileSync(join(w.cache, 'runs', runId, '1-gate.json'), 'utf8'));
