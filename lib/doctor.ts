@@ -1,8 +1,9 @@
 /**
  * `jgo doctor`: is this machine ready for `jgo run`? Settings (secrets masked, with the variable
  * and source that supplied each), the cache, the model endpoint, codex (binary, flags, login,
- * sandbox), the git host, and with --repo, read and push permission on one repository. No model
- * tokens are spent; the independent checks run at once, each within a few seconds.
+ * sandbox), git (2.39 or newer), the git host, and with --repo, read and push permission on one
+ * repository. No model tokens are spent; the independent checks run at once, each within a few
+ * seconds.
  *
  * Each check is ok, warn (may still work) or fail (jgo run is certain to fail). Exit 0 when
  * nothing fails, 1 otherwise, 2 for a bad --repo. --json writes one object for scripts.
@@ -10,7 +11,6 @@
 import { join } from 'node:path';
 import { EXIT, isJgoError, messageOf } from './errors.js';
 import { ENVELOPE_VERSION } from './envelope.js';
-import { EngineChooser, engineSetting } from './git/engine.js';
 import { DEFAULT_API_URL } from './github/api.js';
 import { Redactor } from './redact.js';
 import { secretNeedles } from './needles.js';
@@ -20,7 +20,7 @@ import type { CommandIO } from './run/commands.js';
 import { bounded, CHECK_TIMEOUT_MS, fail, failFrom, seconds, type Check, type Status } from './doctor/check.js';
 import { cacheCheck } from './doctor/cache.js';
 import { codexChecks } from './doctor/codex.js';
-import { gitHostCheck, repoPushCheck, repoReadCheck, type RepoCheckInput } from './doctor/git.js';
+import { gitBinaryCheck, gitHostCheck, repoPushCheck, repoReadCheck, type RepoCheckInput } from './doctor/git.js';
 import { llmChecks } from './doctor/llm.js';
 import { loadForDoctor, openAIChecks, otherChecks, tokenCheck } from './doctor/settings.js';
 
@@ -61,13 +61,6 @@ export async function doctor(options: DoctorOptions, io: Pick<CommandIO, 'env' |
   const token = tokenCheck(settings);
   const cache = await cacheCheck(settings);
   const other = otherChecks(settings, () => join(cache.path ?? cache.intended, 'codex'));
-  let engines: EngineChooser | undefined;
-  try {
-    engines = new EngineChooser(engineSetting(settings), io.env);
-  } catch (error) {
-    // An unreadable JGO_GIT_ENGINE is already in git settings; a missing git binary is not.
-    if (isJgoError(error) && error.code === 'git_missing') other.checks.push(failFrom('git engine', error, 'Install git, or set JGO_GIT_ENGINE=auto.'));
-  }
 
   let repo: RepoCheckInput | undefined;
   // A repository a run would refuse (host_not_allowed, repo_not_allowed) is not asked at all.
@@ -94,17 +87,18 @@ export async function doctor(options: DoctorOptions, io: Pick<CommandIO, 'env' |
 
   const { baseURL, apiKey, model } = openai.resolved;
   const codexModel = other.codex?.provider.kind === 'openai-compatible' ? other.codex.provider.model : undefined;
-  const [llm, codex, host, read, push] = await Promise.all([
+  const [llm, codex, gitBinary, host, read, push] = await Promise.all([
     baseURL && apiKey && openai.resolved.usable
       ? within('llm', (signal) => llmChecks({ baseURL, apiKey, model, codexModel, timeoutMs, signal }))
       : Promise.resolve([]),
     within('codex', () => codexChecks({ settings, config: other.codex, env: io.env, cwd: io.cwd, timeoutMs })),
+    within('git', () => gitBinaryCheck(io.env).then((c) => [c])),
     other.gitBase !== undefined ? within('git host', () => gitHostCheck(other.gitBase ?? '', timeoutMs).then((c) => [c])) : Promise.resolve([]),
     repo ? within('repo read', (signal) => repoReadCheck(repo, signal).then((c) => [c])) : Promise.resolve([]),
     repo ? within('repo push', (signal) => repoPushCheck(repo, signal).then((c) => [c])) : Promise.resolve([]),
   ]);
 
-  const checks = [envFile, ...openai.checks, token.check, ...other.checks, cache.check, ...llm, ...codex, ...host, ...refused, ...read, ...push];
+  const checks = [envFile, ...openai.checks, token.check, ...other.checks, cache.check, ...llm, ...codex, ...gitBinary, ...host, ...refused, ...read, ...push];
   // A safety net: no check prints a secret, and this makes sure none slips through.
   const redact = new Redactor(secretNeedles(settings.secrets()));
   const clean = checks.map((c): Check => (c.fix !== undefined && c.status !== 'ok' ? { ...c, detail: redact.text(c.detail), fix: redact.text(c.fix) } : { name: c.name, status: c.status, detail: redact.text(c.detail) }));

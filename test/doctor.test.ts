@@ -108,7 +108,7 @@ t.test('a good setup: every check ok, exit 0, secrets masked, fast', async (t) =
   t.equal(r.code, 0);
   t.equal(r.report.ok, true);
   t.not(status(r, 'cache'), 'fail');
-  for (const name of ['env file', 'OPENAI_BASE_URL', 'OPENAI_API_KEY', 'MODEL', 'GITHUB_TOKEN', 'codex settings', 'git settings', 'cache', 'llm', 'model', 'codex', 'codex flags', 'codex login', 'codex sandbox', 'git host', 'repo read', 'repo push']) {
+  for (const name of ['env file', 'OPENAI_BASE_URL', 'OPENAI_API_KEY', 'MODEL', 'GITHUB_TOKEN', 'codex settings', 'git settings', 'cache', 'llm', 'model', 'codex', 'codex flags', 'codex login', 'codex sandbox', 'git', 'git host', 'repo read', 'repo push']) {
     t.ok(r.report.checks.some((c) => c.name === name), `checks ${name}`);
   }
   t.match(check(r, 'OPENAI_API_KEY').detail, `${mask(KEY)} (environment)`);
@@ -120,7 +120,7 @@ t.test('a good setup: every check ok, exit 0, secrets masked, fast', async (t) =
   t.match(check(r, 'codex login').detail, /API key configured \(CODEX_HOME=/);
   t.match(check(r, 'repo read').detail, /acme\/widgets: 1 branch, default main \(with GITHUB_TOKEN\)/);
   t.match(check(r, 'repo push').detail, 'acme/widgets: GITHUB_TOKEN may push');
-  t.equal(check(r, 'git settings').detail, `JGO_GIT_BASE_URL=${git.url} (environment), JGO_GIT_ENGINE=auto, JGO_GITHUB_API_URL=${github.url} (environment); unmarked: defaults`);
+  t.equal(check(r, 'git settings').detail, `JGO_GIT_BASE_URL=${git.url} (environment), JGO_GITHUB_API_URL=${github.url} (environment)`);
 
   for (const output of [r.text, JSON.stringify(r.report), r.stderr]) {
     t.notMatch(output, KEY, 'the key is never printed whole');
@@ -205,6 +205,26 @@ t.test('an unreachable endpoint fails; a rejected key fails; an unlisted model w
   t.equal(r3.code, 0, 'a model that is not listed may still work');
   t.match(check(r3, 'model'), { status: 'warn', detail: /gpt-nope is not among the 2 models .* \(gpt-test-mini, gpt-test\)/ });
   t.match(r3.text, /^warn {2}model/m);
+});
+
+t.test('git: the version is checked; a git older than 2.39, or none, fails', async (t) => {
+  const good = await doctor(goodSetup(t));
+  t.match(check(good, 'git'), { status: 'ok', detail: /^git \d+\.\d+(\.\d+)? \(jgo needs 2\.39 or newer\)$/ });
+
+  const old = goodSetup(t);
+  const bin = join(old.dir, 'old-git');
+  mkdirSync(bin);
+  writeFileSync(join(bin, 'git'), '#!/bin/sh\necho "git version 2.30.1"\n', { mode: 0o755 });
+  old.env.PATH = `${bin}:${old.env.PATH ?? ''}`;
+  const r = await doctor(old);
+  t.equal(r.code, 1);
+  t.match(check(r, 'git'), { status: 'fail', detail: 'git 2.30.1 is too old: jgo needs 2.39 or newer', fix: /^Install git 2\.39 or newer/ });
+
+  const none = goodSetup(t);
+  const empty = join(none.dir, 'empty');
+  mkdirSync(empty);
+  none.env.PATH = empty;
+  t.match(check(await doctor(none), 'git'), { status: 'fail', detail: /^no git binary on PATH/ });
 });
 
 t.test('codex missing, not logged in, lacking a flag, or with no sandbox here', async (t) => {

@@ -1,14 +1,38 @@
 /**
- * The git host: does JGO_GIT_BASE_URL answer at all; and for --repo, can the token read the
- * repository (an authenticated ref listing, as jgo-sync starts) and push to it (GitHub's
- * GET /repos/{owner}/{repo} → permissions.push).
+ * git: is the git binary there and new enough; does JGO_GIT_BASE_URL answer at all; and for
+ * --repo, can the token read the repository (an authenticated ref listing, as jgo-sync starts)
+ * and push to it (GitHub's GET /repos/{owner}/{repo} → permissions.push).
  */
 import { credentialsFor, type GitCredentials } from '../git/auth.js';
-import { remoteState } from '../git/mirror.js';
+import { runGit } from '../git/native.js';
+import { remoteState } from '../git/remote.js';
 import { repoAccess } from '../github/repo.js';
 import { repoFromUrl } from '../github/api.js';
 import { JgoError, messageOf } from '../errors.js';
 import { fail, failFrom, networkCause, ok, seconds, warn, type Check } from './check.js';
+
+/** The oldest git jgo runs with: every sync, working copy, commit and push is a git process. */
+export const GIT_MINIMUM: readonly [number, number] = [2, 39];
+
+/** `git --version`, and whether it is GIT_MINIMUM or newer. */
+export async function gitBinaryCheck(env: NodeJS.ProcessEnv): Promise<Check> {
+  const needed = `${GIT_MINIMUM.join('.')} or newer`;
+  const fix = `Install git ${needed} (Debian and Ubuntu: apt-get install git; macOS: xcode-select --install or brew install git).`;
+  let text: string;
+  try {
+    const result = await runGit(['--version'], { env });
+    text = result.stdout.trim();
+    if (result.code !== 0) return fail('git', `git --version failed: ${(result.stderr || text).trim()}`, fix);
+  } catch (error) {
+    return fail('git', `no git binary on PATH (${messageOf(error)})`, fix);
+  }
+  const match = /^git version (\d+)\.(\d+)(\.\d+)?/.exec(text);
+  if (!match) return warn('git', `cannot tell the version from ${JSON.stringify(text)}; jgo needs ${needed}`, fix);
+  const [major, minor] = [Number(match[1]), Number(match[2])];
+  const version = `${major}.${minor}${match[3] ?? ''}`;
+  if (major > GIT_MINIMUM[0] || (major === GIT_MINIMUM[0] && minor >= GIT_MINIMUM[1])) return ok('git', `git ${version} (jgo needs ${needed})`);
+  return fail('git', `git ${version} is too old: jgo needs ${needed}`, fix);
+}
 
 /** Any HTTP answer means the host is there; only no answer at all fails. */
 export async function gitHostCheck(base: string, timeoutMs: number): Promise<Check> {

@@ -7,7 +7,6 @@ import { join } from 'node:path';
 import { loadSettings, OPENAI_CHAINS, Settings, type ResolvedSetting } from '../config.js';
 import { readCodexConfig, type CodexConfig } from '../codex/args.js';
 import { messageOf } from '../errors.js';
-import { engineSetting } from '../git/engine.js';
 import { gitCredentials, type GitCredentials } from '../git/auth.js';
 import { githubApiUrl } from '../github/api.js';
 import { llmOptions } from '../llm.js';
@@ -167,12 +166,6 @@ export function otherChecks(settings: Settings, defaultCodexHome: () => string):
       problems.push(messageOf(error));
     }
   }
-  let engine: string | undefined;
-  try {
-    engine = engineSetting(settings);
-  } catch (error) {
-    problems.push(messageOf(error));
-  }
   try {
     apiUrl = githubApiUrl(settings);
   } catch (error) {
@@ -187,7 +180,6 @@ export function otherChecks(settings: Settings, defaultCodexHome: () => string):
     checks.push(ok('git settings', describe(settings, [
       ['JGO_GIT_BASE_URL', gitBase ?? ''],
       ...hosts,
-      ['JGO_GIT_ENGINE', engine ?? ''],
       ['JGO_GITHUB_API_URL', apiUrl ?? ''],
     ])));
   }

@@ -1,11 +1,9 @@
 /**
- * Commits and pushes from a working copy: exactly the paths given (additions, edits, deletions),
- * a message, an identity; a push (native git) that never forces and sends only what the remote lacks.
+ * Commits and pushes from a working copy with git: exactly the paths given (additions, edits,
+ * deletions), a message, an identity; a push that never forces and sends only what the remote lacks.
  */
 import { JgoError, EXIT } from '../errors.js';
-import type { EngineChooser } from './engine.js';
 import { classifyGitFailure, runGit } from './native.js';
-import { fs, iso } from './iso.js';
 import { credentialsFor, type GitCredentials } from './auth.js';
 import type { Change } from './status.js';
 import { readWorkingHead } from './refs.js';
@@ -22,7 +20,7 @@ export interface CommitRequest {
   author: Identity;
   /**
    * Every new path among `changes` is already in the index with intent to add (intendToAdd):
-   * native git then commits exactly these paths in one process, `git commit --only`.
+   * git then commits exactly these paths in one process, `git commit --only`.
    */
   intended?: boolean;
 }
@@ -31,11 +29,10 @@ export interface CommitRequest {
  * Puts the new (untracked) paths among `changes` in the index with intent to add (`git add -N`),
  * so that a later `git commit --only -- <paths>` can take them: one process per commit instead
  * of two (`add`, then `commit`). The content is still the working tree's at commit time, and
- * `git diff` shows the new files too. True when done (or nothing was needed); false when it
- * cannot be (isomorphic-git, or git refused), and commitChanges stages as before.
+ * `git diff` shows the new files too. True when done (or nothing was needed); false when git
+ * refused, and commitChanges then stages the paths itself.
  */
-export async function intendToAdd(dir: string, changes: Change[], engines: EngineChooser, env?: NodeJS.ProcessEnv): Promise<boolean> {
-  if (engines.for('commit') !== 'native') return false;
+export async function intendToAdd(dir: string, changes: Change[], env?: NodeJS.ProcessEnv): Promise<boolean> {
   const added = changes.filter((c) => c.kind === 'added').map((c) => c.path);
   if (added.length === 0) return true;
   const result = await runGit(['add', '--intent-to-add', '--', ...added], { cwd: dir, env });
@@ -43,44 +40,33 @@ export async function intendToAdd(dir: string, changes: Change[], engines: Engin
 }
 
 /** Stages exactly `changes` and commits them; returns the new commit's sha. */
-export async function commitChanges(req: CommitRequest, engines: EngineChooser, env?: NodeJS.ProcessEnv): Promise<string> {
+export async function commitChanges(req: CommitRequest, env?: NodeJS.ProcessEnv): Promise<string> {
   if (req.changes.length === 0) throw new JgoError('nothing_to_commit', 'no paths to commit', EXIT.failed);
-  if (engines.for('commit') === 'native') {
-    // Author and committer through config for this call: jgo's git ignores the user's own.
-    const identity: Array<[string, string]> = [
-      ['user.name', req.author.name],
-      ['user.email', req.author.email],
-    ];
-    const base = { cwd: req.dir, env, config: identity };
-    // A working copy lives for one run: the `git maintenance run --auto` that every commit
-    // starts afterwards is a process for nothing.
-    const once: Array<[string, string]> = [...identity, ['maintenance.auto', 'false']];
-    const paths = req.changes.flatMap((c) => (c.from ? [c.from, c.path] : [c.path]));
-    if (!req.intended) {
-      // -A on explicit paths stages additions, edits and deletions of those paths and nothing else.
-      const add = await runGit(['add', '-A', '--', ...paths], base);
-      if (add.code !== 0) throw new JgoError('commit_failed', `git add failed: ${add.stderr.trim()}`, EXIT.failed);
-    }
-    // The message goes on stdin: no quoting, no length limit, nothing in ps. With every path
-    // known to the index, --only commits exactly those paths as they are in the working tree
-    // (edits, deletions, the new files added with intent), whatever else is staged.
-    const only = req.intended ? ['--only', '--', ...paths] : [];
-    const commit = await runGit(['commit', '--quiet', '--no-verify', '--no-gpg-sign', '--file=-', ...only], { ...base, config: once, input: req.message });
-    if (commit.code !== 0) throw new JgoError('commit_failed', `git commit failed: ${(commit.stderr || commit.stdout).trim()}`, EXIT.failed);
-    const written = await readWorkingHead(req.dir);
-    if (written !== undefined) return written;
-    const head = await runGit(['rev-parse', 'HEAD'], base);
-    return head.stdout.trim();
+  // Author and committer through config for this call: jgo's git ignores the user's own.
+  const identity: Array<[string, string]> = [
+    ['user.name', req.author.name],
+    ['user.email', req.author.email],
+  ];
+  const base = { cwd: req.dir, env, config: identity };
+  // A working copy lives for one run: the `git maintenance run --auto` that every commit
+  // starts afterwards is a process for nothing.
+  const once: Array<[string, string]> = [...identity, ['maintenance.auto', 'false']];
+  const paths = req.changes.flatMap((c) => (c.from ? [c.from, c.path] : [c.path]));
+  if (!req.intended) {
+    // -A on explicit paths stages additions, edits and deletions of those paths and nothing else.
+    const add = await runGit(['add', '-A', '--', ...paths], base);
+    if (add.code !== 0) throw new JgoError('commit_failed', `git add failed: ${add.stderr.trim()}`, EXIT.failed);
   }
-  const { git } = await iso();
-  for (const change of req.changes) {
-    if (change.from) await git.remove({ fs, dir: req.dir, filepath: change.from });
-    if (change.kind === 'deleted') await git.remove({ fs, dir: req.dir, filepath: change.path });
-    else await git.add({ fs, dir: req.dir, filepath: change.path });
-  }
-  const now = Math.floor(Date.now() / 1000);
-  const who = { ...req.author, timestamp: now, timezoneOffset: 0 };
-  return git.commit({ fs, dir: req.dir, message: req.message, author: who, committer: who });
+  // The message goes on stdin: no quoting, no length limit, nothing in ps. With every path
+  // known to the index, --only commits exactly those paths as they are in the working tree
+  // (edits, deletions, the new files added with intent), whatever else is staged.
+  const only = req.intended ? ['--only', '--', ...paths] : [];
+  const commit = await runGit(['commit', '--quiet', '--no-verify', '--no-gpg-sign', '--file=-', ...only], { ...base, config: once, input: req.message });
+  if (commit.code !== 0) throw new JgoError('commit_failed', `git commit failed: ${(commit.stderr || commit.stdout).trim()}`, EXIT.failed);
+  const written = await readWorkingHead(req.dir);
+  if (written !== undefined) return written;
+  const head = await runGit(['rev-parse', 'HEAD'], base);
+  return head.stdout.trim();
 }
 
 export interface PushRequest {

@@ -1,8 +1,8 @@
 /**
- * isomorphic-git, loaded on first use, with the node fs and HTTP client, the token in a header
- * for the hosts that get it, and its errors mapped to the git layer's stable codes.
+ * isomorphic-git, loaded on first use, with its HTTP client for Node, the token in a header for
+ * the hosts that get it, and its errors mapped to the git layer's stable codes. jgo uses it for
+ * one thing, a remote's refs (remote.ts): an HTTP request in-process where git would be a process.
  */
-import * as fs from 'node:fs';
 import type { HttpClient } from 'isomorphic-git';
 import { JgoError, EXIT, messageOf } from '../errors.js';
 import { authFailed } from './native.js';
@@ -28,8 +28,6 @@ export function isoHttp(): Promise<HttpClient> {
   transport ??= import('isomorphic-git/http/node').then((http) => http.default);
   return transport;
 }
-
-export { fs };
 
 /**
  * The token for isomorphic-git, as a header on every request to `url` (so a private repository

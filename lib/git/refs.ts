@@ -1,7 +1,7 @@
 /**
  * Reading a repository's refs straight from disk (packed-refs plus loose refs). The warm sync
  * compares these with the remote's advertisement and skips the fetch when they match; reading
- * two small files beats starting any git engine.
+ * two small files beats starting a git process.
  */
 import { readFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';

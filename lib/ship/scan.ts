@@ -3,7 +3,6 @@
  * hold no secret value in use (plainly or base64-, hex- or percent-encoded: lib/codex/needles.ts)
  * and nothing shaped like a well-known token. A hit names the file and line, never the secret.
  */
-import type { EngineChooser } from '../git/index.js';
 import { readFileAt, readWorkingFile, readWorkingHead } from '../git/index.js';
 import { runGit } from '../git/native.js';
 import { EXIT, JgoError } from '../errors.js';
@@ -89,14 +88,13 @@ export async function scanChange(
   base: string,
   paths: readonly string[],
   secrets: readonly string[],
-  engines: EngineChooser,
   newSince: ReadonlySet<string> = new Set(),
 ): Promise<SecretHit[]> {
   const hits: SecretHit[] = [];
   for (const path of paths) {
     const after = await readWorkingFile(dir, path);
     if (after === undefined || after.includes('\0')) continue; // deleted, or binary
-    const before = newSince.has(path) ? undefined : await readFileAt(dir, base, path, engines);
+    const before = newSince.has(path) ? undefined : await readFileAt(dir, base, path);
     hits.push(...scanText(path, before, after, secrets));
   }
   return hits;

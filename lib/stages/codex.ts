@@ -48,8 +48,8 @@ async function fingerprint(path: string): Promise<string> {
 }
 
 async function snapshot(root: string, context: StageContext, only?: Snapshot): Promise<Snapshot> {
-  const { changedPaths, EngineChooser, engineSetting } = await import('../git/index.js');
-  const changes = await changedPaths(root, new EngineChooser(engineSetting(context.settings), context.io.env), { env: context.io.env });
+  const { changedPaths } = await import('../git/index.js');
+  const changes = await changedPaths(root, { env: context.io.env });
   const snap: Snapshot = new Map();
   for (const change of changes) {
     // Content matters only where the path was already dirty before the run.

@@ -54,14 +54,13 @@ export async function ship(envelope: Envelope, context: StageContext, options: S
   const git = await import('../git/index.js');
   const { wt, url, dir, mirror, cache, runId } = shipTargets(envelope, context, git.checkBranchName);
   const mode = shipMode(context);
-  const { EngineChooser, engineSetting, changedPaths, commitsSince, pathsChangedSince, headSha, readWorkingHead } = git;
+  const { changedPaths, commitsSince, pathsChangedSince, headSha, readWorkingHead } = git;
   const { gitCredentials } = await import('../git/auth.js');
   const { scanChange } = await import('../ship/scan.js');
-  const engines = new EngineChooser(engineSetting(context.settings), context.io.env);
   const env = context.io.env;
   // The token and its origins: the git layer sends it only to a URL among them (lib/git/auth.ts).
   const credentials = gitCredentials(context.settings);
-  const gitCtx = { engines, credentials, log: context.log, stderr: context.io.stderr, signal: context.signal, env };
+  const gitCtx = { credentials, log: context.log, stderr: context.io.stderr, signal: context.signal, env };
   let ours: Array<{ sha: string; subject: string }> | undefined;
   const author = {
     name: context.settings.get('JGO_GIT_AUTHOR_NAME') ?? 'jgo',
@@ -79,26 +78,26 @@ export async function ship(envelope: Envelope, context: StageContext, options: S
   // Changes reported by jgo-codex and nothing committed yet (not a retried push) mean codex will be
   // asked for a plan: its login check starts now, while git reads the status, not after it.
   const login = mode === 'plan' && fromBase && known && known.length > 0 ? (await import('../codex/run.js')).startLoginCheck(dir, context) : undefined;
-  const pending = await changedPaths(dir, engines, { env });
+  const pending = await changedPaths(dir, { env });
 
   if (mode === 'agent') {
-    await shipByAgent({ dir, url, request, branch: wt.branch, pending, credentials }, context, engines);
+    await shipByAgent({ dir, url, request, branch: wt.branch, pending, credentials }, context);
   } else if (pending.length > 0) {
-    await refuseSecrets(dir, wt.base_sha, pending, context, engines, scanChange, pathsChangedSince);
-    const made = await commitPlan({ envelope, dir, request, pending, author, login }, context, engines);
+    await refuseSecrets(dir, wt.base_sha, pending, context, scanChange, pathsChangedSince);
+    const made = await commitPlan({ envelope, dir, request, pending, author, login }, context);
     plan = made.plan;
     planCost = made.cost;
     if (fromBase) ours = made.commits;
   }
 
-  const commits = ours ?? (await commitsSince(dir, wt.base_sha, engines, env));
+  const commits = ours ?? (await commitsSince(dir, wt.base_sha, env));
   if (commits.length === 0) {
     throw new JgoError(mode === 'agent' ? 'not_shipped' : 'no_changes', mode === 'agent' ? 'codex committed nothing' : 'nothing to ship: no changes and no commits', mode === 'agent' ? EXIT.failed : EXIT.nothingToShip);
   }
-  if (mode === 'agent') await refuseSecrets(dir, wt.base_sha, [], context, engines, scanChange, pathsChangedSince);
+  if (mode === 'agent') await refuseSecrets(dir, wt.base_sha, [], context, scanChange, pathsChangedSince);
 
   // HEAD is the newest commit since the base: no need to ask git again.
-  const head = commits.at(-1)?.sha ?? (await headSha(dir, engines, env));
+  const head = commits.at(-1)?.sha ?? (await headSha(dir, env));
   // Commits made just now cannot be on the remote yet; after codex's own push, or on a second
   // attempt, they may be: then there is nothing to push.
   const { pushAndProve } = await import('../ship/push.js');
@@ -126,8 +125,6 @@ export async function ship(envelope: Envelope, context: StageContext, options: S
   return { ...envelope, ship: shipped };
 }
 
-type Engines = import('../git/index.js').EngineChooser;
-
 /**
  * Agent mode: codex commits and pushes itself. Its own `git push` gets the token through a
  * credential helper named in the environment, never in .git/config or a URL, and only when git
@@ -136,7 +133,6 @@ type Engines = import('../git/index.js').EngineChooser;
 async function shipByAgent(
   req: { dir: string; url: string; request: string; branch: string; pending: Change[]; credentials: import('../git/auth.js').GitCredentials | undefined },
   context: StageContext,
-  engines: Engines,
 ): Promise<void> {
   const { runCodex } = await import('../codex/run.js');
   const { agentPrompt } = await import('../ship/prompt.js');
@@ -147,7 +143,7 @@ async function shipByAgent(
   if (run.turnFailed || run.exitCode !== 0) {
     throw new JgoError('codex_failed', `codex failed while shipping: ${run.failureMessage ?? `exit ${run.exitCode}`}`, EXIT.failed);
   }
-  const left = await changedPaths(req.dir, engines, { env: context.io.env });
+  const left = await changedPaths(req.dir, { env: context.io.env });
   if (left.length > 0) {
     throw new JgoError('not_shipped', `codex left ${left.length} uncommitted change(s): ${left.slice(0, 5).map((c) => c.path).join(', ')}`, EXIT.failed, {
       hint: 'Run again with JGO_SHIP_MODE=plan, where jgo makes the commits.',
@@ -159,19 +155,18 @@ async function shipByAgent(
 async function commitPlan(
   req: { envelope: Envelope; dir: string; request: string; pending: Change[]; author: { name: string; email: string }; login: Promise<number> | undefined },
   context: StageContext,
-  engines: Engines,
 ): Promise<{ plan: Ship['plan']; cost: PlanCost | undefined; commits: Array<{ sha: string; subject: string }> }> {
   const { commitChanges, intendToAdd } = await import('../git/index.js');
   const env = context.io.env;
   // New files go into the index with intent to add while codex's login is checked (codex plans
   // once that is done, and its git diff then shows them too): each commit is then one git
   // process, not two, after the plan.
-  const intending = intendToAdd(req.dir, req.pending, engines, env).catch(() => false);
+  const intending = intendToAdd(req.dir, req.pending, env).catch(() => false);
   const checked = await planCommits(req.envelope, req.pending, context, req.dir, req.request, req.login, intending);
   const intended = await intending;
   const commits: Array<{ sha: string; subject: string }> = [];
   for (const group of checked.groups) {
-    const sha = await commitChanges({ dir: req.dir, message: group.message, changes: group.changes, author: req.author, intended }, engines, env);
+    const sha = await commitChanges({ dir: req.dir, message: group.message, changes: group.changes, author: req.author, intended }, env);
     context.log(`committed ${sha.slice(0, 12)} ${group.subject}`);
     // As git will report it: the message's first line, without trailing blanks.
     commits.push({ sha, subject: (group.message.split('\n')[0] ?? group.subject).trimEnd() });
@@ -228,16 +223,15 @@ async function refuseSecrets(
   base: string,
   pending: Change[],
   context: StageContext,
-  engines: import('../git/index.js').EngineChooser,
   scanChange: typeof import('../ship/scan.js').scanChange,
   pathsChangedSince: typeof import('../git/index.js').pathsChangedSince,
 ): Promise<void> {
-  const committed = await pathsChangedSince(dir, base, engines, context.io.env);
+  const committed = await pathsChangedSince(dir, base, context.io.env);
   const paths = [...new Set([...committed, ...pending.filter((c) => c.kind !== 'deleted').map((c) => c.path)])];
   // Untracked now and not in any commit since the base: the file is new, all of it added.
   const fresh = new Set(pending.filter((c) => c.kind === 'added' && !committed.includes(c.path)).map((c) => c.path));
   const secrets = context.settings.secrets();
-  const hits = await scanChange(dir, base, paths, secrets, engines, fresh);
+  const hits = await scanChange(dir, base, paths, secrets, fresh);
   // The commits since the base (codex's own, in agent mode): their messages are pushed too.
   const { commitMessages, scanMessage } = await import('../ship/scan.js');
   for (const commit of await commitMessages(dir, base, context.io.env)) hits.push(...scanMessage(`the message of ${commit.sha.slice(0, 12)}`, commit.message, secrets));

@@ -1,11 +1,11 @@
-/** Commit (on both engines) and push (native git) through the git layer, against git http-backend. */
+/** Commit and push through the git layer, against git http-backend. */
 import t, { type Test } from 'tap';
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
-import { changedPaths, commitChanges, intendToAdd, pushBranch, syncMirror, makeWorkingCopy, remoteState, EngineChooser, type Engine, type GitContext } from '../../lib/git/index.js';
+import { changedPaths, commitChanges, intendToAdd, pushBranch, syncMirror, makeWorkingCopy, remoteState, type GitContext } from '../../lib/git/index.js';
 import { startGitServer, createBareRepo, commitToBare, revParse, type GitServer } from '../helpers/git-server.js';
 import { tempDir } from '../helpers/run.js';
 
@@ -15,9 +15,8 @@ const git = (dir: string, ...args: string[]) =>
 /** The token for the one origin of the test's server. */
 const creds = (token: string, server: GitServer) => ({ token, from: 'GITHUB_TOKEN' as const, origins: [server.url] });
 
-function ctx(engine: Engine, server: GitServer, token?: string): GitContext {
+function ctx(server: GitServer, token?: string): GitContext {
   return {
-    engines: new EngineChooser(engine),
     credentials: token ? creds(token, server) : undefined,
     log: () => {},
     stderr: new PassThrough(),
@@ -25,10 +24,10 @@ function ctx(engine: Engine, server: GitServer, token?: string): GitContext {
   };
 }
 
-async function workingCopy(t: Test, server: GitServer, engine: Engine, branch: string, token?: string) {
+async function workingCopy(t: Test, server: GitServer, branch: string, token?: string) {
   const cache = tempDir(t);
   const url = server.repoUrl('acme/widgets.git');
-  const c = ctx(engine, server, token);
+  const c = ctx(server, token);
   const mirror = await syncMirror(url, cache, c);
   const dest = join(cache, 'work', 'r', 'repo');
   await makeWorkingCopy({ mirror: mirror.path, url, dest, base: 'main', branch }, c);
@@ -37,89 +36,86 @@ async function workingCopy(t: Test, server: GitServer, engine: Engine, branch: s
 
 const me = { name: 'jgo', email: 'jgo@example.invalid' };
 
-for (const engine of ['isomorphic', 'native'] as const) {
-  t.test(`${engine}: additions, edits, deletions and renames in two commits, pushed and verified`, async (t) => {
-    const server = await startGitServer();
-    t.teardown(server.close);
-    await createBareRepo(server, 'acme/widgets.git', { files: { 'README.md': 'r\n', 'old.txt': 'o\n', 'gone.txt': 'g\n' } });
-    const { dest, url, c } = await workingCopy(t, server, engine, 'jgo/20261123-202500');
-    writeFileSync(join(dest, 'README.md'), 'r2\n');
-    writeFileSync(join(dest, 'NEW.md'), 'n\n');
-    rmSync(join(dest, 'gone.txt'));
-    renameSync(join(dest, 'old.txt'), join(dest, 'moved.txt'));
-    const changes = await changedPaths(dest, c.engines);
-    t.same(changes.map((x) => `${x.kind} ${x.path}`), ['added NEW.md', 'modified README.md', 'deleted gone.txt', 'added moved.txt', 'deleted old.txt']);
-
-    const docs = changes.filter((x) => x.path.endsWith('.md'));
-    const rest = changes.filter((x) => !x.path.endsWith('.md'));
-    const first = await commitChanges({ dir: dest, message: 'docs: update the readme\n', changes: docs, author: me }, c.engines);
-    const second = await commitChanges({ dir: dest, message: 'chore: move old.txt and drop gone.txt\n\nBody line.\n', changes: rest, author: me }, c.engines);
-    t.equal(git(dest, 'rev-parse', 'HEAD'), second);
-    t.equal(git(dest, 'rev-parse', 'HEAD~1'), first);
-    t.equal(git(dest, 'status', '--porcelain'), '', 'everything committed');
-    t.equal(git(dest, 'log', '-1', '--format=%an <%ae>|%cn|%B', first), 'jgo <jgo@example.invalid>|jgo|docs: update the readme');
-    t.equal(git(dest, 'show', '--name-status', '--format=', second).split('\n').sort().join(','), 'D\tgone.txt,R100\told.txt\tmoved.txt', 'git sees the rename');
-
-    await pushBranch({ dir: dest, url, branch: 'jgo/20261123-202500', credentials: undefined });
-    t.equal(await revParse(server, 'acme/widgets.git', 'jgo/20261123-202500'), second, 'the server has the branch at HEAD');
-    const remote = await remoteState(url, c);
-    t.equal(remote.refs.get('refs/heads/jgo/20261123-202500'), second);
-  });
-
-  t.test(`${engine}: a push never forces, and a rejected push says so`, async (t) => {
-    const server = await startGitServer();
-    t.teardown(server.close);
-    await createBareRepo(server, 'acme/widgets.git');
-    const { dest, url, c } = await workingCopy(t, server, engine, 'jgo/taken');
-    await commitToBare(server, 'acme/widgets.git', { branch: 'jgo/taken', files: { 'other.txt': 'someone else\n' }, from: 'main' });
-    writeFileSync(join(dest, 'mine.txt'), 'mine\n');
-    await commitChanges({ dir: dest, message: 'feat: mine\n', changes: await changedPaths(dest, c.engines), author: me }, c.engines);
-    await t.rejects(pushBranch({ dir: dest, url, branch: 'jgo/taken', credentials: undefined }), { code: 'push_rejected' });
-    t.notOk((await revParse(server, 'acme/widgets.git', 'jgo/taken')) === git(dest, 'rev-parse', 'HEAD'), 'the remote branch is untouched');
-  });
-
-  t.test(`${engine}: pushing to a repository that needs a token`, async (t) => {
-    const token = `tok-${randomBytes(12).toString('hex')}`;
-    const server = await startGitServer({ auth: { username: 'x-access-token', password: token } });
-    t.teardown(server.close);
-    await createBareRepo(server, 'acme/widgets.git');
-    const { dest, url, c } = await workingCopy(t, server, engine, 'jgo/b', token);
-    writeFileSync(join(dest, 'x.txt'), 'x\n');
-    await commitChanges({ dir: dest, message: 'feat: x\n', changes: await changedPaths(dest, c.engines), author: me }, c.engines);
-    await t.rejects(pushBranch({ dir: dest, url, branch: 'jgo/b', credentials: undefined }), { code: 'auth_failed' });
-    await pushBranch({ dir: dest, url, branch: 'jgo/b', credentials: creds(token, server) });
-    t.equal(await revParse(server, 'acme/widgets.git', 'jgo/b'), git(dest, 'rev-parse', 'HEAD'));
-    t.notMatch(git(dest, 'config', '--list'), token, 'the token is not in .git/config');
-  });
-
-  t.test(`${engine}: the remote's default branch moved while we worked`, async (t) => {
-    const server = await startGitServer();
-    t.teardown(server.close);
-    await createBareRepo(server, 'acme/widgets.git');
-    const { dest, url, c } = await workingCopy(t, server, engine, 'jgo/moved');
-    await commitToBare(server, 'acme/widgets.git', { branch: 'main', files: { 'upstream.txt': 'u\n' } });
-    writeFileSync(join(dest, 'mine.txt'), 'm\n');
-    const sha = await commitChanges({ dir: dest, message: 'feat: mine\n', changes: await changedPaths(dest, c.engines), author: me }, c.engines);
-    await pushBranch({ dir: dest, url, branch: 'jgo/moved', credentials: undefined });
-    t.equal(await revParse(server, 'acme/widgets.git', 'jgo/moved'), sha);
-  });
-}
-
-t.test('native: new files added with intent, then each commit is one `git commit --only` of exactly its paths', async (t) => {
+t.test(`additions, edits, deletions and renames in two commits, pushed and verified`, async (t) => {
   const server = await startGitServer();
   t.teardown(server.close);
   await createBareRepo(server, 'acme/widgets.git', { files: { 'README.md': 'r\n', 'old.txt': 'o\n', 'gone.txt': 'g\n' } });
-  const { dest, url, c } = await workingCopy(t, server, 'native', 'jgo/intent');
+  const { dest, url, c } = await workingCopy(t, server, 'jgo/20261123-202500');
   writeFileSync(join(dest, 'README.md'), 'r2\n');
   writeFileSync(join(dest, 'NEW.md'), 'n\n');
   rmSync(join(dest, 'gone.txt'));
   renameSync(join(dest, 'old.txt'), join(dest, 'moved.txt'));
-  const changes = await changedPaths(dest, c.engines);
-  t.equal(await intendToAdd(dest, changes, c.engines), true);
+  const changes = await changedPaths(dest);
+  t.same(changes.map((x) => `${x.kind} ${x.path}`), ['added NEW.md', 'modified README.md', 'deleted gone.txt', 'added moved.txt', 'deleted old.txt']);
+
+  const docs = changes.filter((x) => x.path.endsWith('.md'));
+  const rest = changes.filter((x) => !x.path.endsWith('.md'));
+  const first = await commitChanges({ dir: dest, message: 'docs: update the readme\n', changes: docs, author: me });
+  const second = await commitChanges({ dir: dest, message: 'chore: move old.txt and drop gone.txt\n\nBody line.\n', changes: rest, author: me });
+  t.equal(git(dest, 'rev-parse', 'HEAD'), second);
+  t.equal(git(dest, 'rev-parse', 'HEAD~1'), first);
+  t.equal(git(dest, 'status', '--porcelain'), '', 'everything committed');
+  t.equal(git(dest, 'log', '-1', '--format=%an <%ae>|%cn|%B', first), 'jgo <jgo@example.invalid>|jgo|docs: update the readme');
+  t.equal(git(dest, 'show', '--name-status', '--format=', second).split('\n').sort().join(','), 'D\tgone.txt,R100\told.txt\tmoved.txt', 'git sees the rename');
+
+  await pushBranch({ dir: dest, url, branch: 'jgo/20261123-202500', credentials: undefined });
+  t.equal(await revParse(server, 'acme/widgets.git', 'jgo/20261123-202500'), second, 'the server has the branch at HEAD');
+  const remote = await remoteState(url, c);
+  t.equal(remote.refs.get('refs/heads/jgo/20261123-202500'), second);
+});
+
+t.test(`a push never forces, and a rejected push says so`, async (t) => {
+  const server = await startGitServer();
+  t.teardown(server.close);
+  await createBareRepo(server, 'acme/widgets.git');
+  const { dest, url, c } = await workingCopy(t, server, 'jgo/taken');
+  await commitToBare(server, 'acme/widgets.git', { branch: 'jgo/taken', files: { 'other.txt': 'someone else\n' }, from: 'main' });
+  writeFileSync(join(dest, 'mine.txt'), 'mine\n');
+  await commitChanges({ dir: dest, message: 'feat: mine\n', changes: await changedPaths(dest), author: me });
+  await t.rejects(pushBranch({ dir: dest, url, branch: 'jgo/taken', credentials: undefined }), { code: 'push_rejected' });
+  t.notOk((await revParse(server, 'acme/widgets.git', 'jgo/taken')) === git(dest, 'rev-parse', 'HEAD'), 'the remote branch is untouched');
+});
+
+t.test(`pushing to a repository that needs a token`, async (t) => {
+  const token = `tok-${randomBytes(12).toString('hex')}`;
+  const server = await startGitServer({ auth: { username: 'x-access-token', password: token } });
+  t.teardown(server.close);
+  await createBareRepo(server, 'acme/widgets.git');
+  const { dest, url, c } = await workingCopy(t, server, 'jgo/b', token);
+  writeFileSync(join(dest, 'x.txt'), 'x\n');
+  await commitChanges({ dir: dest, message: 'feat: x\n', changes: await changedPaths(dest), author: me });
+  await t.rejects(pushBranch({ dir: dest, url, branch: 'jgo/b', credentials: undefined }), { code: 'auth_failed' });
+  await pushBranch({ dir: dest, url, branch: 'jgo/b', credentials: creds(token, server) });
+  t.equal(await revParse(server, 'acme/widgets.git', 'jgo/b'), git(dest, 'rev-parse', 'HEAD'));
+  t.notMatch(git(dest, 'config', '--list'), token, 'the token is not in .git/config');
+});
+
+t.test(`the remote's default branch moved while we worked`, async (t) => {
+  const server = await startGitServer();
+  t.teardown(server.close);
+  await createBareRepo(server, 'acme/widgets.git');
+  const { dest, url, c } = await workingCopy(t, server, 'jgo/moved');
+  await commitToBare(server, 'acme/widgets.git', { branch: 'main', files: { 'upstream.txt': 'u\n' } });
+  writeFileSync(join(dest, 'mine.txt'), 'm\n');
+  const sha = await commitChanges({ dir: dest, message: 'feat: mine\n', changes: await changedPaths(dest), author: me });
+  await pushBranch({ dir: dest, url, branch: 'jgo/moved', credentials: undefined });
+  t.equal(await revParse(server, 'acme/widgets.git', 'jgo/moved'), sha);
+});
+
+t.test('new files added with intent, then each commit is one `git commit --only` of exactly its paths', async (t) => {
+  const server = await startGitServer();
+  t.teardown(server.close);
+  await createBareRepo(server, 'acme/widgets.git', { files: { 'README.md': 'r\n', 'old.txt': 'o\n', 'gone.txt': 'g\n' } });
+  const { dest, url, c } = await workingCopy(t, server, 'jgo/intent');
+  writeFileSync(join(dest, 'README.md'), 'r2\n');
+  writeFileSync(join(dest, 'NEW.md'), 'n\n');
+  rmSync(join(dest, 'gone.txt'));
+  renameSync(join(dest, 'old.txt'), join(dest, 'moved.txt'));
+  const changes = await changedPaths(dest);
+  t.equal(await intendToAdd(dest, changes), true);
   t.match(git(dest, 'diff', '--name-only'), /^NEW\.md$/m, 'the new files are in the index with intent to add: git diff shows them');
   t.equal(git(dest, 'diff', '--cached', '--name-only'), '', 'and nothing is staged');
-  t.same((await changedPaths(dest, c.engines)).map((x) => `${x.kind} ${x.path}`), changes.map((x) => `${x.kind} ${x.path}`), 'and still read as added');
-  t.equal(await intendToAdd(dest, changes, new EngineChooser('isomorphic')), false, 'isomorphic-git stages at commit time instead');
+  t.same((await changedPaths(dest)).map((x) => `${x.kind} ${x.path}`), changes.map((x) => `${x.kind} ${x.path}`), 'and still read as added');
 
   // A git on PATH that notes each command, to count the processes a commit takes.
   const bin = tempDir(t);
@@ -129,11 +125,11 @@ t.test('native: new files added with intent, then each commit is one `git commit
   const env = { PATH: `${bin}:${process.env.PATH}`, HOME: dest };
   const docs = changes.filter((x) => x.path.endsWith('.md'));
   const rest = changes.filter((x) => !x.path.endsWith('.md'));
-  const first = await commitChanges({ dir: dest, message: 'docs: update the readme\n', changes: docs, author: me, intended: true }, c.engines, env);
+  const first = await commitChanges({ dir: dest, message: 'docs: update the readme\n', changes: docs, author: me, intended: true }, env);
   t.equal(git(dest, 'show', '--name-status', '--format=', first).split('\n').sort().join(','), 'A\tNEW.md,M\tREADME.md', 'the first commit holds exactly its paths');
   t.equal(git(dest, 'diff', '--name-only', '--', 'moved.txt'), 'moved.txt', 'the other new file is still only intended');
   t.equal(git(dest, 'diff', '--cached', '--name-only'), '', 'and still nothing is staged');
-  const second = await commitChanges({ dir: dest, message: 'chore: move old.txt and drop gone.txt\n', changes: rest, author: me, intended: true }, c.engines, env);
+  const second = await commitChanges({ dir: dest, message: 'chore: move old.txt and drop gone.txt\n', changes: rest, author: me, intended: true }, env);
   t.equal(git(dest, 'show', '--name-status', '--format=', second).split('\n').sort().join(','), 'D\tgone.txt,R100\told.txt\tmoved.txt', 'the second, the rest, the rename seen');
   t.equal(git(dest, 'status', '--porcelain'), '', 'everything committed');
   t.same(readFileSync(log, 'utf8').trim().split('\n'), ['commit', 'commit'], 'one git process per commit');
@@ -144,13 +140,13 @@ t.test('native: new files added with intent, then each commit is one `git commit
   t.same(files, ['NEW.md', 'README.md', 'moved.txt'], 'and the pushed tree is the working tree');
 });
 
-t.test('native: a commit starts no `git maintenance` in the one-run working copy', async (t) => {
+t.test('a commit starts no `git maintenance` in the one-run working copy', async (t) => {
   const { createHash } = await import('node:crypto');
   const { existsSync, readdirSync } = await import('node:fs');
   const server = await startGitServer();
   t.teardown(server.close);
   await createBareRepo(server, 'acme/widgets.git');
-  const { dest, c } = await workingCopy(t, server, 'native', 'jgo/quiet');
+  const { dest } = await workingCopy(t, server, 'jgo/quiet');
   // Set up so that git's automatic maintenance would pack, in the foreground, the moment a
   // commit asks for it: two loose objects in objects/17 (git's sample) pass gc.auto=1.
   git(dest, 'config', 'gc.auto', '1');
@@ -168,7 +164,7 @@ t.test('native: a commit starts no `git maintenance` in the one-run working copy
   const loose = () => blobs.filter((id) => existsSync(join(dest, '.git', 'objects', id.slice(0, 2), id.slice(2)))).length;
   const packs = () => (existsSync(join(dest, '.git', 'objects', 'pack')) ? readdirSync(join(dest, '.git', 'objects', 'pack')).filter((f) => f.endsWith('.pack')).length : 0);
   const before = packs();
-  await commitChanges({ dir: dest, message: 'feat: three files\n', changes: await changedPaths(dest, c.engines), author: me }, c.engines);
+  await commitChanges({ dir: dest, message: 'feat: three files\n', changes: await changedPaths(dest), author: me });
   t.equal(loose(), 3, 'the new objects are still loose: no gc ran');
   t.equal(packs(), before, 'and no pack was made');
   // The same setup does make git pack when a commit is made without jgo's setting: the test can fail.

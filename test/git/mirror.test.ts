@@ -1,26 +1,25 @@
 /**
- * The mirror against a real git smart-HTTP server (git http-backend on loopback), once per
- * engine: every case must hold whether isomorphic-git or native git does the work.
+ * The mirror against a real git smart-HTTP server (git http-backend on loopback): sync, rebuild,
+ * upkeep, and recording a pushed branch.
  */
 import t, { type Test } from 'tap';
 import { randomBytes } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
-import { existsSync, readdirSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { syncMirror, mirrorPath, EngineChooser, type Engine, type GitContext } from '../../lib/git/index.js';
+import { syncMirror, mirrorPath, type GitContext } from '../../lib/git/index.js';
 import { startGitServer, createBareRepo, commitToBare, deleteBranch, forcePush, createTag, revParse, runGit } from '../helpers/git-server.js';
 import { tempDir } from '../helpers/run.js';
 import { grepTree } from '../helpers/files.js';
 import { PassThrough } from 'node:stream';
 
 /** With a token: it goes to `origin` (the test server's) and nowhere else. */
-function context(engine: Engine, token?: string, origin?: string) {
+function context(token?: string, origin?: string) {
   const lines: string[] = [];
   const stderr = new PassThrough();
   let err = '';
   stderr.setEncoding('utf8').on('data', (d: string) => (err += d));
   const ctx: GitContext = {
-    engines: new EngineChooser(engine),
     credentials: token ? { token, from: 'GITHUB_TOKEN', origins: origin ? [origin] : [] } : undefined,
     log: (line) => lines.push(line),
     stderr,
@@ -32,108 +31,106 @@ function context(engine: Engine, token?: string, origin?: string) {
 const git = (dir: string, ...args: string[]) =>
   execFileSync('git', args, { cwd: dir, encoding: 'utf8', env: { PATH: process.env.PATH, HOME: dir, GIT_CONFIG_NOSYSTEM: '1' } }).trim();
 
-for (const engine of ['isomorphic', 'native'] as const) {
-  t.test(`${engine}: cold sync, warm no-change, new commit, deleted branch, force push, tags`, async (t) => {
-    const server = await startGitServer();
-    t.teardown(server.close);
-    const cache = tempDir(t);
-    const first = await createBareRepo(server, 'acme/widgets.git', { files: { 'README.md': '# widgets\n', 'src/a.txt': 'a\n' } });
-    await commitToBare(server, 'acme/widgets.git', { branch: 'feature', files: { 'f.txt': 'f\n' } });
-    await createTag(server, 'acme/widgets.git', 'v1', 'main', true);
-    const url = server.repoUrl('acme/widgets.git');
+t.test(`cold sync, warm no-change, new commit, deleted branch, force push, tags`, async (t) => {
+  const server = await startGitServer();
+  t.teardown(server.close);
+  const cache = tempDir(t);
+  const first = await createBareRepo(server, 'acme/widgets.git', { files: { 'README.md': '# widgets\n', 'src/a.txt': 'a\n' } });
+  await commitToBare(server, 'acme/widgets.git', { branch: 'feature', files: { 'f.txt': 'f\n' } });
+  await createTag(server, 'acme/widgets.git', 'v1', 'main', true);
+  const url = server.repoUrl('acme/widgets.git');
 
-    const { ctx, lines } = context(engine);
-    const cold = await syncMirror(url, cache, ctx);
-    t.equal(cold.path, mirrorPath(cache, url));
-    t.match(cold.path, /\/repos\/acme-widgets-[0-9a-f]{8}\.git$/);
-    t.equal(cold.defaultBranch, 'main');
-    t.equal(cold.headSha, first);
-    t.equal(cold.fetched, true);
-    t.equal(cold.rebuilt, false);
-    t.equal(git(cold.path, 'rev-parse', 'refs/heads/feature'), await revParse(server, 'acme/widgets.git', 'feature'));
-    t.equal(git(cold.path, 'cat-file', '-t', 'refs/tags/v1'), 'tag', 'annotated tags arrive as tag objects');
-    t.equal(git(cold.path, 'fsck', '--no-progress', '--no-dangling'), '', 'git fsck accepts the mirror');
-    t.match(lines.at(-1), /^cloned 3 refs/);
+  const { ctx, lines } = context();
+  const cold = await syncMirror(url, cache, ctx);
+  t.equal(cold.path, mirrorPath(cache, url));
+  t.match(cold.path, /\/repos\/acme-widgets-[0-9a-f]{8}\.git$/);
+  t.equal(cold.defaultBranch, 'main');
+  t.equal(cold.headSha, first);
+  t.equal(cold.fetched, true);
+  t.equal(cold.rebuilt, false);
+  t.equal(git(cold.path, 'rev-parse', 'refs/heads/feature'), await revParse(server, 'acme/widgets.git', 'feature'));
+  t.equal(git(cold.path, 'cat-file', '-t', 'refs/tags/v1'), 'tag', 'annotated tags arrive as tag objects');
+  t.equal(git(cold.path, 'fsck', '--no-progress', '--no-dangling'), '', 'git fsck accepts the mirror');
+  t.match(lines.at(-1), /^cloned 3 refs/);
 
-    server.resetStats();
-    const warm = await syncMirror(url, cache, ctx);
-    t.equal(warm.fetched, false, 'nothing fetched when nothing changed');
-    t.equal(server.uploadPackCount(), 0, 'no pack negotiated or transferred');
-    t.equal(warm.headSha, first);
-    t.match(lines.at(-1), /^up to date, 3 refs/);
+  server.resetStats();
+  const warm = await syncMirror(url, cache, ctx);
+  t.equal(warm.fetched, false, 'nothing fetched when nothing changed');
+  t.equal(server.uploadPackCount(), 0, 'no pack negotiated or transferred');
+  t.equal(warm.headSha, first);
+  t.match(lines.at(-1), /^up to date, 3 refs/);
 
-    const second = await commitToBare(server, 'acme/widgets.git', { branch: 'main', files: { 'src/b.txt': 'b\n' } });
-    const newer = await syncMirror(url, cache, ctx);
-    t.equal(newer.fetched, true);
-    t.equal(newer.headSha, second, 'the new commit arrived');
-    t.equal(git(newer.path, 'show', `${second}:src/b.txt`), 'b');
+  const second = await commitToBare(server, 'acme/widgets.git', { branch: 'main', files: { 'src/b.txt': 'b\n' } });
+  const newer = await syncMirror(url, cache, ctx);
+  t.equal(newer.fetched, true);
+  t.equal(newer.headSha, second, 'the new commit arrived');
+  t.equal(git(newer.path, 'show', `${second}:src/b.txt`), 'b');
 
-    await deleteBranch(server, 'acme/widgets.git', 'feature');
-    const rewritten = await forcePush(server, 'acme/widgets.git', 'main', { 'NEW.md': 'new history\n' });
-    await createTag(server, 'acme/widgets.git', 'v2', 'main');
-    const after = await syncMirror(url, cache, ctx);
-    t.equal(after.headSha, rewritten, 'a force-pushed branch follows the remote');
-    t.throws(() => git(after.path, 'rev-parse', '--verify', '-q', 'refs/heads/feature'), 'a deleted remote branch is pruned');
-    t.equal(git(after.path, 'rev-parse', 'refs/tags/v2'), rewritten, 'new tags arrive');
-    t.equal(git(after.path, 'fsck', '--no-progress', '--no-dangling'), '');
-  });
+  await deleteBranch(server, 'acme/widgets.git', 'feature');
+  const rewritten = await forcePush(server, 'acme/widgets.git', 'main', { 'NEW.md': 'new history\n' });
+  await createTag(server, 'acme/widgets.git', 'v2', 'main');
+  const after = await syncMirror(url, cache, ctx);
+  t.equal(after.headSha, rewritten, 'a force-pushed branch follows the remote');
+  t.throws(() => git(after.path, 'rev-parse', '--verify', '-q', 'refs/heads/feature'), 'a deleted remote branch is pruned');
+  t.equal(git(after.path, 'rev-parse', 'refs/tags/v2'), rewritten, 'new tags arrive');
+  t.equal(git(after.path, 'fsck', '--no-progress', '--no-dangling'), '');
+});
 
-  t.test(`${engine}: private repository with and without a token; the token is written nowhere`, async (t) => {
-    const token = `tok-${randomBytes(16).toString('hex')}`;
-    const server = await startGitServer({ auth: { username: 'x-access-token', password: token } });
-    t.teardown(server.close);
-    await createBareRepo(server, 'acme/private.git');
-    const cache = tempDir(t);
-    const url = server.repoUrl('acme/private.git');
+t.test(`private repository with and without a token; the token is written nowhere`, async (t) => {
+  const token = `tok-${randomBytes(16).toString('hex')}`;
+  const server = await startGitServer({ auth: { username: 'x-access-token', password: token } });
+  t.teardown(server.close);
+  await createBareRepo(server, 'acme/private.git');
+  const cache = tempDir(t);
+  const url = server.repoUrl('acme/private.git');
 
-    const anonymous = context(engine);
-    await t.rejects(syncMirror(url, cache, anonymous.ctx), { code: 'auth_failed', exitCode: 1 });
-    t.notOk(existsSync(mirrorPath(cache, url)), 'no mirror is left behind');
+  const anonymous = context();
+  await t.rejects(syncMirror(url, cache, anonymous.ctx), { code: 'auth_failed', exitCode: 1 });
+  t.notOk(existsSync(mirrorPath(cache, url)), 'no mirror is left behind');
 
-    const wrong = context(engine, 'wrong-token-value', server.url);
-    await t.rejects(syncMirror(url, cache, wrong.ctx), { code: 'auth_failed' });
+  const wrong = context('wrong-token-value', server.url);
+  await t.rejects(syncMirror(url, cache, wrong.ctx), { code: 'auth_failed' });
 
-    const authed = context(engine, token, server.url);
-    const result = await syncMirror(url, cache, authed.ctx);
-    t.equal(result.fetched, true);
-    t.same(await grepTree(cache, token), [], 'the token is in no file under the cache');
-    t.notMatch(authed.lines.join('\n') + authed.stderr(), token, 'nor in any output');
-    t.notMatch(git(result.path, 'config', '--list'), token);
-  });
+  const authed = context(token, server.url);
+  const result = await syncMirror(url, cache, authed.ctx);
+  t.equal(result.fetched, true);
+  t.same(await grepTree(cache, token), [], 'the token is in no file under the cache');
+  t.notMatch(authed.lines.join('\n') + authed.stderr(), token, 'nor in any output');
+  t.notMatch(git(result.path, 'config', '--list'), token);
+});
 
-  t.test(`${engine}: a missing repository and an unreachable host have their own codes`, async (t) => {
-    const server = await startGitServer();
-    t.teardown(server.close);
-    const cache = tempDir(t);
-    await t.rejects(syncMirror(server.repoUrl('acme/nope.git'), cache, context(engine).ctx), { code: 'repo_not_found' });
-    await t.rejects(syncMirror('http://127.0.0.1:9/acme/widgets.git', cache, context(engine).ctx), { code: 'network_error' });
-  });
+t.test(`a missing repository and an unreachable host have their own codes`, async (t) => {
+  const server = await startGitServer();
+  t.teardown(server.close);
+  const cache = tempDir(t);
+  await t.rejects(syncMirror(server.repoUrl('acme/nope.git'), cache, context().ctx), { code: 'repo_not_found' });
+  await t.rejects(syncMirror('http://127.0.0.1:9/acme/widgets.git', cache, context().ctx), { code: 'network_error' });
+});
 
-  t.test(`${engine}: a damaged mirror is rebuilt, and says so`, async (t) => {
-    const server = await startGitServer();
-    t.teardown(server.close);
-    const head = await createBareRepo(server, 'acme/widgets.git');
-    const cache = tempDir(t);
-    const url = server.repoUrl('acme/widgets.git');
-    const { ctx } = context(engine);
-    const first = await syncMirror(url, cache, ctx);
-    rmSync(join(first.path, 'objects'), { recursive: true });
-    const again = await syncMirror(url, cache, ctx);
-    t.equal(again.rebuilt, true);
-    t.equal(again.headSha, head);
-    t.equal(git(again.path, 'fsck', '--no-progress', '--no-dangling'), '');
-    // A pack cut short (a disk that filled up): the fetch or the check after it fails, so the
-    // mirror is built anew instead of serving broken objects.
-    await commitToBare(server, 'acme/widgets.git', { branch: 'main', files: { 'x.txt': 'x\n' } });
-    const packDir = join(again.path, 'objects', 'pack');
-    const packs = readdirSync(packDir).filter((e) => e.endsWith('.pack'));
-    t.ok(packs.length > 0, 'the mirror keeps packs, not loose objects');
-    for (const entry of packs) truncateSync(join(packDir, entry), 40);
-    const third = await syncMirror(url, cache, ctx);
-    t.equal(third.rebuilt, true);
-    t.equal(git(third.path, 'fsck', '--no-progress', '--no-dangling'), '');
-  });
-}
+t.test(`a damaged mirror is rebuilt, and says so`, async (t) => {
+  const server = await startGitServer();
+  t.teardown(server.close);
+  const head = await createBareRepo(server, 'acme/widgets.git');
+  const cache = tempDir(t);
+  const url = server.repoUrl('acme/widgets.git');
+  const { ctx } = context();
+  const first = await syncMirror(url, cache, ctx);
+  rmSync(join(first.path, 'objects'), { recursive: true });
+  const again = await syncMirror(url, cache, ctx);
+  t.equal(again.rebuilt, true);
+  t.equal(again.headSha, head);
+  t.equal(git(again.path, 'fsck', '--no-progress', '--no-dangling'), '');
+  // A pack cut short (a disk that filled up): the fetch or the check after it fails, so the
+  // mirror is built anew instead of serving broken objects.
+  await commitToBare(server, 'acme/widgets.git', { branch: 'main', files: { 'x.txt': 'x\n' } });
+  const packDir = join(again.path, 'objects', 'pack');
+  const packs = readdirSync(packDir).filter((e) => e.endsWith('.pack'));
+  t.ok(packs.length > 0, 'the mirror keeps packs, not loose objects');
+  for (const entry of packs) truncateSync(join(packDir, entry), 40);
+  const third = await syncMirror(url, cache, ctx);
+  t.equal(third.rebuilt, true);
+  t.equal(git(third.path, 'fsck', '--no-progress', '--no-dangling'), '');
+});
 
 t.test('leftovers of a killed sync (temp build, git lock files) do not break the next one', async (t) => {
   const server = await startGitServer();
@@ -141,7 +138,7 @@ t.test('leftovers of a killed sync (temp build, git lock files) do not break the
   await createBareRepo(server, 'acme/widgets.git');
   const cache = tempDir(t);
   const url = server.repoUrl('acme/widgets.git');
-  const { ctx } = context('native');
+  const { ctx } = context();
   const first = await syncMirror(url, cache, ctx);
   writeFileSync(join(first.path, 'packed-refs.lock'), '');
   const name = first.path.split('/').at(-1)!;
@@ -162,17 +159,17 @@ async function mirrorAndCopy(t: Test, branch: string) {
   const cache = tempDir(t);
   await createBareRepo(server, 'acme/widgets.git', { files: { 'README.md': '# widgets\n' } });
   const url = server.repoUrl('acme/widgets.git');
-  const { ctx } = context('native');
+  const { ctx } = context();
   const mirror = (await syncMirror(url, cache, ctx)).path;
   const dest = join(tempDir(t), 'repo');
   await makeWorkingCopy({ mirror, url, dest, base: 'main', branch }, ctx);
   return { server, cache, url, ctx, mirror, dest };
 }
 
-t.test('the objects ship leaves in the mirror: shared as files, and packed by a sync once they are many', async (t) => {
+t.test('the objects ship leaves in the mirror: fetched loose from the working copy, and packed by a sync once they are many', async (t) => {
   const { createHash } = await import('node:crypto');
   const { recordPushed } = await import('../../lib/git/index.js');
-  const { LOOSE_LIMIT, SAMPLE_DIRS } = await import('../../lib/git/mirror.js');
+  const { LOOSE_LIMIT, SAMPLE_DIRS } = await import('../../lib/git/mirror-store.js');
   const { server, cache, url, ctx, mirror, dest } = await mirrorAndCopy(t, 'jgo/many');
   // Enough files whose blobs land in the sampled fan-out directories (objects/00 to 0f, 1/16th of
   // the loose objects) to pass the limit: found by hashing as git does, so the test needs no luck.
@@ -204,7 +201,7 @@ t.test('the objects ship leaves in the mirror: shared as files, and packed by a 
 t.test('a verified push: the mirror takes the objects and the branch; a mirror held by a sync is left to that sync', async (t) => {
   const { recordPushed } = await import('../../lib/git/index.js');
   const { acquireLock } = await import('../../lib/git/lock.js');
-  const { mirrorLockPath } = await import('../../lib/git/mirror.js');
+  const { mirrorLockPath } = await import('../../lib/git/mirror-store.js');
   const { cache, url, ctx, mirror, dest } = await mirrorAndCopy(t, 'jgo/recorded');
   writeFileSync(join(dest, 'NOTES.md'), 'notes\n');
   git(dest, 'add', '-A');
@@ -220,15 +217,55 @@ t.test('a verified push: the mirror takes the objects and the branch; a mirror h
   git(mirror, 'fsck', '--no-progress', '--no-dangling');
 });
 
+t.test('recording runs git fetch, no copy of object files; a branch that is not the proven commit is not kept', async (t) => {
+  const { recordPushed } = await import('../../lib/git/index.js');
+  const { ctx, mirror, dest } = await mirrorAndCopy(t, 'jgo/moved-after');
+  writeFileSync(join(dest, 'A.md'), 'a\n');
+  git(dest, 'add', '-A');
+  git(dest, '-c', 'user.name=t', '-c', 'user.email=t@t', 'commit', '-q', '-m', 'a');
+  const proven = git(dest, 'rev-parse', 'HEAD');
+  writeFileSync(join(dest, 'B.md'), 'b\n');
+  git(dest, 'add', '-A');
+  git(dest, '-c', 'user.name=t', '-c', 'user.email=t@t', 'commit', '-q', '-m', 'b, after the push');
+
+  // A git on PATH that notes each command: the mirror is written by git, and by a fetch.
+  const bin = tempDir(t);
+  const log = join(bin, 'commands.log');
+  const real = execFileSync('sh', ['-c', 'command -v git'], { encoding: 'utf8' }).trim();
+  writeFileSync(join(bin, 'git'), `#!/bin/sh\necho "$1" >> '${log}'\nexec '${real}' "$@"\n`, { mode: 0o755 });
+  const counted = { ...ctx, env: { ...ctx.env, PATH: `${bin}:${process.env.PATH}` } };
+  t.equal(await recordPushed({ mirror, dir: dest, branch: 'jgo/moved-after', sha: proven }, counted), false, 'the working copy is ahead of what the remote was shown to hold');
+  t.throws(() => git(mirror, 'rev-parse', '--verify', '-q', 'refs/heads/jgo/moved-after'), 'so the mirror does not keep the branch');
+  t.match(readFileSync(log, 'utf8'), /^fetch\n/, 'the objects came by git fetch');
+
+  git(dest, 'reset', '-q', '--hard', proven);
+  t.equal(await recordPushed({ mirror, dir: dest, branch: 'jgo/moved-after', sha: proven }, ctx), true);
+  t.equal(git(mirror, 'rev-parse', 'refs/heads/jgo/moved-after'), proven);
+  t.notOk(existsSync(join(mirror, 'FETCH_HEAD')), 'no FETCH_HEAD in the mirror');
+  git(mirror, 'fsck', '--no-progress', '--no-dangling');
+});
+
+t.test('tags the agent made in the working copy do not reach the mirror', async (t) => {
+  const { recordPushed } = await import('../../lib/git/index.js');
+  const { ctx, mirror, dest } = await mirrorAndCopy(t, 'jgo/tagged');
+  writeFileSync(join(dest, 'T.md'), 't\n');
+  git(dest, 'add', '-A');
+  git(dest, '-c', 'user.name=t', '-c', 'user.email=t@t', 'commit', '-q', '-m', 't');
+  git(dest, 'tag', 'agent-tag');
+  const sha = git(dest, 'rev-parse', 'HEAD');
+  t.equal(await recordPushed({ mirror, dir: dest, branch: 'jgo/tagged', sha }, ctx), true);
+  t.throws(() => git(mirror, 'rev-parse', '--verify', '-q', 'refs/tags/agent-tag'), 'the tag stays in the working copy');
+});
+
 t.test('a mirror that gathers many loose refs (a branch per run) has them packed by a sync', async (t) => {
-  const { LOOSE_REFS_LIMIT } = await import('../../lib/git/mirror.js');
+  const { LOOSE_REFS_LIMIT } = await import('../../lib/git/mirror-store.js');
   const { readLocalRefs } = await import('../../lib/git/refs.js');
   const server = await startGitServer();
   t.teardown(server.close);
   const cache = tempDir(t);
   const main = await createBareRepo(server, 'acme/widgets.git', { files: { 'README.md': '# widgets\n' } });
   const url = server.repoUrl('acme/widgets.git');
-  const { ctx } = context('native');
+  const { ctx } = context();
   const mirror = (await syncMirror(url, cache, ctx)).path;
   // As after many runs: more branches than the limit, which a fetch writes as loose refs.
   const count = LOOSE_REFS_LIMIT + 6;
@@ -255,13 +292,13 @@ t.test('a mirror that gathers many loose refs (a branch per run) has them packed
 
 t.test('a sync that had to wait for the lock sees the remote as it is after the wait', async (t) => {
   const { acquireLock } = await import('../../lib/git/lock.js');
-  const { mirrorLockPath } = await import('../../lib/git/mirror.js');
+  const { mirrorLockPath } = await import('../../lib/git/mirror-store.js');
   const server = await startGitServer();
   t.teardown(server.close);
   await createBareRepo(server, 'acme/widgets.git');
   const url = server.repoUrl('acme/widgets.git');
   const cache = tempDir(t);
-  const ctx: GitContext = { ...context('native').ctx, engines: new EngineChooser('auto') };
+  const ctx: GitContext = context().ctx;
   await syncMirror(url, cache, ctx);
   server.resetStats();
   const unhurried = await syncMirror(url, cache, ctx);

@@ -1,9 +1,9 @@
-/** Changed paths in a working copy, on both engines: additions, untracked, deletions, edits. */
+/** Changed paths in a working copy: additions, untracked, deletions, edits. */
 import t from 'tap';
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { changedPaths, EngineChooser } from '../../lib/git/index.js';
+import { changedPaths } from '../../lib/git/index.js';
 import { parsePorcelainZ } from '../../lib/git/status.js';
 import { tempDir } from '../helpers/run.js';
 
@@ -14,32 +14,30 @@ const git = (dir: string, ...args: string[]) =>
     env: { PATH: process.env.PATH, HOME: dir, GIT_CONFIG_NOSYSTEM: '1' },
   });
 
-for (const engine of ['isomorphic', 'native'] as const) {
-  t.test(`${engine}: what changed, untracked files included, ignored files not`, async (t) => {
-    const dir = tempDir(t);
-    git(dir, 'init', '-q', '-b', 'main');
-    mkdirSync(join(dir, 'src'));
-    writeFileSync(join(dir, 'README.md'), 'a\n');
-    writeFileSync(join(dir, 'src', 'keep.ts'), 'k\n');
-    writeFileSync(join(dir, 'src', 'gone.ts'), 'g\n');
-    writeFileSync(join(dir, '.gitignore'), 'build/\n');
-    git(dir, 'add', '.');
-    git(dir, 'commit', '-q', '-m', 'init');
-    writeFileSync(join(dir, 'README.md'), 'b\n');
-    rmSync(join(dir, 'src', 'gone.ts'));
-    mkdirSync(join(dir, 'docs', 'deep'), { recursive: true });
-    writeFileSync(join(dir, 'docs', 'deep', 'new.md'), 'n\n');
-    mkdirSync(join(dir, 'build'));
-    writeFileSync(join(dir, 'build', 'out.js'), 'ignored\n');
-    const changes = await changedPaths(dir, new EngineChooser(engine));
-    t.same(changes, [
-      { path: 'README.md', kind: 'modified' },
-      { path: 'docs/deep/new.md', kind: 'added' },
-      { path: 'src/gone.ts', kind: 'deleted' },
-    ]);
-    t.same(await changedPaths(dir, new EngineChooser(engine), { paths: ['README.md'] }), [{ path: 'README.md', kind: 'modified' }], 'narrowed to known paths');
-  });
-}
+t.test('what changed, untracked files included, ignored files not', async (t) => {
+  const dir = tempDir(t);
+  git(dir, 'init', '-q', '-b', 'main');
+  mkdirSync(join(dir, 'src'));
+  writeFileSync(join(dir, 'README.md'), 'a\n');
+  writeFileSync(join(dir, 'src', 'keep.ts'), 'k\n');
+  writeFileSync(join(dir, 'src', 'gone.ts'), 'g\n');
+  writeFileSync(join(dir, '.gitignore'), 'build/\n');
+  git(dir, 'add', '.');
+  git(dir, 'commit', '-q', '-m', 'init');
+  writeFileSync(join(dir, 'README.md'), 'b\n');
+  rmSync(join(dir, 'src', 'gone.ts'));
+  mkdirSync(join(dir, 'docs', 'deep'), { recursive: true });
+  writeFileSync(join(dir, 'docs', 'deep', 'new.md'), 'n\n');
+  mkdirSync(join(dir, 'build'));
+  writeFileSync(join(dir, 'build', 'out.js'), 'ignored\n');
+  const changes = await changedPaths(dir);
+  t.same(changes, [
+    { path: 'README.md', kind: 'modified' },
+    { path: 'docs/deep/new.md', kind: 'added' },
+    { path: 'src/gone.ts', kind: 'deleted' },
+  ]);
+  t.same(await changedPaths(dir, { paths: ['README.md'] }), [{ path: 'README.md', kind: 'modified' }], 'narrowed to known paths');
+});
 
 t.test('porcelain -z parsing: spaces, renames, staged additions', async (t) => {
   t.same(parsePorcelainZ(' M a b.txt\0?? new file\0R  new.md\0old.md\0A  staged.ts\0 D del\0 A intended.ts\0'), [

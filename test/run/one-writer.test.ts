@@ -145,11 +145,11 @@ t.test('a jgo-worktree killed half-way leaves a copy that jgo resume recognises 
   t.teardown(server.close);
   await createBareRepo(server, 'acme/widgets.git', { files: { 'README.md': '# widgets\n' } });
   // git on PATH, as jgo-worktree finds it: SIGKILLs the stage that runs it (its parent) at the
-  // checkout, once the repository's files are half written, while the flag file is there.
+  // checkout, once the clone is made and before its files are written, while the flag file is there.
   const tools = tempDir(t);
   const flagFile = join(tools, 'kill');
   const realGit = execFileSync('sh', ['-c', 'command -v git'], { encoding: 'utf8' }).trim();
-  writeFileSync(join(tools, 'git'), `#!/bin/sh\nif [ "$1" = read-tree ] && [ -e '${flagFile}' ]; then kill -KILL $PPID; sleep 5; exit 1; fi\nexec '${realGit}' "$@"\n`);
+  writeFileSync(join(tools, 'git'), `#!/bin/sh\nif [ "$1" = checkout ] && [ -e '${flagFile}' ]; then kill -KILL $PPID; sleep 5; exit 1; fi\nexec '${realGit}' "$@"\n`);
   chmodSync(join(tools, 'git'), 0o755);
   writeFileSync(flagFile, '');
   const url = server.repoUrl('acme/widgets.git');

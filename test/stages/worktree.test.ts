@@ -1,6 +1,6 @@
 /**
- * jgo-worktree through the stage harness, once per engine: the working copy must be an
- * ordinary repository that native git accepts, because codex runs git in it.
+ * jgo-worktree through the stage harness: the working copy must be an ordinary repository that
+ * git accepts, because codex runs git in it.
  */
 import t, { type Test } from 'tap';
 import { execFileSync } from 'node:child_process';
@@ -37,58 +37,56 @@ async function stage(t: Test, spec: ReturnType<typeof syncStage>, input: object,
   return { code, out: JSON.parse(io.out()), err: io.err() };
 }
 
-for (const engine of ['isomorphic', 'native'] as const) {
-  t.test(`${engine}: an ordinary repository on a new branch, origin the real remote`, async (t) => {
-    const server = await startGitServer();
-    t.teardown(server.close);
-    await richRepo(server);
-    const cache = tempDir(t);
-    const env = { JGO_GIT_BASE_URL: server.url, JGO_CACHE_DIR: cache, JGO_GIT_ENGINE: engine };
-    const url = server.repoUrl('acme/widgets.git');
-    const synced = await stage(t, syncStage(), { jgo: 1, run_id: '20261123-202500-7f3a', repo: { ref: 'acme/widgets', url } }, env);
-    t.equal(synced.code, 0, synced.err);
+t.test(`an ordinary repository on a new branch, origin the real remote`, async (t) => {
+  const server = await startGitServer();
+  t.teardown(server.close);
+  await richRepo(server);
+  const cache = tempDir(t);
+  const env = { JGO_GIT_BASE_URL: server.url, JGO_CACHE_DIR: cache };
+  const url = server.repoUrl('acme/widgets.git');
+  const synced = await stage(t, syncStage(), { jgo: 1, run_id: '20261123-202500-7f3a', repo: { ref: 'acme/widgets', url } }, env);
+  t.equal(synced.code, 0, synced.err);
 
-    const made = await stage(t, worktreeStage(), synced.out, env);
+  const made = await stage(t, worktreeStage(), synced.out, env);
+  t.equal(made.code, 0, made.err);
+  const wt = made.out.worktree;
+  t.equal(wt.path, join(cache, 'work', '20261123-202500-7f3a', 'repo'));
+  t.equal(wt.branch, 'jgo/20261123-202500');
+  t.equal(wt.base_branch, 'main');
+  t.equal(wt.base_sha, synced.out.mirror.head_sha);
+
+  t.equal(git(wt.path, 'status', '--porcelain'), '', 'git status is clean');
+  t.equal(git(wt.path, 'branch', '--show-current'), 'jgo/20261123-202500');
+  t.equal(git(wt.path, 'log', '--format=%s').split('\n').length, 2, 'git log shows the history');
+  t.equal(git(wt.path, 'fsck', '--no-progress', '--no-dangling'), '', 'git fsck is clean');
+  t.equal(git(wt.path, 'remote', 'get-url', 'origin'), url, 'origin is the real remote, not the mirror');
+  t.equal(git(wt.path, 'rev-parse', 'origin/main'), wt.base_sha, 'origin/main is known without a fetch');
+  t.ok(statSync(join(wt.path, 'run.sh')).mode & 0o100, 'the exec bit is on disk');
+  t.ok(lstatSync(join(wt.path, 'LINK.md')).isSymbolicLink(), 'the symlink is a symlink');
+  t.equal(git(wt.path, 'config', 'core.filemode'), 'true');
+
+  // codex edits; native git must see exactly that.
+  writeFileSync(join(wt.path, 'README.md'), '# widgets\nmore\n');
+  t.equal(git(wt.path, 'status', '--porcelain'), 'M README.md');
+});
+
+t.test(`branch names already taken get -2, -3`, async (t) => {
+  const server = await startGitServer();
+  t.teardown(server.close);
+  await createBareRepo(server, 'acme/widgets.git');
+  await commitToBare(server, 'acme/widgets.git', { branch: 'jgo/20261123-202500', files: { 'x': 'x\n' } });
+  const cache = tempDir(t);
+  const env = { JGO_GIT_BASE_URL: server.url, JGO_CACHE_DIR: cache };
+  const url = server.repoUrl('acme/widgets.git');
+  const synced = await stage(t, syncStage(), { jgo: 1, repo: { ref: 'acme/widgets', url } }, env);
+  const branches: string[] = [];
+  for (const id of ['20261123-202500-aaaa', '20261123-202500-bbbb']) {
+    const made = await stage(t, worktreeStage(), { ...synced.out, run_id: id }, env);
     t.equal(made.code, 0, made.err);
-    const wt = made.out.worktree;
-    t.equal(wt.path, join(cache, 'work', '20261123-202500-7f3a', 'repo'));
-    t.equal(wt.branch, 'jgo/20261123-202500');
-    t.equal(wt.base_branch, 'main');
-    t.equal(wt.base_sha, synced.out.mirror.head_sha);
-
-    t.equal(git(wt.path, 'status', '--porcelain'), '', 'git status is clean');
-    t.equal(git(wt.path, 'branch', '--show-current'), 'jgo/20261123-202500');
-    t.equal(git(wt.path, 'log', '--format=%s').split('\n').length, 2, 'git log shows the history');
-    t.equal(git(wt.path, 'fsck', '--no-progress', '--no-dangling'), '', 'git fsck is clean');
-    t.equal(git(wt.path, 'remote', 'get-url', 'origin'), url, 'origin is the real remote, not the mirror');
-    t.equal(git(wt.path, 'rev-parse', 'origin/main'), wt.base_sha, 'origin/main is known without a fetch');
-    t.ok(statSync(join(wt.path, 'run.sh')).mode & 0o100, 'the exec bit is on disk');
-    t.ok(lstatSync(join(wt.path, 'LINK.md')).isSymbolicLink(), 'the symlink is a symlink');
-    t.equal(git(wt.path, 'config', 'core.filemode'), 'true');
-
-    // codex edits; native git must see exactly that.
-    writeFileSync(join(wt.path, 'README.md'), '# widgets\nmore\n');
-    t.equal(git(wt.path, 'status', '--porcelain'), 'M README.md');
-  });
-
-  t.test(`${engine}: branch names already taken get -2, -3`, async (t) => {
-    const server = await startGitServer();
-    t.teardown(server.close);
-    await createBareRepo(server, 'acme/widgets.git');
-    await commitToBare(server, 'acme/widgets.git', { branch: 'jgo/20261123-202500', files: { 'x': 'x\n' } });
-    const cache = tempDir(t);
-    const env = { JGO_GIT_BASE_URL: server.url, JGO_CACHE_DIR: cache, JGO_GIT_ENGINE: engine };
-    const url = server.repoUrl('acme/widgets.git');
-    const synced = await stage(t, syncStage(), { jgo: 1, repo: { ref: 'acme/widgets', url } }, env);
-    const branches: string[] = [];
-    for (const id of ['20261123-202500-aaaa', '20261123-202500-bbbb']) {
-      const made = await stage(t, worktreeStage(), { ...synced.out, run_id: id }, env);
-      t.equal(made.code, 0, made.err);
-      branches.push(made.out.worktree.branch);
-    }
-    t.same(branches, ['jgo/20261123-202500-2', 'jgo/20261123-202500-3'], 'the mirror has -1; the live worktree holds -2');
-  });
-}
+    branches.push(made.out.worktree.branch);
+  }
+  t.same(branches, ['jgo/20261123-202500-2', 'jgo/20261123-202500-3'], 'the mirror has -1; the live worktree holds -2');
+});
 
 t.test('--base, a missing base, an existing working copy, and a missing mirror', async (t) => {
   const server = await startGitServer();
