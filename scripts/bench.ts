@@ -4,10 +4,9 @@
  * realistic size served by the tests' loopback smart-HTTP server (git http-backend).
  *
  *   node dist/scripts/bench.js [--files 5000] [--commits 2000] [--runs 5] [--cold-runs 3]
- *                              [--engines auto,isomorphic,native] [--only sync_warm,…]
- *                              [--cap 120] [--json] [--quick] [--no-time]
+ *                              [--only sync_warm,…] [--cap 120] [--json] [--quick] [--no-time]
  *
- * Prints a table (stdout; --json for machines; progress on stderr): per operation and engine,
+ * Prints a table (stdout; --json for machines; progress on stderr): per operation,
  * the medians of jgo and native git, their ratio against the issue's target, and peak memory.
  * Exits 0 when every row ran, whatever the targets say (it is a report); 1 when a row errored;
  * 2 on bad flags. The rows are data (scripts/bench/rows.ts, `defineRow`): add one there to
@@ -24,7 +23,7 @@ import { cpus, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { startGitServer } from '../test/helpers/git-server.js';
-import { ENGINES, makeContext, type EngineName } from './bench/context.js';
+import { makeContext } from './bench/context.js';
 import { findGnuTime, makeRunner } from './bench/measure.js';
 import { startPushProxy } from './bench/proxy.js';
 import { formatTable, targets, type Report } from './bench/report.js';
@@ -33,14 +32,12 @@ import { PUSH_PROBE, ROWS } from './bench/rows.js';
 import { runRows } from './bench/run.js';
 
 const USAGE = `usage: node dist/scripts/bench.js [--files N] [--commits N] [--runs N] [--cold-runs N]
-                              [--engines auto,isomorphic,native] [--only ROW,…] [--cap SECONDS]
-                              [--json] [--quick] [--no-time]
+                              [--only ROW,…] [--cap SECONDS] [--json] [--quick] [--no-time]
   --files      files in the generated repository (default 5000; --quick: 200)
   --commits    commits in its history (default 2000; --quick: 40)
   --runs       timed runs per warm row, after one warm-up (default 5; --quick: 1; start-up: 3x;
                ship and push rows: at most 3, no warm-up, one when jgo takes over 5 s)
   --cold-runs  timed runs of cold rows (default 3; --quick: 1)
-  --engines    JGO_GIT_ENGINE values to measure (default auto,isomorphic,native)
   --only       row ids to run (${ROWS.map((r) => r.id).join(', ')})
   --cap        seconds after which a run is killed and recorded as over the cap (default 120;
                ship and push rows: 30 at most)
@@ -67,7 +64,6 @@ function parseFlags(argv: string[]) {
       commits: { type: 'string' },
       runs: { type: 'string' },
       'cold-runs': { type: 'string' },
-      engines: { type: 'string' },
       only: { type: 'string' },
       cap: { type: 'string' },
       json: { type: 'boolean', default: false },
@@ -77,13 +73,6 @@ function parseFlags(argv: string[]) {
     },
   });
   const quick = values.quick ?? false;
-  const engines = (values.engines ?? ENGINES.join(','))
-    .split(',')
-    .map((e) => e.trim())
-    .filter(Boolean);
-  for (const e of engines) {
-    if (!(ENGINES as readonly string[]).includes(e)) throw new UsageProblem(`--engines: ${JSON.stringify(e)} is not one of ${ENGINES.join(', ')}`);
-  }
   const only = values.only?.split(',').map((r) => r.trim()).filter(Boolean);
   for (const id of only ?? []) {
     if (!ROWS.some((r) => r.id === id)) throw new UsageProblem(`--only: no row ${JSON.stringify(id)} (rows: ${ROWS.map((r) => r.id).join(', ')})`);
@@ -98,7 +87,6 @@ function parseFlags(argv: string[]) {
     commits: positiveInt('commits', values.commits, quick ? 40 : 2000),
     runs,
     coldRuns: positiveInt('cold-runs', values['cold-runs'], quick ? 1 : Math.min(3, runs)),
-    engines: engines as EngineName[],
     rows: only ? ROWS.filter((r) => only.includes(r.id)) : ROWS,
     capMs: positiveInt('cap', values.cap, 120) * 1000,
   };
@@ -151,7 +139,6 @@ async function main(): Promise<number> {
     const ctx = makeContext({ root, dist, repoRoot: resolve(built, '..'), server, proxy, repoName, repo, runner, capMs: flags.capMs, log });
     const memoryLimitKiB = (2 * repo.packBytes) / 1024 + 150 * 1024;
     const rows = await runRows(ctx, flags.rows, {
-      engines: flags.engines,
       runs: flags.runs,
       coldRuns: flags.coldRuns,
       warmup: !flags.quick,

@@ -83,7 +83,6 @@ async function main(): Promise<void> {
       CODEX_FAKE_SCRIPT: script,
       CODEX_FAKE_RECORD: record,
       JGO_ENV_FILE: join(home, 'none.env'),
-      ...(process.env.JGO_GIT_ENGINE ? { JGO_GIT_ENGINE: process.env.JGO_GIT_ENGINE } : {}),
       ...(process.env.JGO_CODE_CACHE ? { JGO_CODE_CACHE: process.env.JGO_CODE_CACHE } : {}),
       ...(process.env.JGO_TRACE ? { JGO_TRACE: process.env.JGO_TRACE } : {}),
     };

@@ -9,7 +9,6 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { ROOT, tempDir, type RunResult } from './helpers/run.js';
 import { ROWS } from '../scripts/bench/rows.js';
-import { ENGINES } from '../scripts/bench/context.js';
 
 const bench = join(ROOT, 'dist', 'scripts', 'bench.js');
 
@@ -50,7 +49,6 @@ interface Side {
 }
 interface Row {
   id: string;
-  engine: string;
   target: number;
   jgo: Side;
   native: Side;
@@ -68,7 +66,7 @@ interface Report {
   ok: boolean;
 }
 
-t.test('bench --quick --json: every row, every engine, with numbers', async (t) => {
+t.test('bench --quick --json: every row, with numbers', async (t) => {
   // The cached repository and every scratch directory go under this TMPDIR, removed afterwards.
   const tmp = tempDir(t, 'jgo-bench-test-');
   const result = await runBench(['--quick', '--json'], tmp, 90_000);
@@ -79,16 +77,16 @@ t.test('bench --quick --json: every row, every engine, with numbers', async (t) 
   t.match(result.stderr, /generating a repository of 200 files and 40 commits/, 'the repository was generated (and said so)');
 
   t.same(
-    report.rows.map((r) => `${r.id} ${r.engine}`),
-    ROWS.flatMap((row) => (row.perEngine ? ENGINES.map((e) => `${row.id} ${e}`) : [`${row.id} -`])),
-    'one row per operation and engine, in order',
+    report.rows.map((r) => r.id),
+    ROWS.map((row) => row.id),
+    'one row per operation, in order',
   );
   for (const id of ['startup', 'sync_cold', 'sync_warm', 'sync_new_commit', 'worktree', 'ship_commit_push', 'push', 'push_moved']) {
     t.ok(report.rows.some((r) => r.id === id), `the issue's row ${id} is there`);
   }
   const memory = report.meta.memory !== undefined;
   for (const row of report.rows) {
-    const name = `${row.id} [${row.engine}]`;
+    const name = row.id;
     t.equal(row.error ?? null, null, `${name}: no error`);
     t.ok(row.jgo.runsMs.length >= 1, `${name}: jgo ran`);
     t.equal(row.native.runsMs.length, row.jgo.runsMs.length, `${name}: native ran as often`);
@@ -103,13 +101,13 @@ t.test('bench --quick --json: every row, every engine, with numbers', async (t) 
       if (row.id !== 'startup') t.equal(typeof row.memoryPass, 'boolean', `${name}: memory verdict`);
     }
   }
-  t.equal(report.targets.length, 11, 'a line per target of the default engine (8 ratios, 2 pushes sending only new objects, memory)');
+  t.equal(report.targets.length, 11, 'a line per target (8 ratios, 2 pushes sending only new objects, memory)');
   for (const target of report.targets.slice(0, 10)) t.equal(typeof target.value, 'number', `${target.name}: measured`);
   t.same(report.targets.filter((x) => x.unit === 'objects').map((x) => x.limit), [0, 0], 'the push targets allow no object beyond the new ones');
 
   // The ship and push rows: what each push sent, against what the commit adds; jgo's time is its own.
   for (const row of report.rows.filter((r) => ['ship_commit_push', 'push', 'push_moved'].includes(r.id))) {
-    const name = `${row.id} [${row.engine}]`;
+    const name = row.id;
     t.ok(typeof row.newObjects === 'number' && row.newObjects > 0, `${name}: the objects the commit adds are counted`);
     for (const [which, side] of [['jgo', row.jgo], ['native', row.native]] as const) {
       t.equal(side.sentObjects.length, side.runsMs.length, `${name}: every ${which} push was seen by the proxy`);
@@ -121,10 +119,10 @@ t.test('bench --quick --json: every row, every engine, with numbers', async (t) 
     t.equal(row.jgo.wallMs.length, row.jgo.runsMs.length, `${name}: a wall time per run`);
   }
   for (const id of ['ship_commit_push', 'push']) {
-    // The remote did not move: native git sends exactly the new objects, and so does jgo's default engine.
-    const auto = report.rows.find((r) => r.id === id && r.engine === 'auto');
-    t.same(auto?.native.extraObjects.every((n) => n === 0), true, `${id}: native git push sent only the new objects`);
-    t.same(auto?.jgo.extraObjects.every((n) => n === 0), true, `${id} [auto]: jgo sent only the new objects`);
+    // The remote did not move: native git sends exactly the new objects, and so does jgo.
+    const row = report.rows.find((r) => r.id === id);
+    t.same(row?.native.extraObjects.every((n) => n === 0), true, `${id}: native git push sent only the new objects`);
+    t.same(row?.jgo.extraObjects.every((n) => n === 0), true, `${id}: jgo sent only the new objects`);
   }
   t.notMatch(result.stderr, /left on the server/, 'every run deleted the branches it pushed');
   if (existsSync('/usr/bin/time')) t.ok(memory, 'GNU time is used when /usr/bin/time exists');
@@ -134,16 +132,19 @@ t.test('bench --quick --json: every row, every engine, with numbers', async (t) 
   t.equal(again.code, 0, again.stderr);
   t.match(again.stderr, /using the cached repository .* generation skipped/);
   t.same(
-    (JSON.parse(again.stdout) as Report).rows.map((r) => `${r.id} ${r.engine}`),
-    ['startup -'],
+    (JSON.parse(again.stdout) as Report).rows.map((r) => r.id),
+    ['startup'],
   );
 });
 
 t.test('bench: bad flags exit 2 with usage', async (t) => {
   const tmp = tempDir(t, 'jgo-bench-test-');
-  const result = await runBench(['--engines', 'turbo'], tmp, 30_000);
+  const result = await runBench(['--only', 'turbo'], tmp, 30_000);
   t.equal(result.code, 2);
-  t.match(result.stderr, /--engines: "turbo" is not one of/);
+  t.match(result.stderr, /--only: no row "turbo"/);
+  const gone = await runBench(['--engines', 'native'], tmp, 30_000);
+  t.equal(gone.code, 2, 'there is one git: --engines is no flag');
+  t.match(gone.stderr, /Unknown option '--engines'/);
   t.match(result.stderr, /usage: node dist\/scripts\/bench.js/);
   t.equal(result.stdout, '');
 });

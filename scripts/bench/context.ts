@@ -3,15 +3,12 @@
  * and native git as processes (each with its own, minimal environment), and untimed helpers that
  * bring a mirror up to date or move the remote, so rows only say what they time.
  */
-import { cp, mkdir, rm } from 'node:fs/promises';
+import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { commitToBare, type GitServer } from '../../test/helpers/git-server.js';
 import type { Cmd, Runner } from './measure.js';
 import type { PushProxy } from './proxy.js';
 import { newFileText, prng, type BenchRepo } from './repo.js';
-
-export type EngineName = 'auto' | 'isomorphic' | 'native';
-export const ENGINES: readonly EngineName[] = ['auto', 'isomorphic', 'native'];
 
 /** The `mirror` of an envelope, as jgo-sync wrote it. */
 export interface MirrorField {
@@ -46,27 +43,24 @@ export interface BenchContext {
   tmp(prefix: string): string;
   /** A run id no other run of this benchmark has (distinct work dirs and branch names). */
   runId(): string;
-  /** node dist/cmd/<name>.js with an envelope on stdin; env is PATH, HOME, JGO_CACHE_DIR, JGO_GIT_ENGINE. */
-  stage(name: string, engine: EngineName, cacheDir: string, envelope: Record<string, unknown>, args?: string[]): Cmd;
+  /** node dist/cmd/<name>.js with an envelope on stdin; env is PATH, HOME, JGO_CACHE_DIR and the git hosts. */
+  stage(name: string, cacheDir: string, envelope: Record<string, unknown>, args?: string[]): Cmd;
   /** node with these arguments, with PATH and HOME only. */
   node(args: string[]): Cmd;
   /** Native git with an isolated environment (no system config, temporary HOME). */
   git(args: string[], cwd?: string): Cmd;
   /** The envelope jgo-sync reads for the served repository. */
   envelope(extra?: Record<string, unknown>): Record<string, unknown>;
-  /** Per engine, a cache directory with a mirror (made by the cold row, or on demand). */
-  warm: Map<EngineName, WarmCache>;
+  /** A cache directory with a mirror (made by the cold row, or on demand). */
+  warm: WarmCache | undefined;
   /** Bumped by every change to the served repository: a warm cache synced at this version is current. */
   remoteVersion: number;
-  /** Records that a jgo-sync run (its stdout) left the engine's warm cache current. */
-  noteSynced(engine: EngineName, cacheDir: string, stdout: string): void;
+  /** Records that a jgo-sync run (its stdout) left the warm cache current. */
+  noteSynced(cacheDir: string, stdout: string): void;
   /** A `git clone --mirror` of the served repository, once made. */
   nativeMirror: string | undefined;
-  /**
-   * Untimed: the engine's warm cache, synced now; returns the mirror field. `syncWith` runs that
-   * sync with another engine (rows that do not measure the sync catch up with native git).
-   */
-  ensureWarm(engine: EngineName, options?: { syncWith?: EngineName }): Promise<{ cacheDir: string; mirror: MirrorField }>;
+  /** Untimed: the warm cache, synced now; returns the mirror field. */
+  ensureWarm(): Promise<{ cacheDir: string; mirror: MirrorField }>;
   /** Seconds-long untimed work (syncs, working copies) is allowed this long. */
   setupCapMs: number;
   /** Untimed: the native mirror, fetched now. */
@@ -143,10 +137,10 @@ export function makeContext(options: ContextOptions): BenchContext {
       const stamp = `${d.slice(0, 4)}${d.slice(5, 7)}${d.slice(8, 10)}-${d.slice(11, 13)}${d.slice(14, 16)}${d.slice(17, 19)}`;
       return `${stamp}-b${String(runs % 1000).padStart(3, '0')}`;
     },
-    stage: (name, engine, cacheDir, envelope, args = []) => ({
+    stage: (name, cacheDir, envelope, args = []) => ({
       argv: [process.execPath, join(dist, 'cmd', `${name}.js`), ...args],
       // The served repository's host is jgo's git host, as a user configures it; pushes go through the counting proxy, another allowed host.
-      env: { PATH, HOME: home, JGO_CACHE_DIR: cacheDir, JGO_GIT_ENGINE: engine, JGO_GIT_BASE_URL: server.url, JGO_GIT_ALLOWED_HOSTS: new URL(proxy.url).host },
+      env: { PATH, HOME: home, JGO_CACHE_DIR: cacheDir, JGO_GIT_BASE_URL: server.url, JGO_GIT_ALLOWED_HOSTS: new URL(proxy.url).host },
       cwd: home,
       input: `${JSON.stringify(envelope)}\n`,
     }),
@@ -157,30 +151,25 @@ export function makeContext(options: ContextOptions): BenchContext {
       cwd,
     }),
     envelope: (extra = {}) => ({ jgo: 1, run_id: ctx.runId(), repo: { ref, url }, ...extra }),
-    warm: new Map(),
+    warm: undefined,
     remoteVersion: 0,
-    noteSynced(engine, cacheDir, stdout) {
-      ctx.warm.set(engine, { cacheDir, mirror: mirrorOf(parseEnvelope(stdout)), version: ctx.remoteVersion });
+    noteSynced(cacheDir, stdout) {
+      ctx.warm = { cacheDir, mirror: mirrorOf(parseEnvelope(stdout)), version: ctx.remoteVersion };
     },
     nativeMirror: undefined,
     setupCapMs: setupCap,
-    async ensureWarm(engine, options = {}) {
-      const known = ctx.warm.get(engine);
+    async ensureWarm() {
+      const known = ctx.warm;
       if (known?.mirror !== undefined && known.version === ctx.remoteVersion) return { cacheDir: known.cacheDir, mirror: known.mirror };
       let cacheDir = known?.cacheDir;
       if (cacheDir === undefined) {
-        cacheDir = ctx.tmp(`warm-${engine}`);
-        // Seed from another engine's mirror rather than clone again (a cold isomorphic clone
-        // can take minutes); the sync below then runs this engine against it.
-        const seed = [...ctx.warm.values()][0];
-        if (seed !== undefined) await cp(seed.cacheDir, cacheDir, { recursive: true });
-        else await mkdir(cacheDir, { recursive: true });
+        cacheDir = ctx.tmp('warm');
+        await mkdir(cacheDir, { recursive: true });
       }
-      const syncWith = options.syncWith ?? engine;
-      const sample = await runner.run([ctx.stage('jgo-sync', syncWith, cacheDir, ctx.envelope())], setupCap);
-      if (sample.capped) throw new Error(`an untimed jgo-sync (${syncWith}) took over ${setupCap / 1000} s`);
-      ctx.noteSynced(engine, cacheDir, sample.stdout);
-      const mirror = ctx.warm.get(engine)?.mirror;
+      const sample = await runner.run([ctx.stage('jgo-sync', cacheDir, ctx.envelope())], setupCap);
+      if (sample.capped) throw new Error(`an untimed jgo-sync took over ${setupCap / 1000} s`);
+      ctx.noteSynced(cacheDir, sample.stdout);
+      const mirror = ctx.warm?.mirror;
       if (mirror === undefined) throw new Error('jgo-sync reported no mirror');
       return { cacheDir, mirror };
     },

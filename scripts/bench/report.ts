@@ -31,7 +31,7 @@ export interface TargetLine {
 export interface Report {
   meta: ReportMeta;
   rows: RowResult[];
-  /** The issue's targets, for the default engine (auto) and start-up. */
+  /** The issue's targets. */
   targets: TargetLine[];
   /** No row failed to run (missed targets do not count). */
   ok: boolean;
@@ -39,11 +39,11 @@ export interface Report {
 
 const MiB = 1024 * 1024;
 
-/** The issue's targets, read from the default engine's rows. */
+/** The issue's targets, read from the rows. */
 export function targets(rows: readonly RowResult[], memoryLimitKiB: number, memoryMeasured: boolean): TargetLine[] {
   const lines: TargetLine[] = [];
-  const ratio = (id: string, engine: string, name: string) => {
-    const row = rows.find((r) => r.id === id && r.engine === engine);
+  const ratio = (id: string, name: string) => {
+    const row = rows.find((r) => r.id === id);
     if (!row) return;
     lines.push({
       name,
@@ -54,16 +54,16 @@ export function targets(rows: readonly RowResult[], memoryLimitKiB: number, memo
       detail: row.error !== undefined ? `error: ${row.error.split('\n')[0]}` : `${fmtMs(row.jgo, true)} vs ${fmtMs(row.native, true)}`,
     });
   };
-  ratio('sync_warm', 'auto', 'warm no-change sync within 2x of git fetch');
-  ratio('sync_new_commit', 'auto', 'one-new-commit sync within 3x of git fetch');
-  ratio('worktree', 'auto', 'working copy within 2x of git clone --local + checkout -b');
-  ratio('sync_cold', 'auto', 'cold mirror within 3x of git clone --mirror');
-  ratio('startup', '-', 'start-up (jgo-gate --help) within 2x of node -e 0');
-  ratio('ship_commit_push', 'auto', 'ship commit + push + verify (plan excluded) within 2x of git add + commit + push');
-  ratio('push', 'auto', 'push, remote main unchanged, within 2x of git push');
-  ratio('push_moved', 'auto', 'push, remote main moved, within 2x of git push');
+  ratio('sync_warm', 'warm no-change sync within 2x of git fetch');
+  ratio('sync_new_commit', 'one-new-commit sync within 3x of git fetch');
+  ratio('worktree', 'working copy within 2x of git clone --local + checkout -b');
+  ratio('sync_cold', 'cold mirror within 3x of git clone --mirror');
+  ratio('startup', 'start-up (jgo-gate --help) within 2x of node -e 0');
+  ratio('ship_commit_push', 'ship commit + push + verify (plan excluded) within 2x of git add + commit + push');
+  ratio('push', 'push, remote main unchanged, within 2x of git push');
+  ratio('push_moved', 'push, remote main moved, within 2x of git push');
   for (const id of ['push', 'push_moved']) {
-    const row = rows.find((r) => r.id === id && r.engine === 'auto');
+    const row = rows.find((r) => r.id === id);
     if (!row) continue;
     const extra = row.jgo.extraObjects.length > 0 ? Math.max(...row.jgo.extraObjects) : undefined;
     const nativeExtra = row.native.extraObjects.length > 0 ? Math.max(...row.native.extraObjects) : undefined;
@@ -79,7 +79,7 @@ export function targets(rows: readonly RowResult[], memoryLimitKiB: number, memo
           : `objects sent beyond what the commit adds (${row.newObjects ?? '?'}), most of any run; native git push: ${nativeExtra ?? '-'}`,
     });
   }
-  const measured = rows.filter((r) => r.engine === 'auto' && r.memoryLimitKiB !== undefined && r.jgo.peakKiB !== undefined);
+  const measured = rows.filter((r) => r.memoryLimitKiB !== undefined && r.jgo.peakKiB !== undefined);
   const worst = measured.sort((a, b) => (b.jgo.peakKiB ?? 0) - (a.jgo.peakKiB ?? 0))[0];
   lines.push({
     name: `peak memory under 2 x pack + 150 MiB`,
@@ -87,7 +87,7 @@ export function targets(rows: readonly RowResult[], memoryLimitKiB: number, memo
     limit: memoryLimitKiB / 1024,
     unit: 'MiB',
     pass: worst ? worst.memoryPass : undefined,
-    detail: worst ? `highest: ${worst.label}` : memoryMeasured ? 'no row of the auto engine ran' : 'not measured (no GNU time)',
+    detail: worst ? `highest: ${worst.label}` : memoryMeasured ? 'no row with a memory target ran' : 'not measured (no GNU time)',
   });
   return lines;
 }
@@ -108,12 +108,11 @@ function pad(cells: string[], widths: number[], right: boolean[]): string {
 
 export function formatTable(report: Report): string {
   const { meta, rows } = report;
-  const header = ['operation', 'engine', 'jgo ms', 'native ms', 'ratio', 'target', 'time', 'cpu ms jgo/nat', 'jgo MiB', 'native MiB', 'mem', 'runs'];
+  const header = ['operation', 'jgo ms', 'native ms', 'ratio', 'target', 'time', 'cpu ms jgo/nat', 'jgo MiB', 'native MiB', 'mem', 'runs'];
   const right = [false, false, true, true, true, true, false, true, true, true, false, true];
   const cpu = (s: RowResult['jgo']) => (s.medianCpuMs === undefined ? 'n/a' : Math.round(s.medianCpuMs).toString());
   const body = rows.map((r) => [
     r.label,
-    r.engine,
     r.error !== undefined ? 'ERROR' : fmtMs(r.jgo),
     r.error !== undefined ? '' : fmtMs(r.native),
     r.ratio === undefined ? '-' : `${r.jgo.capped ? '>' : ''}${r.ratio.toFixed(2)}x`,
@@ -157,14 +156,14 @@ export function formatTable(report: Report): string {
       const kib = median(s.sentBytes);
       return `${objects ?? '?'} objects (+${extra ?? '?'}) ${kib === undefined ? '-' : (kib / 1024).toFixed(1)} KiB`;
     };
-    const idWidth = Math.max(...pushing.map((r) => `${r.id} [${r.engine}]`.length));
+    const idWidth = Math.max(...pushing.map((r) => r.id.length));
     for (const r of pushing) {
       const wall = r.jgo.medianWallMs !== undefined && r.jgo.medianWallMs !== r.jgo.medianMs ? `; jgo process ${fmtMs({ ...r.jgo, medianMs: r.jgo.medianWallMs }, true)}` : '';
-      out.push(`  ${`${r.id} [${r.engine}]`.padEnd(idWidth)}  commit adds ${r.newObjects ?? '?'}; jgo ${side(r.jgo)}; native ${side(r.native)}${wall}`);
+      out.push(`  ${r.id.padEnd(idWidth)}  commit adds ${r.newObjects ?? '?'}; jgo ${side(r.jgo)}; native ${side(r.native)}${wall}`);
     }
   }
   out.push('');
-  out.push('targets for the default engine (auto):');
+  out.push('targets:');
   const nameWidth = Math.max(...report.targets.map((t) => t.name.length));
   for (const t of report.targets) {
     const value = t.value === undefined ? 'n/a' : t.unit === 'x' ? `${t.value.toFixed(2)}x` : t.unit === 'MiB' ? `${t.value.toFixed(1)} MiB` : `${t.value} obj`;
@@ -176,7 +175,7 @@ export function formatTable(report: Report): string {
   if (errors.length > 0) {
     out.push('');
     out.push('errors:');
-    for (const r of errors) out.push(`  ${r.id} [${r.engine}]: ${r.error}`);
+    for (const r of errors) out.push(`  ${r.id}: ${r.error}`);
   }
   return `${out.join('\n')}\n`;
 }

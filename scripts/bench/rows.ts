@@ -6,7 +6,7 @@
  */
 import { mkdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { mirrorOf, parseEnvelope, removeQuietly, type BenchContext, type EngineName, type MirrorField } from './context.js';
+import { mirrorOf, parseEnvelope, removeQuietly, type BenchContext, type MirrorField } from './context.js';
 import type { Cmd } from './measure.js';
 import { prng } from './repo.js';
 import {
@@ -29,9 +29,6 @@ import {
   type WorkingCopy,
 } from './ship.js';
 
-/** The engine a row runs jgo with, or '-' for rows that do not involve git (start-up). */
-export type RowEngine = EngineName | '-';
-
 export interface RowSpec<R> {
   /** Stable key for --json and --only, e.g. `sync_cold`. */
   id: string;
@@ -39,17 +36,15 @@ export interface RowSpec<R> {
   label: string;
   /** What native git (or the baseline) does, for the legend. */
   baseline: string;
-  /** jgo's median may be at most this many times the baseline's (the issue's target for the default engine). */
+  /** jgo's median may be at most this many times the baseline's (the issue's target). */
   target: number;
-  /** Run once per engine (false: once, engine '-'). */
-  perEngine: boolean;
   /** A cold operation: fewer runs (--cold-runs) and no warm-up run. */
   cold?: boolean;
   /** Runs this many times --runs (default 1): for operations of a few tens of ms, where noise dominates. */
   runsFactor?: number;
   /** Whether the peak-memory target (2 x pack + 150 MiB) applies. */
   memory: boolean;
-  /** A cap for this row's runs, when lower than --cap (rows whose slow engine would otherwise eat the bench's time). */
+  /** A cap for this row's runs, when lower than --cap (rows whose slow runs would otherwise eat the bench's time). */
   capMs?: number;
   /** At most this many runs (when --runs is more): rows whose untimed work costs seconds a run. */
   runs?: number;
@@ -61,26 +56,26 @@ export interface RowSpec<R> {
   pushes?: boolean;
   /** How jgo's time is taken, when it is not the process's wall time (printed under the table). */
   note?: string;
-  /** Untimed, once per engine before the runs. */
-  prepare?(ctx: BenchContext, engine: RowEngine): Promise<void>;
+  /** Untimed, once before the runs. */
+  prepare?(ctx: BenchContext): Promise<void>;
   /** Untimed, before each run: whatever the run needs (fresh directories, a new remote commit…). */
-  setup(ctx: BenchContext, engine: RowEngine, index: number): Promise<R>;
-  jgo(ctx: BenchContext, engine: RowEngine, run: R): Cmd[];
+  setup(ctx: BenchContext, index: number): Promise<R>;
+  jgo(ctx: BenchContext, run: R): Cmd[];
   native(ctx: BenchContext, run: R): Cmd[];
   /** Checks jgo's stdout (throw when the run did not do the work). */
-  check?(ctx: BenchContext, engine: RowEngine, run: R, stdout: string): void;
+  check?(ctx: BenchContext, run: R, stdout: string): void;
   /**
    * jgo's milliseconds for this run, from its stdout and the wall time of its process(es): for
    * rows where part of the process's time is not jgo's (ship's plan, which codex spends) or
    * where the operation is timed inside the process. Default: the wall time.
    */
-  jgoMs?(ctx: BenchContext, engine: RowEngine, run: R, stdout: string, wallMs: number): number;
+  jgoMs?(ctx: BenchContext, run: R, stdout: string, wallMs: number): number;
   /** After teardown: how many objects the run's change really adds (what a push must send at most). */
   newObjects?(run: R): number | undefined;
   /** Untimed, after each run; `jgoStdout` is undefined when jgo did not complete (killed at the cap). */
-  teardown?(ctx: BenchContext, engine: RowEngine, run: R, jgoStdout: string | undefined): Promise<void>;
-  /** Untimed, once per engine after the runs, also after an error: whatever prepare made goes. */
-  finish?(ctx: BenchContext, engine: RowEngine): Promise<void>;
+  teardown?(ctx: BenchContext, run: R, jgoStdout: string | undefined): Promise<void>;
+  /** Untimed, once after the runs, also after an error: whatever prepare made goes. */
+  finish?(ctx: BenchContext): Promise<void>;
 }
 
 /** One iteration of a row, with its per-run state bound. */
@@ -99,7 +94,6 @@ export interface Row {
   label: string;
   baseline: string;
   target: number;
-  perEngine: boolean;
   cold: boolean;
   runsFactor: number;
   memory: boolean;
@@ -109,9 +103,9 @@ export interface Row {
   slowMs: number | undefined;
   pushes: boolean;
   note: string | undefined;
-  prepare(ctx: BenchContext, engine: RowEngine): Promise<void>;
-  iteration(ctx: BenchContext, engine: RowEngine, index: number): Promise<Iteration>;
-  finish(ctx: BenchContext, engine: RowEngine): Promise<void>;
+  prepare(ctx: BenchContext): Promise<void>;
+  iteration(ctx: BenchContext, index: number): Promise<Iteration>;
+  finish(ctx: BenchContext): Promise<void>;
 }
 
 export function defineRow<R>(spec: RowSpec<R>): Row {
@@ -120,7 +114,6 @@ export function defineRow<R>(spec: RowSpec<R>): Row {
     label: spec.label,
     baseline: spec.baseline,
     target: spec.target,
-    perEngine: spec.perEngine,
     cold: spec.cold ?? false,
     runsFactor: spec.runsFactor ?? 1,
     memory: spec.memory,
@@ -130,29 +123,24 @@ export function defineRow<R>(spec: RowSpec<R>): Row {
     slowMs: spec.slowMs,
     pushes: spec.pushes ?? false,
     note: spec.note,
-    prepare: async (ctx, engine) => spec.prepare?.(ctx, engine),
-    finish: async (ctx, engine) => spec.finish?.(ctx, engine),
-    iteration: async (ctx, engine, index) => {
-      const run = await spec.setup(ctx, engine, index);
+    prepare: async (ctx) => spec.prepare?.(ctx),
+    finish: async (ctx) => spec.finish?.(ctx),
+    iteration: async (ctx, index) => {
+      const run = await spec.setup(ctx, index);
       return {
-        jgo: spec.jgo(ctx, engine, run),
+        jgo: spec.jgo(ctx, run),
         native: spec.native(ctx, run),
-        check: (stdout) => spec.check?.(ctx, engine, run, stdout),
-        jgoMs: (stdout, wallMs) => (spec.jgoMs ? spec.jgoMs(ctx, engine, run, stdout, wallMs) : wallMs),
-        teardown: async (jgoStdout) => spec.teardown?.(ctx, engine, run, jgoStdout),
+        check: (stdout) => spec.check?.(ctx, run, stdout),
+        jgoMs: (stdout, wallMs) => (spec.jgoMs ? spec.jgoMs(ctx, run, stdout, wallMs) : wallMs),
+        teardown: async (jgoStdout) => spec.teardown?.(ctx, run, jgoStdout),
         newObjects: () => spec.newObjects?.(run),
       };
     },
   };
 }
 
-function engineOf(engine: RowEngine): EngineName {
-  if (engine === '-') throw new Error('this row runs once per engine');
-  return engine;
-}
-
-function warmDir(ctx: BenchContext, engine: RowEngine): string {
-  const warm = ctx.warm.get(engineOf(engine));
+function warmDir(ctx: BenchContext): string {
+  const warm = ctx.warm;
   if (!warm) throw new Error('no warm cache: prepare did not run');
   return warm.cacheDir;
 }
@@ -172,13 +160,12 @@ export const startup = defineRow<undefined>({
   label: 'start-up: jgo-gate --help',
   baseline: 'node -e 0',
   target: 2,
-  perEngine: false,
   runsFactor: 3,
   memory: false,
   setup: async () => undefined,
   jgo: (ctx) => [ctx.node([join(ctx.dist, 'cmd', 'jgo-gate.js'), '--help'])],
   native: (ctx) => [ctx.node(['-e', '0'])],
-  check: (_ctx, _engine, _run, stdout) => {
+  check: (_ctx, _run, stdout) => {
     if (!stdout.includes('jgo-gate')) throw new Error('jgo-gate --help printed no usage');
   },
 });
@@ -188,7 +175,6 @@ export const syncCold = defineRow<{ dir: string }>({
   label: 'jgo-sync cold (empty cache)',
   baseline: 'git clone --mirror',
   target: 3,
-  perEngine: true,
   cold: true,
   memory: true,
   setup: async (ctx) => {
@@ -196,14 +182,13 @@ export const syncCold = defineRow<{ dir: string }>({
     await mkdir(join(dir, 'cache'), { recursive: true });
     return { dir };
   },
-  jgo: (ctx, engine, { dir }) => [ctx.stage('jgo-sync', engineOf(engine), join(dir, 'cache'), ctx.envelope())],
+  jgo: (ctx, { dir }) => [ctx.stage('jgo-sync', join(dir, 'cache'), ctx.envelope())],
   native: (ctx, { dir }) => [ctx.git(['clone', '--mirror', '--quiet', ctx.url, join(dir, 'native.git')])],
-  check: (_ctx, _engine, _run, stdout) => checkSync(stdout, { fetched: true }),
-  teardown: async (ctx, engine, { dir }, jgoStdout) => {
-    // The first complete cold mirror of each engine becomes that engine's warm cache.
-    const e = engineOf(engine);
-    if (jgoStdout !== undefined && !ctx.warm.has(e)) {
-      ctx.noteSynced(e, join(dir, 'cache'), jgoStdout);
+  check: (_ctx, _run, stdout) => checkSync(stdout, { fetched: true }),
+  teardown: async (ctx, { dir }, jgoStdout) => {
+    // The first complete cold mirror becomes the warm cache.
+    if (jgoStdout !== undefined && ctx.warm === undefined) {
+      ctx.noteSynced(join(dir, 'cache'), jgoStdout);
     } else {
       await removeQuietly(join(dir, 'cache'));
     }
@@ -217,16 +202,15 @@ export const syncWarm = defineRow<{ cacheDir: string }>({
   label: 'jgo-sync warm, no change',
   baseline: 'git fetch --prune (in the mirror)',
   target: 2,
-  perEngine: true,
   memory: true,
-  prepare: async (ctx, engine) => {
-    await ctx.ensureWarm(engineOf(engine));
+  prepare: async (ctx) => {
+    await ctx.ensureWarm();
     await ctx.ensureNativeMirror();
   },
-  setup: async (ctx, engine) => ({ cacheDir: warmDir(ctx, engine) }),
-  jgo: (ctx, engine, { cacheDir }) => [ctx.stage('jgo-sync', engineOf(engine), cacheDir, ctx.envelope())],
+  setup: async (ctx) => ({ cacheDir: warmDir(ctx) }),
+  jgo: (ctx, { cacheDir }) => [ctx.stage('jgo-sync', cacheDir, ctx.envelope())],
   native: (ctx) => [ctx.git(['fetch', '--prune', '--quiet'], ctx.nativeMirror)],
-  check: (_ctx, _engine, _run, stdout) => checkSync(stdout, { fetched: false }),
+  check: (_ctx, _run, stdout) => checkSync(stdout, { fetched: false }),
 });
 
 export const syncOneCommit = defineRow<{ cacheDir: string; head: string }>({
@@ -234,19 +218,18 @@ export const syncOneCommit = defineRow<{ cacheDir: string; head: string }>({
   label: 'jgo-sync warm, one new commit',
   baseline: 'git fetch --prune (in the mirror)',
   target: 3,
-  perEngine: true,
   memory: true,
-  prepare: async (ctx, engine) => {
-    await ctx.ensureWarm(engineOf(engine));
+  prepare: async (ctx) => {
+    await ctx.ensureWarm();
     await ctx.ensureNativeMirror();
   },
   // Both mirrors are current before each run, so each fetches exactly this one commit.
-  setup: async (ctx, engine) => ({ cacheDir: warmDir(ctx, engine), head: await ctx.newCommit() }),
-  jgo: (ctx, engine, { cacheDir }) => [ctx.stage('jgo-sync', engineOf(engine), cacheDir, ctx.envelope())],
+  setup: async (ctx) => ({ cacheDir: warmDir(ctx), head: await ctx.newCommit() }),
+  jgo: (ctx, { cacheDir }) => [ctx.stage('jgo-sync', cacheDir, ctx.envelope())],
   native: (ctx) => [ctx.git(['fetch', '--prune', '--quiet'], ctx.nativeMirror)],
-  check: (ctx, engine, { cacheDir, head }, stdout) => {
+  check: (ctx, { cacheDir, head }, stdout) => {
     checkSync(stdout, { fetched: true, head });
-    ctx.noteSynced(engineOf(engine), cacheDir, stdout);
+    ctx.noteSynced(cacheDir, stdout);
   },
 });
 
@@ -255,29 +238,28 @@ export const worktree = defineRow<{ cacheDir: string; runId: string; dest: strin
   label: 'jgo-worktree',
   baseline: 'git clone --local + git checkout -b',
   target: 2,
-  perEngine: true,
   memory: true,
   prepare: async (ctx) => {
     await ctx.ensureNativeMirror();
   },
-  setup: async (ctx, engine) => {
+  setup: async (ctx) => {
     // Synced (untimed) when the remote moved since (the previous rows add commits); else as it is.
-    const { cacheDir, mirror } = await ctx.ensureWarm(engineOf(engine));
+    const { cacheDir, mirror } = await ctx.ensureWarm();
     return { cacheDir, runId: ctx.runId(), dest: ctx.tmp('native-wt'), mirror };
   },
-  jgo: (ctx, engine, { cacheDir, runId, mirror }) => [
-    ctx.stage('jgo-worktree', engineOf(engine), cacheDir, { jgo: 1, run_id: runId, repo: { ref: ctx.ref, url: ctx.url }, mirror }),
+  jgo: (ctx, { cacheDir, runId, mirror }) => [
+    ctx.stage('jgo-worktree', cacheDir, { jgo: 1, run_id: runId, repo: { ref: ctx.ref, url: ctx.url }, mirror }),
   ],
   native: (ctx, { dest }) => [
     ctx.git(['clone', '--local', '--quiet', '--branch', ctx.repo.branch, '--', ctx.nativeMirror ?? '', dest]),
     ctx.git(['checkout', '--quiet', '-b', 'jgo/bench'], dest),
   ],
-  check: (_ctx, _engine, { mirror }, stdout) => {
+  check: (_ctx, { mirror }, stdout) => {
     const wt = parseEnvelope(stdout).worktree as { path?: unknown; base_sha?: unknown } | undefined;
     if (!wt || typeof wt.path !== 'string') throw new Error('jgo-worktree wrote no worktree');
     if (wt.base_sha !== mirror.head_sha) throw new Error(`the working copy starts at ${String(wt.base_sha)}, not ${String(mirror.head_sha)}`);
   },
-  teardown: async (_ctx, _engine, { cacheDir, runId, dest }) => {
+  teardown: async (_ctx, { cacheDir, runId, dest }) => {
     await removeQuietly(join(cacheDir, 'work', runId));
     await removeQuietly(dest);
   },
@@ -289,17 +271,16 @@ export const PUSH_PROBE = '--push-probe';
 /**
  * The ship and push rows need a fresh working copy per side and run, and push to the server:
  * seconds of untimed work a run. They run 3 times (not --runs, if that is more), without a
- * warm-up run. A push of one commit takes a fraction of a second; isomorphic-git takes seconds
- * where it sends whole trees: a jgo run over SHIP_SLOW_MS is one run enough (recorded, the row
- * stops there), and one over SHIP_CAP_MS is killed and recorded as over it.
+ * warm-up run. A push of one commit takes a fraction of a second; one that sends whole trees
+ * takes seconds: a jgo run over SHIP_SLOW_MS is one run enough (recorded, the row stops there),
+ * and one over SHIP_CAP_MS is killed and recorded as over it.
  */
 const SHIP_RUNS = 3;
 const SHIP_SLOW_MS = 5_000;
 const SHIP_CAP_MS = 30_000;
-/** What the ship and push rows share: 2x of native, per engine, few slow runs, pushes counted. */
+/** What the ship and push rows share: 2x of native, few slow runs, pushes counted. */
 const SHIP_ROW = {
   target: 2,
-  perEngine: true,
   memory: true,
   runs: SHIP_RUNS,
   warmup: false,
@@ -308,12 +289,12 @@ const SHIP_ROW = {
   pushes: true,
 } as const;
 
-/** Per engine: the working copies every run copies (jgo-worktree's with that engine, and native git's). */
+/** The working copies every run copies (jgo-worktree's, and native git's). */
 interface Templates {
   jgo: JgoTemplate;
   native: WorkingCopy;
 }
-const templates = new Map<EngineName, Templates>();
+let templates: Templates | undefined;
 const changeRand = prng(20261123);
 let changes = 0;
 const SUBJECT = 'feat(bench): edit three files and add notes';
@@ -324,33 +305,31 @@ const SUBJECT = 'feat(bench): edit three files and add notes';
  */
 const NATIVE_SUBJECT = `${SUBJECT} (native git)`;
 
-/** The engine's templates, made now unless they exist and still start at the served main. */
-async function templatesFor(ctx: BenchContext, engine: RowEngine): Promise<Templates> {
-  const e = engineOf(engine);
+/** The templates, made now unless they exist and still start at the served main. */
+async function templatesFor(ctx: BenchContext): Promise<Templates> {
   const main = (await servedBranches(ctx)).get(ctx.repo.branch);
-  const known = templates.get(e);
+  const known = templates;
   if (known !== undefined && known.jgo.base === main) return known;
   if (known !== undefined) {
     await removeQuietly(dirname(known.jgo.dir));
     await removeQuietly(dirname(known.native.dir));
   }
-  const jgo = await jgoTemplate(ctx, e);
-  const made = { jgo, native: await nativeTemplate(ctx, jgo.base) };
-  templates.set(e, made);
-  return made;
+  const jgo = await jgoTemplate(ctx);
+  templates = { jgo, native: await nativeTemplate(ctx, jgo.base) };
+  return templates;
 }
 
-function templatesOf(engine: RowEngine): Templates {
-  const t = templates.get(engineOf(engine));
+function templatesOf(): Templates {
+  const t = templates;
   if (!t) throw new Error('no working-copy templates: prepare did not run');
   return t;
 }
 
 /** After a row: every run deleted what it pushed; anything left (a run that failed half-way) goes now. */
-async function cleanServer(ctx: BenchContext, id: string, engine: RowEngine): Promise<void> {
+async function cleanServer(ctx: BenchContext, id: string): Promise<void> {
   const left = await leftoverBranches(ctx);
   if (left.length > 0) {
-    ctx.log(`${id} [${engineOf(engine)}]: deleting ${left.length} branch(es) left on the server: ${left.join(', ')}`);
+    ctx.log(`${id}: deleting ${left.length} branch(es) left on the server: ${left.join(', ')}`);
     await deleteServed(ctx, left);
   }
 }
@@ -415,11 +394,11 @@ export const shipCommitPush = defineRow<ShipRun>({
     '(the fake codex exec and the codex login check before it, as jgo-ship times them); 3 files edited + 1 added, one commit; ' +
     "cpu and memory include the fake codex's processes",
   ...SHIP_ROW,
-  prepare: async (ctx, engine) => {
-    await templatesFor(ctx, engine);
+  prepare: async (ctx) => {
+    await templatesFor(ctx);
   },
-  setup: async (ctx, engine) => {
-    const t = templatesOf(engine);
+  setup: async (ctx) => {
+    const t = templatesOf();
     const { id, jgo, native, change } = await freshPair(ctx, t);
     const script = await planScript(dirname(jgo.dir), SUBJECT, change.paths);
     const wt = t.jgo.envelope.worktree as Record<string, unknown>;
@@ -432,12 +411,12 @@ export const shipCommitPush = defineRow<ShipRun>({
     };
     return { templates: t, jgo, native, envelope, script, added: undefined };
   },
-  jgo: (ctx, engine, run) => {
-    const cmd = ctx.stage('jgo-ship', engineOf(engine), run.templates.jgo.cacheDir, run.envelope, ['--keep']);
+  jgo: (ctx, run) => {
+    const cmd = ctx.stage('jgo-ship', run.templates.jgo.cacheDir, run.envelope, ['--keep']);
     return [{ ...cmd, env: { ...cmd.env, CODEX_BIN: fakeCodexPath(ctx), CODEX_FAKE_SCRIPT: run.script } }];
   },
   native: (ctx, run) => [...commitCmds(ctx, run.native.dir, NATIVE_SUBJECT), ctx.git(['push', '--quiet', 'origin', run.native.branch], run.native.dir)],
-  check: (_ctx, _engine, _run, stdout) => {
+  check: (_ctx, _run, stdout) => {
     const ship = shipOf(stdout);
     if (ship.pushed !== true) throw new Error('jgo-ship did not report the push');
     if (ship.plan !== 'codex') throw new Error(`jgo-ship used the ${String(ship.plan)} plan, not the fake codex's`);
@@ -445,8 +424,8 @@ export const shipCommitPush = defineRow<ShipRun>({
     if (typeof ship.plan_duration_ms !== 'number') throw new Error('jgo-ship reported no plan_duration_ms');
   },
   // plan_duration_ms includes the login check (jgo-ship times it with the plan), so it is not taken off twice.
-  jgoMs: (_ctx, _engine, _run, stdout, wallMs) => wallMs - (shipOf(stdout).plan_duration_ms as number),
-  teardown: async (ctx, _engine, run, jgoStdout) => {
+  jgoMs: (_ctx, _run, stdout, wallMs) => wallMs - (shipOf(stdout).plan_duration_ms as number),
+  teardown: async (ctx, run, jgoStdout) => {
     try {
       const nativeHead = await head(ctx, run.native.dir);
       const nativePushed = nativeHead !== run.native.base;
@@ -462,7 +441,7 @@ export const shipCommitPush = defineRow<ShipRun>({
     }
   },
   newObjects: (run) => run.added,
-  finish: (ctx, engine) => cleanServer(ctx, 'ship_commit_push', engine),
+  finish: (ctx) => cleanServer(ctx, 'ship_commit_push'),
 });
 
 interface PushRun {
@@ -484,27 +463,27 @@ function pushRow(id: 'push' | 'push_moved', moved: boolean) {
       "jgo = the git layer's pushBranch (jgo-ship's push) timed inside a process started for it (bench.js --push-probe), node's start-up excluded; " +
       `one commit (3 files edited + 1 added) on a new branch${moved ? '; one commit added to the served main after the working copies were made' : ''}`,
     ...SHIP_ROW,
-    prepare: async (ctx, engine) => {
-      await templatesFor(ctx, engine);
+    prepare: async (ctx) => {
+      await templatesFor(ctx);
     },
-    setup: async (ctx, engine) => {
-      const t = templatesOf(engine);
+    setup: async (ctx) => {
+      const t = templatesOf();
       const { jgo, native } = await freshPair(ctx, t);
       const jgoHead = await commit(ctx, jgo.dir, SUBJECT);
       const nativeHead = await commit(ctx, native.dir, NATIVE_SUBJECT);
       const added = await newObjectCount(ctx, native.dir, native.base);
       return { jgo, native, jgoHead, nativeHead, added, moved: moved ? await ctx.newCommit() : undefined };
     },
-    jgo: (ctx, engine, run) => [
-      ctx.node([join(ctx.dist, 'scripts', 'bench.js'), PUSH_PROBE, JSON.stringify({ dir: run.jgo.dir, url: ctx.pushUrl, branch: run.jgo.branch, engine: engineOf(engine) })]),
+    jgo: (ctx, run) => [
+      ctx.node([join(ctx.dist, 'scripts', 'bench.js'), PUSH_PROBE, JSON.stringify({ dir: run.jgo.dir, url: ctx.pushUrl, branch: run.jgo.branch })]),
     ],
     native: (ctx, run) => [ctx.git(['push', '--quiet', 'origin', run.native.branch], run.native.dir)],
-    check: (_ctx, _engine, _run, stdout) => {
+    check: (_ctx, _run, stdout) => {
       const out = JSON.parse(stdout) as { push_ms?: unknown };
       if (typeof out.push_ms !== 'number') throw new Error(`the push probe printed no push_ms: ${stdout.slice(0, 200)}`);
     },
-    jgoMs: (_ctx, _engine, _run, stdout) => (JSON.parse(stdout) as { push_ms: number }).push_ms,
-    teardown: async (ctx, _engine, run, jgoStdout) => {
+    jgoMs: (_ctx, _run, stdout) => (JSON.parse(stdout) as { push_ms: number }).push_ms,
+    teardown: async (ctx, run, jgoStdout) => {
       try {
         await verifyAndDelete(ctx, [
           { copy: run.jgo, pushed: jgoStdout !== undefined, expect: run.jgoHead },
@@ -518,7 +497,7 @@ function pushRow(id: 'push' | 'push_moved', moved: boolean) {
       }
     },
     newObjects: (run) => run.added,
-    finish: (ctx, engine) => cleanServer(ctx, id, engine),
+    finish: (ctx) => cleanServer(ctx, id),
   });
 }
 

@@ -1,14 +1,14 @@
 /**
- * Runs rows: per row and engine, an untimed prepare, then iterations of (untimed setup, jgo timed,
+ * Runs rows: per row, an untimed prepare, then iterations of (untimed setup, jgo timed,
  * native timed, untimed teardown), the order of jgo and native alternating between iterations.
  * A warm-up iteration (not recorded) precedes the runs of warm rows, unless the row says not to.
  * A run killed at the cap (--cap, or the row's own lower one) is recorded as over the cap, and
  * that side of the row is not run again. A jgo run slower than the row's slowMs is recorded (a
- * warm-up too) and ends the row: rows with a slow engine spend seconds, not minutes, on it.
+ * warm-up too) and ends the row: a slow row spends seconds, not minutes, on it.
  */
-import type { BenchContext, EngineName } from './context.js';
+import type { BenchContext } from './context.js';
 import { median } from './measure.js';
-import type { Row, RowEngine } from './rows.js';
+import type { Row } from './rows.js';
 
 export interface SideResult {
   /** Every recorded run, in milliseconds (a capped run is not among them). */
@@ -35,7 +35,6 @@ export interface RowResult {
   id: string;
   label: string;
   baseline: string;
-  engine: RowEngine;
   target: number;
   jgo: SideResult;
   native: SideResult;
@@ -55,7 +54,6 @@ export interface RowResult {
 }
 
 export interface RunOptions {
-  engines: readonly EngineName[];
   runs: number;
   coldRuns: number;
   warmup: boolean;
@@ -83,14 +81,13 @@ function side(): SideResult {
 const ms = (n: number) => `${Math.round(n)} ms`;
 const mib = (kib: number | undefined) => (kib === undefined ? '' : ` (${(kib / 1024).toFixed(0)} MiB)`);
 
-export async function runRow(ctx: BenchContext, row: Row, engine: RowEngine, options: RunOptions): Promise<RowResult> {
+export async function runRow(ctx: BenchContext, row: Row, options: RunOptions): Promise<RowResult> {
   const jgo = side();
   const native = side();
   const result: RowResult = {
     id: row.id,
     label: row.label,
     baseline: row.baseline,
-    engine,
     target: row.target,
     jgo,
     native,
@@ -105,12 +102,12 @@ export async function runRow(ctx: BenchContext, row: Row, engine: RowEngine, opt
   };
   const capMs = result.capMs ?? ctx.capMs;
   const newObjects: number[] = [];
-  const name = `${row.id}${engine === '-' ? '' : ` [${engine}]`}`;
+  const name = row.id;
   try {
     try {
       await runIterations();
     } finally {
-      await row.finish(ctx, engine);
+      await row.finish(ctx);
     }
   } catch (error) {
     result.error = error instanceof Error ? error.message : String(error);
@@ -118,7 +115,7 @@ export async function runRow(ctx: BenchContext, row: Row, engine: RowEngine, opt
   }
 
   async function runIterations(): Promise<void> {
-    await row.prepare(ctx, engine);
+    await row.prepare(ctx);
     let runs = row.cold ? options.coldRuns : options.runs * row.runsFactor;
     if (row.maxRuns !== undefined) runs = Math.min(runs, row.maxRuns);
     const warmup = options.warmup && !row.cold && row.warmup !== false;
@@ -127,7 +124,7 @@ export async function runRow(ctx: BenchContext, row: Row, engine: RowEngine, opt
     for (let k = 0; k < total; k++) {
       if (options.signal?.aborted) throw new Error('interrupted');
       const warmupRun = warmup && k === 0;
-      const it = await row.iteration(ctx, engine, k);
+      const it = await row.iteration(ctx, k);
       let jgoStdout: string | undefined;
       let slow = false;
       const line: string[] = [];
@@ -213,10 +210,8 @@ export async function runRow(ctx: BenchContext, row: Row, engine: RowEngine, opt
 export async function runRows(ctx: BenchContext, rows: readonly Row[], options: RunOptions): Promise<RowResult[]> {
   const results: RowResult[] = [];
   for (const row of rows) {
-    for (const engine of row.perEngine ? options.engines : (['-'] as const)) {
-      if (options.signal?.aborted) return results;
-      results.push(await runRow(ctx, row, engine, options));
-    }
+    if (options.signal?.aborted) return results;
+    results.push(await runRow(ctx, row, options));
   }
   return results;
 }

@@ -1,18 +1,17 @@
 /**
  * Untimed helpers for the rows of jgo-ship and the push: working copies (jgo's, made by
- * jgo-worktree with the row's engine, and native git's, a `git clone --local` of the native
- * mirror), the same change written into both, commits, and the served repository's state.
+ * jgo-worktree, and native git's, a `git clone --local` of the native mirror), the same change
+ * written into both, commits, and the served repository's state.
  *
- * Every timed run needs a fresh working copy. Making one per run with jgo-worktree would cost
- * seconds of setup (isomorphic-git checks out 5,000 files in 5-15 s), so one working copy per
- * engine and side is made once (a template, kept while the served main stays where it was) and
- * each run gets a copy of it (copyWorkingCopy), its branch renamed to a fresh name and its index
- * refreshed: to git, and to isomorphic-git, that is a fresh working copy.
+ * Every timed run needs a fresh working copy. One working copy per side is made once (a
+ * template, kept while the served main stays where it was) and each run gets a copy of it
+ * (copyWorkingCopy), its branch renamed to a fresh name and its index refreshed: to git, that is
+ * a fresh working copy, without a jgo-worktree's setup per run.
  */
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { runGit as serverGit } from '../../test/helpers/git-server.js';
-import { parseEnvelope, type BenchContext, type EngineName } from './context.js';
+import { parseEnvelope, type BenchContext } from './context.js';
 import type { Cmd } from './measure.js';
 import { newFileText } from './repo.js';
 
@@ -39,11 +38,11 @@ async function run(ctx: BenchContext, cmds: Cmd[]): Promise<string> {
   return sample.stdout;
 }
 
-/** jgo-worktree with this engine, at the served main (the engine's mirror caught up with native git first). */
-export async function jgoTemplate(ctx: BenchContext, engine: EngineName): Promise<JgoTemplate> {
-  const { cacheDir, mirror } = await ctx.ensureWarm(engine, { syncWith: 'native' });
+/** jgo-worktree at the served main (the warm mirror caught up first). */
+export async function jgoTemplate(ctx: BenchContext): Promise<JgoTemplate> {
+  const { cacheDir, mirror } = await ctx.ensureWarm();
   const input = { jgo: 1, run_id: ctx.runId(), repo: { ref: ctx.ref, url: ctx.url }, mirror };
-  const made = parseEnvelope(await run(ctx, [ctx.stage('jgo-worktree', engine, cacheDir, input)]));
+  const made = parseEnvelope(await run(ctx, [ctx.stage('jgo-worktree', cacheDir, input)]));
   // jgo-ship pushes to the push-counting proxy's URL for the served repository: another repository
   // URL than the mirror's, so the ship envelopes carry no mirror (a mirror is always repo.url's).
   const envelope: Record<string, unknown> = { ...made, repo: { ref: ctx.ref, url: ctx.pushUrl } };
