@@ -4,7 +4,6 @@
  * could redirect URLs), and failures mapped to the stable codes of the git layer.
  */
 import { JgoError, EXIT } from '../errors.js';
-import { findOnPath } from '../proc.js';
 import { configEnv, credentialEnv, nativeConfig, type GitCredentials } from './auth.js';
 import { trace } from '../trace.js';
 
@@ -25,11 +24,6 @@ export interface NativeResult {
   stdout: string;
   stderr: string;
   code: number;
-}
-
-/** The git binary on PATH, or undefined; looked up without spawning anything. */
-export function findGit(env: NodeJS.ProcessEnv = process.env): string | undefined {
-  return findOnPath('git', env);
 }
 
 /** The environment native git runs with: what it needs, and nothing that changes its meaning. */
@@ -93,7 +87,7 @@ export async function runGitBytes(args: string[], options: NativeOptions & { max
     options.signal?.addEventListener('abort', onAbort, { once: true });
     child.on('error', (error) => {
       options.signal?.removeEventListener('abort', onAbort);
-      reject(new JgoError('git_missing', `cannot run git: ${error.message}`, EXIT.failed, { hint: 'Install git: jgo pushes with it.' }));
+      reject(new JgoError('git_missing', `cannot run git: ${error.message}`, EXIT.failed, { hint: 'Install git 2.39 or newer: jgo does all its git work with it.' }));
     });
     child.on('close', (code) => {
       options.signal?.removeEventListener('abort', onAbort);
