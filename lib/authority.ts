@@ -7,7 +7,6 @@
  * A host is the host and port of a URL's origin: `127.0.0.1:8080` and `127.0.0.1:9090` are two
  * hosts; an entry without a port means the scheme's default port.
  */
-import type { Settings } from './config.js';
 import { JgoError, EXIT, UsageError } from './errors.js';
 
 export interface HostEntry {
@@ -96,14 +95,33 @@ export function parseRepos(raw: string | undefined): RegExp[] | undefined {
   return globs.length === 0 ? undefined : globs.map(repoPattern);
 }
 
-/** The authority of a set of settings; bad values are exit 2 naming the variable. */
-export function authorityFrom(settings: Settings): Authority {
-  const baseUrl = gitBaseUrl(settings.get('JGO_GIT_BASE_URL'));
-  const base = hostOf(new URL(baseUrl));
-  const tokenHosts = [base, ...parseHostList(settings.get('JGO_GIT_TOKEN_HOSTS'), 'JGO_GIT_TOKEN_HOSTS')];
-  const allowedHosts = [...tokenHosts, ...parseHostList(settings.get('JGO_GIT_ALLOWED_HOSTS'), 'JGO_GIT_ALLOWED_HOSTS')];
-  const reposSetting = settings.get('JGO_REPOS');
-  return { baseUrl, tokenHosts, allowedHosts, repos: parseRepos(reposSetting), reposSetting };
+/** The authority of checked settings (lib/config.ts parses them): the base URL's host gets the token too. */
+export function makeAuthority(baseUrl: string, tokenHosts: HostEntry[], allowedHosts: HostEntry[], repos: { raw: string; patterns: RegExp[] } | undefined): Authority {
+  const token = [hostOf(new URL(baseUrl)), ...tokenHosts];
+  return { baseUrl, tokenHosts: token, allowedHosts: [...token, ...allowedHosts], repos: repos?.patterns, reposSetting: repos?.raw };
+}
+
+export const DEFAULT_API_URL = 'https://api.github.com';
+
+/**
+ * A GitHub API URL: an https URL without credentials, or http to this machine's loopback, since
+ * GITHUB_TOKEN goes to it. Trailing slashes dropped; exit 2 naming `name` otherwise.
+ */
+export function checkApiUrl(raw: string, name = 'apiUrl'): string {
+  const value = raw.trim().replace(/\/+$/, '');
+  const url = URL.parse(value);
+  if (!url || !/^https?:$/.test(url.protocol) || url.username !== '' || url.password !== '' || url.search !== '' || url.hash !== '') {
+    throw new UsageError('invalid_setting', `${name}=${JSON.stringify(raw)} is not an http(s) URL without credentials`, {
+      hint: 'For example https://api.github.com, or https://ghe.example.com/api/v3 for GitHub Enterprise.',
+    });
+  }
+  // The token would cross the network readable by anyone on the way.
+  if (url.protocol === 'http:' && !isLoopback(url.hostname)) {
+    throw new UsageError('invalid_setting', `${name}=${JSON.stringify(raw)} is plain http to another machine: GITHUB_TOKEN is sent only over https (or http to loopback)`, {
+      hint: `Use https://${url.host}${url.pathname === '/' ? '' : url.pathname}.`,
+    });
+  }
+  return value;
 }
 
 /**
@@ -166,16 +184,4 @@ export function checkRepoAllowed(authority: Authority, url: string): void {
       hint: 'Name a repository that JGO_REPOS allows, or add it there.',
     });
   }
-}
-
-const authorities = new WeakMap<Settings, Authority>();
-
-/** authorityFrom, once per set of settings: every stage and the git layer ask it often. */
-export function authorityOf(settings: Settings): Authority {
-  let authority = authorities.get(settings);
-  if (authority === undefined) {
-    authority = authorityFrom(settings);
-    authorities.set(settings, authority);
-  }
-  return authority;
 }

@@ -8,6 +8,8 @@ import { readFileSync, mkdirSync, accessSync, statSync, constants as fsConstants
 import { dirname, join, resolve, isAbsolute } from 'node:path';
 import { parse as parseDotenv } from 'dotenv';
 import { UsageError } from './errors.js';
+import * as z from './zod.js';
+import { gitBaseUrl, parseHostList, parseRepos, checkApiUrl, makeAuthority, DEFAULT_API_URL, type Authority } from './authority.js';
 
 export type SettingSource = 'env' | 'file' | 'default';
 
@@ -141,9 +143,15 @@ export interface OpenAISettings {
 }
 
 export function openAISettings(settings: Settings): OpenAISettings {
-  const baseURL = settings.first(OPENAI_CHAINS.baseURL);
-  const apiKey = settings.first(OPENAI_CHAINS.apiKey);
-  const model = settings.first(OPENAI_CHAINS.model);
+  const config = configOf(settings);
+  const resolved = (key: 'OPENAI_BASE_URL' | 'OPENAI_API_KEY' | 'MODEL'): ResolvedSetting | undefined => {
+    const value = config[key];
+    const from = config.from[key] ?? key;
+    return value === undefined ? undefined : { value, from, source: settings.lookup(from)?.source ?? 'env' };
+  };
+  const baseURL = resolved('OPENAI_BASE_URL');
+  const apiKey = resolved('OPENAI_API_KEY');
+  const model = resolved('MODEL');
   const missing: string[] = [];
   for (const [key, found] of [['baseURL', baseURL], ['apiKey', apiKey], ['model', model]] as const) {
     if (!found) {
@@ -208,9 +216,9 @@ export function resolveCacheDir(settings: Settings): CacheDirResult {
 
 /** resolveCacheDir with the default made explicit, so the fallback can be tested as any user. */
 export function resolveCacheDirFrom(settings: Settings, defaultDir: string): CacheDirResult {
-  const named = settings.lookup('JGO_CACHE_DIR');
-  if (named) {
-    const path = resolve(settings.cwd, named.value);
+  const config = configOf(settings);
+  if (config.JGO_CACHE_DIR !== undefined) {
+    const path = resolve(settings.cwd, config.JGO_CACHE_DIR);
     if (!writableDir(path)) {
       throw new UsageError('cache_unwritable', `JGO_CACHE_DIR ${path} cannot be created or written`, {
         hint: 'Point JGO_CACHE_DIR at a writable directory (a volume in a container).',
@@ -219,8 +227,8 @@ export function resolveCacheDirFrom(settings: Settings, defaultDir: string): Cac
     return { path };
   }
   if (writableDir(defaultDir)) return { path: defaultDir };
-  const xdg = settings.get('XDG_CACHE_HOME');
-  const base = xdg !== undefined && isAbsolute(xdg) ? xdg : join(settings.get('HOME') ?? '/tmp', '.cache');
+  const xdg = config.XDG_CACHE_HOME;
+  const base = xdg !== undefined && isAbsolute(xdg) ? xdg : join(config.HOME ?? '/tmp', '.cache');
   const path = join(base, 'jgo');
   if (!writableDir(path)) {
     throw new UsageError('cache_unwritable', `neither ${defaultDir} nor ${path} can be created or written`, {
@@ -228,4 +236,201 @@ export function resolveCacheDirFrom(settings: Settings, defaultDir: string): Cac
     });
   }
   return { path, fellBack: `${defaultDir} is not writable; using ${path} (set JGO_CACHE_DIR to choose)` };
+}
+
+// --- Every setting, parsed and validated once ---
+
+/** Raw setting text: the environment's or the env file's value, undefined when unset or empty. */
+const Raw = z.optional(z.string());
+
+/** A setting parsed by `parse`, which throws exit 2 naming the variable for a value it refuses. */
+function setting<T>(parse: (raw: string | undefined) => T) {
+  return z.pipe(Raw, z.transform(parse));
+}
+
+function integer(name: string, fallback: number, { min = 0, max = Number.MAX_SAFE_INTEGER } = {}) {
+  return setting((raw) => {
+    if (raw === undefined) return fallback;
+    const value = Number(raw.trim());
+    if (!Number.isInteger(value) || value < min || value > max) {
+      throw new UsageError('invalid_setting', `${name}=${JSON.stringify(raw)} is not a whole number from ${min} to ${max}`, {
+        hint: `Set ${name} to a number, or unset it to use the default (${fallback}).`,
+      });
+    }
+    return value;
+  });
+}
+
+function boolean(name: string, fallback: boolean) {
+  return setting((raw) => {
+    if (raw === undefined) return fallback;
+    const v = raw.trim().toLowerCase();
+    if (['1', 'true', 'yes', 'on'].includes(v)) return true;
+    if (['0', 'false', 'no', 'off'].includes(v)) return false;
+    throw new UsageError('invalid_setting', `${name}=${JSON.stringify(raw)} is not true or false`, { hint: `Set ${name} to true or false.` });
+  });
+}
+
+function oneOf<const T extends string>(name: string, values: readonly T[], fallback: T) {
+  return setting((given): T => {
+    const raw = given?.trim().toLowerCase();
+    if (raw === undefined) return fallback;
+    const found = values.find((v) => v === raw);
+    if (found === undefined) {
+      throw new UsageError('invalid_setting', `${name}=${JSON.stringify(raw)} is not one of ${values.join(', ')}`, {
+        hint: `Set ${name} to ${values.join(' or ')}, or unset it for the default (${fallback}).`,
+      });
+    }
+    return found;
+  });
+}
+
+/** `A,B C` -> [A, B, C]; each must be a variable name. */
+export function parseNameList(name: string, raw: string | undefined): string[] {
+  if (raw === undefined) return [];
+  const names = raw.split(/[\s,]+/).filter((n) => n !== '');
+  for (const n of names) {
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(n)) {
+      throw new UsageError('invalid_setting', `${name}: ${JSON.stringify(n)} is not a variable name`, {
+        hint: `List variable names separated by commas or spaces, e.g. ${name}=GH_TOKEN,AWS_PROFILE`,
+      });
+    }
+  }
+  return names;
+}
+
+export const SANDBOXES = ['workspace-write', 'read-only', 'danger-full-access'] as const;
+export const PROVIDERS = ['codex', 'openai-compatible'] as const;
+export const ENV_MODES = ['inherit', 'minimal'] as const;
+export const SHIP_MODES = ['plan', 'agent'] as const;
+export const DEFAULT_CODEX_TIMEOUT_S = 3600;
+export const DEFAULT_CODEX_IDLE_S = 600;
+export const DEFAULT_MAX_REQUEST_BYTES = 64 * 1024;
+const WEEK_S = 7 * 24 * 3600;
+
+/**
+ * Every variable jgo reads (docs/settings.md lists the same ones; a test holds the two together),
+ * keyed by its name so that a reader is found by grepping for the variable. The three required
+ * model settings are optional here: only the stages that talk to a model require them
+ * (requireOpenAI). `OPENAI_*` and `MODEL` hold the first of their fallback chains that is set.
+ */
+export const SETTINGS = z.object({
+  OPENAI_BASE_URL: Raw,
+  OPENAI_API_KEY: Raw,
+  MODEL: Raw,
+  JGO_LLM_TIMEOUT_S: integer('JGO_LLM_TIMEOUT_S', 60, { min: 1, max: 3600 }),
+  JGO_LLM_RETRIES: integer('JGO_LLM_RETRIES', 2, { min: 0, max: 10 }),
+  JGO_MAX_REQUEST_BYTES: integer('JGO_MAX_REQUEST_BYTES', DEFAULT_MAX_REQUEST_BYTES, { min: 1 }),
+
+  JGO_GIT_BASE_URL: setting(gitBaseUrl),
+  GITHUB_TOKEN: Raw,
+  GH_TOKEN: Raw,
+  JGO_GIT_TOKEN_HOSTS: setting((raw) => parseHostList(raw, 'JGO_GIT_TOKEN_HOSTS')),
+  JGO_GIT_ALLOWED_HOSTS: setting((raw) => parseHostList(raw, 'JGO_GIT_ALLOWED_HOSTS')),
+  JGO_REPOS: setting((raw) => (raw === undefined ? undefined : { raw, patterns: parseRepos(raw) ?? [] })),
+  JGO_GITHUB_API_URL: setting((raw) => checkApiUrl(raw ?? DEFAULT_API_URL, 'JGO_GITHUB_API_URL')),
+
+  JGO_CACHE_DIR: Raw,
+  XDG_CACHE_HOME: Raw,
+  HOME: Raw,
+
+  CODEX_BIN: setting((raw) => raw ?? 'codex'),
+  CODEX_HOME: Raw,
+  CODEX_API_KEY: Raw,
+  CODEX_MODEL: setting((raw) => raw?.trim() || undefined),
+  JGO_CODEX_PROVIDER: oneOf('JGO_CODEX_PROVIDER', PROVIDERS, 'codex'),
+  JGO_CODEX_SANDBOX: oneOf('JGO_CODEX_SANDBOX', SANDBOXES, 'workspace-write'),
+  JGO_CODEX_NETWORK: boolean('JGO_CODEX_NETWORK', true),
+  JGO_CODEX_ENV: oneOf('JGO_CODEX_ENV', ENV_MODES, 'inherit'),
+  JGO_CODEX_ENV_PASS: setting((raw) => parseNameList('JGO_CODEX_ENV_PASS', raw)),
+  JGO_CODEX_TIMEOUT_S: integer('JGO_CODEX_TIMEOUT_S', DEFAULT_CODEX_TIMEOUT_S, { min: 1, max: WEEK_S }),
+  JGO_CODEX_IDLE_S: integer('JGO_CODEX_IDLE_S', DEFAULT_CODEX_IDLE_S, { min: 1, max: WEEK_S }),
+
+  JGO_SHIP_MODE: oneOf('JGO_SHIP_MODE', SHIP_MODES, 'plan'),
+  JGO_SHIP_PR: boolean('JGO_SHIP_PR', false),
+  JGO_SHIP_PR_DRAFT: boolean('JGO_SHIP_PR_DRAFT', false),
+  JGO_GIT_AUTHOR_NAME: setting((raw) => raw ?? 'jgo'),
+  JGO_GIT_AUTHOR_EMAIL: setting((raw) => raw ?? 'jgo@users.noreply.github.com'),
+
+  JGO_STAGE_GATE: Raw,
+  JGO_STAGE_SYNC: Raw,
+  JGO_STAGE_WORKTREE: Raw,
+  JGO_STAGE_CODEX: Raw,
+  JGO_STAGE_SHIP: Raw,
+
+  JGO_DEBUG: setting((raw) => raw === '1'),
+  JGO_TRACE: setting((raw) => raw === '1'),
+});
+
+/** The fallback chain each chained setting is read through. */
+const CHAINS: Record<string, readonly string[]> = {
+  OPENAI_BASE_URL: OPENAI_CHAINS.baseURL,
+  OPENAI_API_KEY: OPENAI_CHAINS.apiKey,
+  MODEL: OPENAI_CHAINS.model,
+};
+
+export type Config = z.infer<typeof SETTINGS> & {
+  /** For the chained settings, the variable that supplied the value (OPENWEBUI_API_KEY, …). */
+  readonly from: Readonly<Record<string, string>>;
+  /** Every secret value in use, for scrubbing outputs and scanning files and diffs. */
+  readonly secrets: readonly string[];
+  /** The token for git and the GitHub API: GITHUB_TOKEN, else GH_TOKEN. */
+  readonly token: string | undefined;
+  /** The values of the JGO_CODEX_ENV_PASS variables that are set. */
+  readonly passed: Readonly<Record<string, string>>;
+  /** What jgo may touch and where the token may go (lib/authority.ts). */
+  readonly authority: Authority;
+  /** The directory relative settings (CODEX_HOME, JGO_CACHE_DIR) are resolved against. */
+  readonly cwd: string;
+  /** Where the env file was looked for, for hints. */
+  readonly envFilePath: string;
+};
+
+/** Parses and validates every setting; the first bad one is exit 2 naming the variable. */
+export function parseConfig(settings: Settings): Config {
+  const raw: Record<string, string | undefined> = {};
+  const from: Record<string, string> = {};
+  for (const name of Object.keys(SETTINGS.shape)) {
+    const found = settings.first(CHAINS[name] ?? [name]);
+    raw[name] = found?.value;
+    if (found && CHAINS[name]) from[name] = found.from;
+  }
+  const parsed = SETTINGS.parse(raw);
+  const passed: Record<string, string> = {};
+  for (const name of parsed.JGO_CODEX_ENV_PASS) {
+    const value = settings.get(name);
+    if (value !== undefined) passed[name] = value;
+  }
+  return {
+    ...parsed,
+    from,
+    secrets: settings.secrets(),
+    token: parsed.GITHUB_TOKEN ?? parsed.GH_TOKEN,
+    passed,
+    authority: makeAuthority(parsed.JGO_GIT_BASE_URL, parsed.JGO_GIT_TOKEN_HOSTS, parsed.JGO_GIT_ALLOWED_HOSTS, parsed.JGO_REPOS),
+    cwd: settings.cwd,
+    envFilePath: settings.envFilePath,
+  };
+}
+
+const configs = new WeakMap<Settings, Config>();
+
+/** The settings' Config, parsed the first time it is asked for: once per process in practice. */
+export function configOf(settings: Settings): Config {
+  let config = configs.get(settings);
+  if (config === undefined) {
+    config = parseConfig(settings);
+    configs.set(settings, config);
+  }
+  return config;
+}
+
+/** The authority of a set of settings; bad values are exit 2 naming the variable. */
+export function authorityFrom(settings: Settings): Authority {
+  return parseConfig(settings).authority;
+}
+
+/** authorityFrom, once per set of settings: every stage and the git layer ask it often. */
+export function authorityOf(settings: Settings): Authority {
+  return configOf(settings).authority;
 }

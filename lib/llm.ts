@@ -4,7 +4,7 @@
  */
 import type OpenAI from 'openai';
 import { JgoError, EXIT, messageOf } from './errors.js';
-import type { OpenAISettings, Settings } from './config.js';
+import { configOf, type OpenAISettings, type Settings } from './config.js';
 
 export interface LlmOptions {
   timeoutMs: number;
@@ -12,10 +12,8 @@ export interface LlmOptions {
 }
 
 export function llmOptions(settings: Settings): LlmOptions {
-  return {
-    timeoutMs: settings.integer('JGO_LLM_TIMEOUT_S', 60, { min: 1, max: 3600 }) * 1000,
-    maxRetries: settings.integer('JGO_LLM_RETRIES', 2, { min: 0, max: 10 }),
-  };
+  const config = configOf(settings);
+  return { timeoutMs: config.JGO_LLM_TIMEOUT_S * 1000, maxRetries: config.JGO_LLM_RETRIES };
 }
 
 export async function createClient(openai: OpenAISettings, options: LlmOptions): Promise<OpenAI> {

@@ -1,6 +1,6 @@
 import t from 'tap';
+import { authorityFrom } from '../lib/config.js';
 import {
-  authorityFrom,
   checkRepoAllowed,
   gitBaseUrl,
   hostMatches,

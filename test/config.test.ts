@@ -1,7 +1,7 @@
 import t from 'tap';
 import { writeFileSync, mkdirSync, accessSync, constants } from 'node:fs';
 import { join } from 'node:path';
-import { loadSettings, openAISettings, resolveCacheDir, DEFAULT_CACHE_DIR } from '../lib/config.js';
+import { configOf, loadSettings, openAISettings, parseConfig, resolveCacheDir, DEFAULT_CACHE_DIR } from '../lib/config.js';
 import { UsageError } from '../lib/errors.js';
 import { tempDir } from './helpers/run.js';
 
@@ -141,4 +141,40 @@ t.test('the XDG fallback when the default is unusable (HOME/.cache when XDG is u
   t.match(result.fellBack, /blocker\/jgo-cache is not writable/);
   const withXdg = resolveCacheDirFrom(settingsIn(dir, { XDG_CACHE_HOME: join(dir, 'xdg') }), join(blocker, 'x'));
   t.equal(withXdg.path, join(dir, 'xdg', 'jgo'));
+});
+
+t.test('every setting is parsed once into one typed object, defaults filled in', async (t) => {
+  const dir = tempDir(t);
+  const s = settingsIn(dir, { OPENWEBUI_API_KEY: 'key-from-openwebui', GH_TOKEN: 'gh-token-value', JGO_CODEX_ENV_PASS: 'AWS_PROFILE, NOT_SET' }, 'AWS_PROFILE=dev\nJGO_SHIP_PR=yes\n');
+  const c = configOf(s);
+  t.equal(configOf(s), c, 'read once per set of settings');
+  t.equal(c.OPENAI_API_KEY, 'key-from-openwebui');
+  t.same(c.from, { OPENAI_API_KEY: 'OPENWEBUI_API_KEY' });
+  t.equal(c.token, 'gh-token-value');
+  t.equal(c.JGO_SHIP_PR, true);
+  t.equal(c.JGO_SHIP_MODE, 'plan');
+  t.equal(c.JGO_LLM_TIMEOUT_S, 60);
+  t.equal(c.JGO_CODEX_SANDBOX, 'workspace-write');
+  t.equal(c.JGO_GITHUB_API_URL, 'https://api.github.com');
+  t.equal(c.authority.baseUrl, 'https://github.com');
+  t.same(c.JGO_CODEX_ENV_PASS, ['AWS_PROFILE', 'NOT_SET']);
+  t.same(c.passed, { AWS_PROFILE: 'dev' }, 'pass-through values may come from the env file');
+  t.ok(c.secrets.includes('key-from-openwebui') && c.secrets.includes('gh-token-value'));
+});
+
+t.test('a setting jgo does not accept is exit 2 naming the variable and the fix', async (t) => {
+  const dir = tempDir(t);
+  for (const [name, value, message] of [
+    ['JGO_LLM_TIMEOUT_S', '0', /JGO_LLM_TIMEOUT_S="0" is not a whole number from 1 to 3600/],
+    ['JGO_SHIP_PR', 'maybe', /JGO_SHIP_PR="maybe" is not true or false/],
+    ['JGO_CODEX_SANDBOX', 'Everywhere', /JGO_CODEX_SANDBOX="everywhere" is not one of workspace-write, read-only, danger-full-access/],
+    ['JGO_GIT_BASE_URL', 'ftp://x', /JGO_GIT_BASE_URL/],
+    ['JGO_GITHUB_API_URL', 'http://ghe.example.com', /plain http to another machine/],
+    ['JGO_CODEX_ENV_PASS', 'A-B', /is not a variable name/],
+  ] as const) {
+    const error = t.throws(() => parseConfig(settingsIn(dir, { [name]: value }))) as UsageError;
+    t.equal(error.code, 'invalid_setting', name);
+    t.match(error.message, message, name);
+    t.ok(error.hint, `${name} has a hint`);
+  }
 });

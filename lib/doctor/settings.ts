@@ -4,13 +4,13 @@
  * They read the settings the way the stages do, so what passes here passes there.
  */
 import { join } from 'node:path';
-import { loadSettings, OPENAI_CHAINS, Settings, type ResolvedSetting } from '../config.js';
+import { authorityFrom, loadSettings, OPENAI_CHAINS, Settings, type ResolvedSetting } from '../config.js';
 import { readCodexConfig, type CodexConfig } from '../codex/args.js';
 import { messageOf } from '../errors.js';
 import { gitCredentials, type GitCredentials } from '../git/auth.js';
 import { githubApiUrl } from '../github/api.js';
 import { llmOptions } from '../llm.js';
-import { authorityFrom, gitBaseUrl, type Authority } from '../authority.js';
+import { gitBaseUrl, type Authority } from '../authority.js';
 import { fail, failFrom, mask, ok, origin, warn, type Check } from './check.js';
 
 export interface LoadedSettings {

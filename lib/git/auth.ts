@@ -5,8 +5,8 @@
  * credential helper that answers only when git asks for one of those origins. It is never put
  * in a URL, a config file, the envelope, a log or a process argument.
  */
-import type { Settings } from '../config.js';
-import { authorityFrom, tokenOrigins } from '../authority.js';
+import { authorityFrom, type Settings } from '../config.js';
+import { tokenOrigins } from '../authority.js';
 
 export interface GitCredentials {
   token: string;

@@ -8,12 +8,13 @@
  * The token goes into one header and nowhere else: never a URL, a message or a log.
  */
 import * as z from '../zod.js';
-import type { Settings } from '../config.js';
+import { configOf, type Settings } from '../config.js';
 import { EXIT, JgoError, UsageError, messageOf } from '../errors.js';
 import { Redactor } from '../redact.js';
-import { isLoopback } from '../authority.js';
+import { checkApiUrl, DEFAULT_API_URL } from '../authority.js';
 
-export const DEFAULT_API_URL = 'https://api.github.com';
+export { checkApiUrl, DEFAULT_API_URL };
+
 export const API_VERSION = '2022-11-28';
 export const DEFAULT_TIMEOUT_MS = 30_000;
 
@@ -69,25 +70,7 @@ export function githubMessage(body: unknown): string {
  * else https://api.github.com. GITHUB_TOKEN goes to this origin and nowhere else.
  */
 export function githubApiUrl(settings: Settings): string {
-  const raw = settings.get('JGO_GITHUB_API_URL');
-  return checkApiUrl(raw ?? DEFAULT_API_URL, 'JGO_GITHUB_API_URL');
-}
-
-export function checkApiUrl(raw: string, name = 'apiUrl'): string {
-  const value = raw.trim().replace(/\/+$/, '');
-  const url = URL.parse(value);
-  if (!url || !/^https?:$/.test(url.protocol) || url.username !== '' || url.password !== '' || url.search !== '' || url.hash !== '') {
-    throw new UsageError('invalid_setting', `${name}=${JSON.stringify(raw)} is not an http(s) URL without credentials`, {
-      hint: 'For example https://api.github.com, or https://ghe.example.com/api/v3 for GitHub Enterprise.',
-    });
-  }
-  // The token would cross the network readable by anyone on the way.
-  if (url.protocol === 'http:' && !isLoopback(url.hostname)) {
-    throw new UsageError('invalid_setting', `${name}=${JSON.stringify(raw)} is plain http to another machine: GITHUB_TOKEN is sent only over https (or http to loopback)`, {
-      hint: `Use https://${url.host}${url.pathname === '/' ? '' : url.pathname}.`,
-    });
-  }
-  return value;
+  return configOf(settings).JGO_GITHUB_API_URL;
 }
 
 const OWNER = /^[A-Za-z0-9](?:[A-Za-z0-9_.-]{0,99})$/;

@@ -11,7 +11,7 @@ import { EXIT, JgoError, UsageError } from '../errors.js';
 import type { StageContext, StageSpec } from '../stage.js';
 import { cacheDir, checkDerivedPath, worktreePath } from '../cache.js';
 import { checkedRepoUrl } from '../repo-ref.js';
-import { authorityOf } from '../authority.js';
+import { authorityOf } from '../config.js';
 import { editPrompt } from '../codex/prompt.js';
 import { shellQuote } from '../codex/args.js';
 import { codexConfig, CodexRunError, findGitRoot, runCodex, startLoginCheck, type CodexRun } from '../codex/run.js';

@@ -7,10 +7,10 @@ import type OpenAI from 'openai';
 import { ENVELOPE_VERSION, addUsage, newRunId, type Envelope, type Gate, type Usage } from '../envelope.js';
 import { parseModelJson } from '../model-json.js';
 import { EXIT, JgoError, UsageError } from '../errors.js';
-import { OPENAI_CHAINS, openAISettings } from '../config.js';
+import { authorityOf, configOf, openAISettings } from '../config.js';
 import { createClient, llmError, llmOptions } from '../llm.js';
 import { findRepoRefs, refuseReason, resolveRepoRef, sameRepo } from '../repo-ref.js';
-import { authorityOf, checkRepoAllowed } from '../authority.js';
+import { checkRepoAllowed } from '../authority.js';
 import type { StageContext, StageSpec } from '../stage.js';
 
 export const GATE_SYSTEM_PROMPT = `You are the gate of jgo, a tool that turns one chat request into changes on a git repository, made by the Codex coding agent working unattended in a fresh checkout.
@@ -94,12 +94,9 @@ async function askModel(client: OpenAI, model: string, request: string): Promise
   });
 }
 
-/** The default JGO_MAX_REQUEST_BYTES: a chat request, not a document. */
-export const MAX_REQUEST_BYTES = 64 * 1024;
-
 /** Refuses a request too long to be a chat request, before any model call (exit 2). */
 function checkRequestSize(request: string, context: StageContext): void {
-  const max = context.settings.integer('JGO_MAX_REQUEST_BYTES', MAX_REQUEST_BYTES, { min: 1 });
+  const max = configOf(context.settings).JGO_MAX_REQUEST_BYTES;
   const bytes = Buffer.byteLength(request);
   if (bytes > max) {
     throw new UsageError('request_too_large', `the request is ${bytes} bytes, over JGO_MAX_REQUEST_BYTES=${max}`, {

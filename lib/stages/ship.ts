@@ -12,7 +12,7 @@ import type { Change } from '../git/index.js';
 import { trace } from '../trace.js';
 import { cacheDir, checkDerivedPath, mirrorPath, removeRunDir, worktreePath } from '../cache.js';
 import { checkedRepoUrl } from '../repo-ref.js';
-import { authorityOf } from '../authority.js';
+import { authorityOf } from '../config.js';
 
 export const SHIP_USAGE = '… | jgo-codex | jgo-ship [--keep]';
 

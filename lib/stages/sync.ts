@@ -3,7 +3,7 @@ import type { Envelope } from '../envelope.js';
 import { UsageError } from '../errors.js';
 import { cacheDir } from '../cache.js';
 import { checkedRepoUrl } from '../repo-ref.js';
-import { authorityOf } from '../authority.js';
+import { authorityOf } from '../config.js';
 import type { StageContext, StageSpec } from '../stage.js';
 
 export const SYNC_USAGE = 'jgo-gate "owner/repo …" | jgo-sync   |   echo \'{"jgo":1,"repo":{"ref":"owner/repo","url":"https://…"}}\' | jgo-sync';

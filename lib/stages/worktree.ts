@@ -9,7 +9,7 @@ import { EXIT, JgoError, UsageError } from '../errors.js';
 import { cacheDir, checkDerivedPath, mirrorPath } from '../cache.js';
 import { checkedRepoUrl } from '../repo-ref.js';
 import { exists } from '../fsutil.js';
-import { authorityOf } from '../authority.js';
+import { authorityOf } from '../config.js';
 import type { StageContext, StageSpec } from '../stage.js';
 
 export const WORKTREE_USAGE = '… | jgo-sync | jgo-worktree [--base <branch>]';
