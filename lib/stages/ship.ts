@@ -12,20 +12,12 @@ import type { Change } from '../git/index.js';
 import { trace } from '../trace.js';
 import { cacheDir, checkDerivedPath, mirrorPath, removeRunDir, worktreePath } from '../cache.js';
 import { checkedRepoUrl } from '../repo-ref.js';
-import { authorityOf } from '../config.js';
+import { configOf } from '../config.js';
 
 export const SHIP_USAGE = '… | jgo-codex | jgo-ship [--keep]';
 
 export interface ShipOptions {
   keep?: boolean | undefined;
-}
-
-type Mode = 'plan' | 'agent';
-
-function shipMode(context: StageContext): Mode {
-  const raw = (context.settings.get('JGO_SHIP_MODE') ?? 'plan').trim().toLowerCase();
-  if (raw === 'plan' || raw === 'agent') return raw;
-  throw new UsageError('invalid_setting', `JGO_SHIP_MODE=${JSON.stringify(raw)} is not plan or agent`);
 }
 
 /**
@@ -38,7 +30,7 @@ function shipTargets(envelope: Envelope, context: StageContext, checkBranchName:
   if (!wt) throw new UsageError('missing_field', 'the envelope has no "worktree": run jgo-worktree (and jgo-codex) first');
   if (!envelope.repo) throw new UsageError('missing_field', 'the envelope has no "repo": run jgo-gate first');
   if (envelope.run_id === undefined) throw new UsageError('missing_field', 'the envelope has a "worktree" but no "run_id"');
-  const url = checkedRepoUrl(envelope.repo.url, authorityOf(context.settings));
+  const url = checkedRepoUrl(envelope.repo.url, configOf(context.settings).authority);
   checkBranchName(wt.branch, 'branch');
   checkBranchName(wt.base_branch, 'base branch');
   if (!wt.branch.startsWith('jgo/')) {
@@ -53,7 +45,8 @@ function shipTargets(envelope: Envelope, context: StageContext, checkBranchName:
 export async function ship(envelope: Envelope, context: StageContext, options: ShipOptions = {}): Promise<Envelope> {
   const git = await import('../git/index.js');
   const { wt, url, dir, mirror, cache, runId } = shipTargets(envelope, context, git.checkBranchName);
-  const mode = shipMode(context);
+  const config = configOf(context.settings);
+  const mode = config.JGO_SHIP_MODE;
   const { changedPaths, commitsSince, pathsChangedSince, headSha, readWorkingHead } = git;
   const { gitCredentials } = await import('../git/auth.js');
   const { scanChange } = await import('../ship/scan.js');
@@ -63,8 +56,8 @@ export async function ship(envelope: Envelope, context: StageContext, options: S
   const gitCtx = { credentials, log: context.log, stderr: context.io.stderr, signal: context.signal, env };
   let ours: Array<{ sha: string; subject: string }> | undefined;
   const author = {
-    name: context.settings.get('JGO_GIT_AUTHOR_NAME') ?? 'jgo',
-    email: context.settings.get('JGO_GIT_AUTHOR_EMAIL') ?? 'jgo@users.noreply.github.com',
+    name: config.JGO_GIT_AUTHOR_NAME,
+    email: config.JGO_GIT_AUTHOR_EMAIL,
   };
   const request = envelope.request ?? envelope.gate?.optimized_prompt ?? '';
   let plan: Ship['plan'] = mode === 'agent' ? 'agent' : undefined;
@@ -114,7 +107,7 @@ export async function ship(envelope: Envelope, context: StageContext, options: S
     ...(planCost ? { plan_duration_ms: planCost.durationMs } : {}),
   };
   context.log(`pushed ${wt.branch} (${commits.length} commit${commits.length === 1 ? '' : 's'}) to ${url}`);
-  if (context.settings.boolean('JGO_SHIP_PR', false)) {
+  if (configOf(context.settings).JGO_SHIP_PR) {
     shipped.pr = await pullRequest(envelope, shipped, context, credentials);
   }
   if (!options.keep) {
@@ -180,16 +173,15 @@ async function commitPlan(
  */
 async function pullRequest(envelope: Envelope, shipped: Ship, context: StageContext, credentials: import('../git/auth.js').GitCredentials | undefined): Promise<Ship['pr']> {
   const { openPullRequest, prTitle, prBody } = await import('../github/pr.js');
-  const { githubApiUrl } = await import('../github/api.js');
   const wt = envelope.worktree!;
   const request = envelope.request ?? '';
   try {
     const pr = await openPullRequest(
       {
-        apiUrl: githubApiUrl(context.settings),
+        apiUrl: configOf(context.settings).JGO_GITHUB_API_URL,
         token: credentials?.token,
         tokenFrom: credentials?.from,
-        repoUrl: checkedRepoUrl(envelope.repo!.url, authorityOf(context.settings)),
+        repoUrl: checkedRepoUrl(envelope.repo!.url, configOf(context.settings).authority),
         branch: shipped.branch,
         base: wt.base_branch,
         title: prTitle(shipped.commits, request),
@@ -203,7 +195,7 @@ async function pullRequest(envelope: Envelope, shipped: Ship, context: StageCont
           runId: envelope.run_id,
           redact: (text) => context.redact.text(text),
         }),
-        draft: context.settings.boolean('JGO_SHIP_PR_DRAFT', false),
+        draft: configOf(context.settings).JGO_SHIP_PR_DRAFT,
       },
       { signal: context.signal },
     );
@@ -230,7 +222,7 @@ async function refuseSecrets(
   const paths = [...new Set([...committed, ...pending.filter((c) => c.kind !== 'deleted').map((c) => c.path)])];
   // Untracked now and not in any commit since the base: the file is new, all of it added.
   const fresh = new Set(pending.filter((c) => c.kind === 'added' && !committed.includes(c.path)).map((c) => c.path));
-  const secrets = context.settings.secrets();
+  const secrets = configOf(context.settings).secrets;
   const hits = await scanChange(dir, base, paths, secrets, fresh);
   // The commits since the base (codex's own, in agent mode): their messages are pushed too.
   const { commitMessages, scanMessage } = await import('../ship/scan.js');
@@ -283,7 +275,7 @@ async function planCommits(envelope: Envelope, changes: Change[], context: Stage
     if (!plan) return fallback(problem ?? 'unknown');
     // The messages are the model's: a secret in one (encoded, say) would be pushed with it.
     const { scanMessage } = await import('../ship/scan.js');
-    const secrets = context.settings.secrets();
+    const secrets = configOf(context.settings).secrets;
     const leaks = plan.groups.flatMap((group, i) => scanMessage(`commit ${i + 1} of the plan`, group.message, secrets));
     if (leaks.length > 0) {
       throw new JgoError('secret_in_diff', `codex's commit plan puts a secret in a message: ${leaks.slice(0, 5).map((h) => `${h.path}:${h.line} (${h.what})`).join(', ')}`, EXIT.failed, {
