@@ -7,17 +7,15 @@
  */
 import { existsSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
-import { OPENAI_CHAINS, type Settings } from '../config.js';
+import { OPENAI_CHAINS, configOf, parseNameList, SANDBOXES, PROVIDERS, ENV_MODES, DEFAULT_CODEX_TIMEOUT_S, DEFAULT_CODEX_IDLE_S, type Config, type Settings } from '../config.js';
 import { UsageError } from '../errors.js';
 import { findOnPath } from '../proc.js';
 
-export const SANDBOXES = ['workspace-write', 'read-only', 'danger-full-access'] as const;
+export { SANDBOXES, PROVIDERS, ENV_MODES, parseNameList, DEFAULT_CODEX_TIMEOUT_S as DEFAULT_TIMEOUT_S, DEFAULT_CODEX_IDLE_S as DEFAULT_IDLE_S };
 export type Sandbox = (typeof SANDBOXES)[number];
 
-export const PROVIDERS = ['codex', 'openai-compatible'] as const;
 export type ProviderKind = (typeof PROVIDERS)[number];
 
-export const ENV_MODES = ['inherit', 'minimal'] as const;
 export type EnvMode = (typeof ENV_MODES)[number];
 
 /** The variable the provider's key is handed to codex in (openai-compatible mode). */
@@ -25,8 +23,6 @@ export const PROVIDER_KEY_ENV = 'JGO_CODEX_API_KEY';
 /** The provider id in codex's configuration (`-c model_providers.jgo.*`). */
 export const PROVIDER_ID = 'jgo';
 
-export const DEFAULT_TIMEOUT_S = 3600;
-export const DEFAULT_IDLE_S = 600;
 
 export type Provider =
   | {
@@ -60,46 +56,24 @@ export interface CodexConfig {
   idleMs: number;
 }
 
-function oneOf<T extends string>(settings: Settings, name: string, values: readonly T[], fallback: T): T {
-  const raw = settings.get(name)?.trim().toLowerCase();
-  if (raw === undefined) return fallback;
-  const found = values.find((v) => v === raw);
-  if (found === undefined) {
-    throw new UsageError('invalid_setting', `${name}=${JSON.stringify(raw)} is not one of ${values.join(', ')}`, {
-      hint: `Set ${name} to ${values.join(' or ')}, or unset it for the default (${fallback}).`,
-    });
-  }
-  return found;
-}
-
-/** `A,B C` -> [A, B, C]; each must be a variable name. */
-export function parseNameList(name: string, raw: string | undefined): string[] {
-  if (raw === undefined) return [];
-  const names = raw.split(/[\s,]+/).filter((n) => n !== '');
-  for (const n of names) {
-    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(n)) {
-      throw new UsageError('invalid_setting', `${name}: ${JSON.stringify(n)} is not a variable name`, {
-        hint: `List variable names separated by commas or spaces, e.g. ${name}=GH_TOKEN,AWS_PROFILE`,
-      });
-    }
-  }
-  return names;
-}
-
-function provider(settings: Settings): Provider {
-  const kind = oneOf(settings, 'JGO_CODEX_PROVIDER', PROVIDERS, 'codex');
-  const model = settings.get('CODEX_MODEL')?.trim() || undefined;
-  if (kind === 'codex') return { kind, model, apiKey: settings.get('CODEX_API_KEY') };
-  const baseURL = settings.first(OPENAI_CHAINS.baseURL);
-  const apiKey = settings.first(OPENAI_CHAINS.apiKey);
-  const modelSetting = model ?? settings.first(OPENAI_CHAINS.model)?.value;
+function provider(config: Config): Provider {
+  const kind = config.JGO_CODEX_PROVIDER;
+  const model = config.CODEX_MODEL;
+  if (kind === 'codex') return { kind, model, apiKey: config.CODEX_API_KEY };
+  const resolved = (key: 'OPENAI_BASE_URL' | 'OPENAI_API_KEY') => {
+    const value = config[key];
+    return value === undefined ? undefined : { value, from: config.from[key] ?? key };
+  };
+  const baseURL = resolved('OPENAI_BASE_URL');
+  const apiKey = resolved('OPENAI_API_KEY');
+  const modelSetting = model ?? config.MODEL;
   const missing: string[] = [];
   if (!baseURL) missing.push(`OPENAI_BASE_URL (or ${OPENAI_CHAINS.baseURL.slice(1).join(', or ')})`);
   if (!apiKey) missing.push(`OPENAI_API_KEY (or ${OPENAI_CHAINS.apiKey.slice(1).join(', or ')})`);
   if (!modelSetting) missing.push(`CODEX_MODEL (or ${OPENAI_CHAINS.model.join(', or ')})`);
   if (!baseURL || !apiKey || !modelSetting) {
     throw new UsageError('missing_settings', `JGO_CODEX_PROVIDER=openai-compatible needs: ${missing.join('; ')}`, {
-      hint: `Set them in the environment or in ${settings.envFilePath}, or use JGO_CODEX_PROVIDER=codex.`,
+      hint: `Set them in the environment or in ${config.envFilePath}, or use JGO_CODEX_PROVIDER=codex.`,
     });
   }
   if (!/^https?:\/\/[^\s]+$/i.test(baseURL.value)) {
@@ -113,17 +87,17 @@ function provider(settings: Settings): Provider {
  * `defaultHome` is asked for only when CODEX_HOME is not set ($JGO_CACHE_DIR/codex).
  */
 export function readCodexConfig(settings: Settings, defaultHome: () => string): CodexConfig {
-  const named = settings.get('CODEX_HOME');
+  const config = configOf(settings);
   return {
-    bin: settings.get('CODEX_BIN') ?? 'codex',
-    home: named !== undefined ? resolve(settings.cwd, named) : defaultHome(),
-    sandbox: oneOf(settings, 'JGO_CODEX_SANDBOX', SANDBOXES, 'workspace-write'),
-    network: settings.boolean('JGO_CODEX_NETWORK', true),
-    provider: provider(settings),
-    envMode: oneOf(settings, 'JGO_CODEX_ENV', ENV_MODES, 'inherit'),
-    envPass: parseNameList('JGO_CODEX_ENV_PASS', settings.get('JGO_CODEX_ENV_PASS')),
-    timeoutMs: settings.integer('JGO_CODEX_TIMEOUT_S', DEFAULT_TIMEOUT_S, { min: 1, max: 7 * 24 * 3600 }) * 1000,
-    idleMs: settings.integer('JGO_CODEX_IDLE_S', DEFAULT_IDLE_S, { min: 1, max: 7 * 24 * 3600 }) * 1000,
+    bin: config.CODEX_BIN,
+    home: config.CODEX_HOME !== undefined ? resolve(config.cwd, config.CODEX_HOME) : defaultHome(),
+    sandbox: config.JGO_CODEX_SANDBOX,
+    network: config.JGO_CODEX_NETWORK,
+    provider: provider(config),
+    envMode: config.JGO_CODEX_ENV,
+    envPass: config.JGO_CODEX_ENV_PASS,
+    timeoutMs: config.JGO_CODEX_TIMEOUT_S * 1000,
+    idleMs: config.JGO_CODEX_IDLE_S * 1000,
   };
 }
 
@@ -211,8 +185,9 @@ export function codexEnv(config: CodexConfig, settings: Settings, base: NodeJS.P
       name.startsWith('CODEX_');
     if (wanted) env[name] = value;
   }
+  const passed = configOf(settings).passed;
   for (const name of config.envPass) {
-    const value = settings.get(name);
+    const value = passed[name];
     if (value !== undefined) env[name] = value;
   }
   Object.assign(env, extra);
@@ -223,7 +198,7 @@ export function codexEnv(config: CodexConfig, settings: Settings, base: NodeJS.P
   if (p.kind === 'openai-compatible') env[PROVIDER_KEY_ENV] = p.apiKey;
   else if (p.apiKey !== undefined) env.CODEX_API_KEY = p.apiKey;
 
-  const secrets = new Set(settings.secrets());
+  const secrets = new Set(configOf(settings).secrets);
   for (const [name, value] of Object.entries(env)) {
     if (SECRET_NAME.test(name) && looksSecret(value)) secrets.add(value);
   }
