@@ -76,28 +76,13 @@ export class Settings {
     return undefined;
   }
 
-  /** A whole number setting, validated; exit 2 naming the variable when it is not one. */
-  integer(name: string, fallback: number, { min = 0, max = Number.MAX_SAFE_INTEGER } = {}): number {
-    const raw = this.get(name);
-    if (raw === undefined) return fallback;
-    const value = Number(raw.trim());
-    if (!Number.isInteger(value) || value < min || value > max) {
-      throw new UsageError('invalid_setting', `${name}=${JSON.stringify(raw)} is not a whole number from ${min} to ${max}`, {
-        hint: `Set ${name} to a number, or unset it to use the default (${fallback}).`,
-      });
-    }
-    return value;
+  /** A whole number setting, validated as the schema validates one; exit 2 naming the variable. */
+  integer(name: string, fallback: number, range: { min?: number; max?: number } = {}): number {
+    return integer(name, fallback, range).parse(this.get(name));
   }
 
   boolean(name: string, fallback: boolean): boolean {
-    const raw = this.get(name);
-    if (raw === undefined) return fallback;
-    const v = raw.trim().toLowerCase();
-    if (['1', 'true', 'yes', 'on'].includes(v)) return true;
-    if (['0', 'false', 'no', 'off'].includes(v)) return false;
-    throw new UsageError('invalid_setting', `${name}=${JSON.stringify(raw)} is not true or false`, {
-      hint: `Set ${name} to true or false.`,
-    });
+    return boolean(name, fallback).parse(this.get(name));
   }
 
   /** Every secret value in use, for scrubbing outputs and scanning files and diffs. */
