@@ -7,6 +7,7 @@ import { open, readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { GitContext } from './context.js';
 import { runGit } from './native.js';
+import { exists } from '../fsutil.js';
 
 /** The file jgo writes into a mirror it built whole; a directory without it is not used. */
 export const MARKER = 'jgo-mirror.json';
@@ -15,12 +16,7 @@ export function mirrorLockPath(path: string): string {
   return `${path}.lock`;
 }
 
-export async function exists(path: string): Promise<boolean> {
-  return stat(path).then(
-    () => true,
-    () => false,
-  );
-}
+export { exists };
 
 /** The last `n` bytes of a file, or undefined when it is shorter or unreadable. */
 async function tail(file: string, n: number): Promise<Buffer | undefined> {
