@@ -9,8 +9,7 @@
 # target); the image is Ubuntu 24.04 with node, git, codex, gh, kubectl and the AWS CLI, and
 # jgo in /opt/jgo with `jgo` and every `jgo-*` stage on PATH.
 
-# Node.js 20 or newer. 22 by default: 20 reached its end of life in April 2026, and jgo's bundles
-# (esbuild, target node20) run unchanged on newer releases.
+# Node.js 22 or newer (jgo's engines): 22 by default.
 ARG NODE_MAJOR=22
 
 FROM node:${NODE_MAJOR}-bookworm-slim AS node

@@ -6,13 +6,12 @@
  * Why mini: every jgo process parses an envelope, so every process builds the envelope's schema
  * (about a hundred schema objects) as it starts. zod's classic API gives each schema object some
  * forty methods of its own as it is made; mini gives it a handful and keeps the rest as
- * functions (`z.optional(s)` for `s.optional()`). The same schemas, the same checks and messages:
- * in a process started from the code cache, classic cost 28 ms of CPU and 940 page faults to
- * build the envelope and parse one, mini 9 ms and 260 (see the README's "Performance").
+ * functions (`z.optional(s)` for `s.optional()`). The same schemas, the same checks and messages,
+ * for a fraction of the CPU and memory at start.
  *
  * Why no JIT: a process parses a handful of envelopes. zod compiles each object schema into a
- * function the first time it is used (`new Function`, which no code cache keeps): 6-19 ms for an
- * envelope, against 3-6 ms interpreted.
+ * function the first time it is used (`new Function`, which no compile cache keeps), which costs
+ * more than interpreting it those few times.
  */
 import * as z from 'zod/mini';
 import { en } from 'zod/locales';

@@ -14,6 +14,10 @@ import { loginRequired } from '../codex/login.js';
 import { spawnGroup } from '../codex/process.js';
 import { messageOf } from '../errors.js';
 import { fail, firstLine, mask, ok, seconds, warn, type Check } from './check.js';
+import pkg from '../../package.json' with { type: 'json' };
+
+/** The codex release jgo is built and tested against: package.json's exact pin. */
+const CODEX_PINNED = pkg.devDependencies['@openai/codex'];
 
 /** Every flag of `codex exec` that jgo passes, as `codex exec --help` spells it. */
 export const EXEC_FLAGS: ReadonlyArray<{ flag: string; short?: string }> = [
@@ -136,13 +140,13 @@ export async function codexChecks(input: CodexCheckInput): Promise<Check[]> {
 
 function flagsCheck(help: Output, needsModel: boolean): Check {
   if (help.code !== 0) {
-    return fail('codex flags', `codex exec --help failed: ${help.timedOut ? 'no answer' : firstLine(help.stderr) || `exit ${help.code}`}`, 'Install codex 0.169 or newer (npm install -g @openai/codex).');
+    return fail('codex flags', `codex exec --help failed: ${help.timedOut ? 'no answer' : firstLine(help.stderr) || `exit ${help.code}`}`, `Install codex ${CODEX_PINNED} or newer (npm install -g @openai/codex@${CODEX_PINNED}).`);
   }
   const wanted = needsModel ? [...EXEC_FLAGS, MODEL_FLAG] : EXEC_FLAGS;
   const missing = wanted.filter((f) => !helpHas(help.stdout, f.flag) || (f.short !== undefined && !helpHas(help.stdout, f.short)));
   const names = wanted.map((f) => f.short ?? f.flag).join(' ');
   if (missing.length > 0) {
-    return fail('codex flags', `codex exec lacks ${missing.map((f) => (f.short ? `${f.short}/${f.flag}` : f.flag)).join(', ')}`, 'jgo is made for codex 0.169: install it (npm install -g @openai/codex@0.169), or point CODEX_BIN at it.');
+    return fail('codex flags', `codex exec lacks ${missing.map((f) => (f.short ? `${f.short}/${f.flag}` : f.flag)).join(', ')}`, `jgo is made for codex ${CODEX_PINNED}: install it (npm install -g @openai/codex@${CODEX_PINNED}), or point CODEX_BIN at it.`);
   }
   return ok('codex flags', `codex exec takes every flag jgo passes (${names})`);
 }
