@@ -3,10 +3,10 @@
  * mirror without the network, on a new branch jgo/<UTC YYYYMMDD-HHMMSS> (-2, -3, … when taken).
  */
 import { mkdir, readdir, readFile, rename, rm, rmdir, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { newRunId, runStamp, utcStamp, type Envelope } from '../envelope.js';
 import { EXIT, JgoError, UsageError } from '../errors.js';
-import { cacheDir, checkDerivedPath, mirrorPath } from '../cache.js';
+import { cacheDir, checkDerivedPath, mirrorPath, runDir, worktreePath } from '../cache.js';
 import { checkedRepoUrl } from '../repo-ref.js';
 import { exists } from '../fsutil.js';
 import { authorityOf } from '../config.js';
@@ -70,19 +70,19 @@ export async function worktree(envelope: Envelope, context: StageContext, option
   // Where the mirror is, and which repository, come from the cache and repo.url, not the envelope.
   const url = checkedRepoUrl(envelope.repo.url, authorityOf(context.settings));
   const mirrorDir = checkDerivedPath('mirror.path', envelope.mirror.path, mirrorPath(cache, url), cache);
-  const workDir = join(cache, 'work');
-  const runDir = join(workDir, runId);
-  const dest = join(runDir, 'repo');
+  const run = runDir(cache, runId);
+  const workDir = dirname(run);
+  const dest = worktreePath(cache, runId);
   if (await exists(dest)) throw existsError(dest);
   const started = Date.now();
   const mirrorRefs = await readLocalRefs(mirrorDir);
   if (mirrorRefs.size === 0) {
     throw new UsageError('mirror_missing', `no mirror at ${mirrorDir}`, { hint: 'Run jgo-sync first.' });
   }
-  await mkdir(runDir, { recursive: true });
-  if (await removePartials(runDir)) context.log('a working copy left half-made by a stopped jgo-worktree was removed; making it again');
+  await mkdir(run, { recursive: true });
+  if (await removePartials(run)) context.log('a working copy left half-made by a stopped jgo-worktree was removed; making it again');
   // Made aside and renamed into place once whole: a working copy at `dest` is always a whole one.
-  const partial = join(runDir, `${PARTIAL}${process.pid}`);
+  const partial = join(run, `${PARTIAL}${process.pid}`);
   let claim: { name: string; fresh: boolean } | undefined;
   try {
     claim = await claimBranch(workDir, branchStem(runId, (options.now ?? (() => new Date()))()), runId, mirrorRefs);
@@ -98,7 +98,7 @@ export async function worktree(envelope: Envelope, context: StageContext, option
     // Leave nothing half-made behind: the next attempt starts clean.
     await rm(partial, { recursive: true, force: true });
     if (claim?.fresh) await rm(join(workDir, '.branches', claim.name.replace(/\//g, '%2F')), { recursive: true, force: true });
-    await rmdir(runDir).catch(() => {}); // only when nothing else is in it
+    await rmdir(run).catch(() => {}); // only when nothing else is in it
     throw error;
   }
 }
