@@ -7,7 +7,7 @@
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startCompileCache, VERSION } from '../lib/cli.js';
-import { traceExit } from '../lib/trace.js';
+import { debugging, traceExit } from '../lib/trace.js';
 
 startCompileCache();
 
@@ -106,6 +106,6 @@ Exit codes: 0 done, 1 a stage failed at run time, 2 usage or settings,
 // The commands report their own failures; anything that still escapes is one line, never a stack.
 main().catch((error: unknown) => {
   process.stderr.write(`jgo: unexpected failure: ${error instanceof Error ? error.message : String(error)}\n`);
-  if (process.env.JGO_DEBUG === '1' && error instanceof Error && error.stack) process.stderr.write(`${error.stack}\n`);
+  if (debugging() && error instanceof Error && error.stack) process.stderr.write(`${error.stack}\n`);
   process.exit(1);
 });

@@ -4,10 +4,10 @@
  * ever compared with the derived one (docs/security.md).
  */
 import { lstatSync, realpathSync } from 'node:fs';
+import { rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { resolveCacheDir, type Settings } from './config.js';
 import { UsageError } from './errors.js';
-import type { StageContext } from './stage.js';
 
 const resolved = new WeakMap<Settings, string>();
 
@@ -24,7 +24,8 @@ export function setAsideRunId(entry: string): string | undefined {
   return /^\.removing-(.+)-\d+$/.exec(entry)?.[1];
 }
 
-export function cacheDir(context: Pick<StageContext, 'settings' | 'log'>): string {
+/** The cache directory of these settings, found once; a fallback is said once through `log`. */
+export function cacheDir(context: { settings: Settings; log: (line: string) => void }): string {
   let path = resolved.get(context.settings);
   if (path === undefined) {
     const result = resolveCacheDir(context.settings);
@@ -88,8 +89,7 @@ export function checkDerivedPath(field: string, given: string, derived: string, 
  * symlink (a symlink in its place is unlinked, not followed). The removal itself is `rm`'s, which
  * does not follow symlinks inside the tree.
  */
-export async function removeRunDir(cache: string, runId: string, context: Pick<StageContext, 'afterAnswer'>): Promise<void> {
-  const { rename, rm } = await import('node:fs/promises');
+export async function removeRunDir(cache: string, runId: string, context: { afterAnswer?: ((task: () => Promise<unknown>) => void) | undefined }): Promise<void> {
   const dir = runDir(cache, runId);
   const stat = lstatSync(dir, { throwIfNoEntry: false });
   if (stat === undefined) return;

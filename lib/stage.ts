@@ -9,7 +9,7 @@ import { loadSettings, Settings } from './config.js';
 import { Redactor } from './redact.js';
 import { secretNeedles } from './needles.js';
 import { jsonDepthOffset, jsonErrorWhere, lineColumn } from './json-where.js';
-import { trace, traceExit } from './trace.js';
+import { debugging, trace, traceExit } from './trace.js';
 
 export interface StageIO {
   stdin: NodeJS.ReadableStream & { isTTY?: boolean };
@@ -163,7 +163,7 @@ function failed(name: StageName, base: Envelope, error: JgoError, redact: Redact
 
 /** Runs one stage against the given streams and returns its exit code. Never throws. */
 export async function runStage(spec: StageSpec, io: StageIO): Promise<ExitCode> {
-  const debug = io.env.JGO_DEBUG === '1';
+  const debug = debugging(io.env);
   const prefix = `jgo-${spec.name}`;
   let redact = new Redactor([]);
   const say = (line: string) => io.stderr.write(`${prefix}: ${redact.text(line)}\n`);

@@ -16,6 +16,14 @@ export function tracing(): boolean {
   return enabled;
 }
 
+/**
+ * JGO_DEBUG=1: stack traces of unexpected failures, and codex's own stderr as it comes. Read from
+ * the process environment, as JGO_TRACE is: it must work before (and when) the settings fail.
+ */
+export function debugging(env: NodeJS.ProcessEnv = process.env): boolean {
+  return env.JGO_DEBUG === '1';
+}
+
 /** Writes one trace line (never anything secret: callers pass labels, not values). */
 export function trace(what: string, sinceMs?: number): void {
   if (!enabled) return;

@@ -54,6 +54,10 @@ export interface CodexConfig {
   envPass: string[];
   timeoutMs: number;
   idleMs: number;
+  /** The values of JGO_CODEX_ENV_PASS's names, from the environment or the env file. */
+  passed: Readonly<Record<string, string>>;
+  /** Every secret the settings hold: scrubbed from codex's output, looked for on disk. */
+  secrets: readonly string[];
 }
 
 function provider(config: Config): Provider {
@@ -98,6 +102,8 @@ export function readCodexConfig(settings: Settings, defaultHome: () => string): 
     envPass: config.JGO_CODEX_ENV_PASS,
     timeoutMs: config.JGO_CODEX_TIMEOUT_S * 1000,
     idleMs: config.JGO_CODEX_IDLE_S * 1000,
+    passed: config.passed,
+    secrets: config.secrets,
   };
 }
 
@@ -174,7 +180,7 @@ export interface CodexEnv {
  * JGO_CODEX_ENV_PASS, whose values may also come from the env file. `extra` is what the caller
  * adds in either mode (jgo-ship: git's credential helper for an agent that pushes).
  */
-export function codexEnv(config: CodexConfig, settings: Settings, base: NodeJS.ProcessEnv, extra: Record<string, string> = {}): CodexEnv {
+export function codexEnv(config: CodexConfig, base: NodeJS.ProcessEnv, extra: Record<string, string> = {}): CodexEnv {
   const env: Record<string, string> = {};
   for (const [name, value] of Object.entries(base)) {
     if (value === undefined) continue;
@@ -185,9 +191,8 @@ export function codexEnv(config: CodexConfig, settings: Settings, base: NodeJS.P
       name.startsWith('CODEX_');
     if (wanted) env[name] = value;
   }
-  const passed = configOf(settings).passed;
   for (const name of config.envPass) {
-    const value = passed[name];
+    const value = config.passed[name];
     if (value !== undefined) env[name] = value;
   }
   Object.assign(env, extra);
@@ -198,7 +203,7 @@ export function codexEnv(config: CodexConfig, settings: Settings, base: NodeJS.P
   if (p.kind === 'openai-compatible') env[PROVIDER_KEY_ENV] = p.apiKey;
   else if (p.apiKey !== undefined) env.CODEX_API_KEY = p.apiKey;
 
-  const secrets = new Set(configOf(settings).secrets);
+  const secrets = new Set(config.secrets);
   for (const [name, value] of Object.entries(env)) {
     if (SECRET_NAME.test(name) && looksSecret(value)) secrets.add(value);
   }

@@ -16,9 +16,8 @@ import { mkdir, readFile, rm } from 'node:fs/promises';
 import { dirname, join, isAbsolute } from 'node:path';
 import { EXIT, JgoError, UsageError } from '../errors.js';
 import { Redactor } from '../redact.js';
-import { cacheDir } from '../cache.js';
-import type { StageContext } from '../stage.js';
-import { codexEnv, execArgs, readCodexConfig, resolveBin, type CodexConfig, type Sandbox } from './args.js';
+import { codexEnv, execArgs, resolveBin, type CodexConfig, type Sandbox } from './args.js';
+import type { CodexContext } from './context.js';
 import { renderEvent, type CodexEvent } from './events.js';
 import { ensureLogin } from './login.js';
 import { secretNeedles } from '../needles.js';
@@ -29,8 +28,7 @@ import { watchCodex, type Watched } from './watch.js';
 import { trace } from '../trace.js';
 
 export { CodexRunError, type CodexRun, type FailedCommand } from './summary.js';
-
-export type RunContext = Pick<StageContext, 'settings' | 'io' | 'log' | 'signal'>;
+export type { CodexContext } from './context.js';
 
 export interface RunCodexOptions {
   /** Where codex works: the working copy, or the current directory in the ad-hoc chain. */
@@ -45,8 +43,6 @@ export interface RunCodexOptions {
   skipGitRepoCheck?: boolean;
   /** The directory scanned for secrets besides CODEX_HOME. Default: the repository root, else cwd. */
   workspace?: string;
-  /** Default: read from the settings (readCodexConfig). */
-  config?: CodexConfig;
   /**
    * Work that must be done before codex starts, run while codex's login is checked (jgo-codex's
    * snapshot of the working copy); its failure stops the run before codex is started.
@@ -68,11 +64,6 @@ export interface RunCodexOptions {
   afterExit?: () => Promise<unknown> | void;
   /** Called for every event, after it was recorded and shown. */
   onEvent?: (event: CodexEvent) => void;
-}
-
-/** The settings of codex for this process: CODEX_HOME defaults to $JGO_CACHE_DIR/codex. */
-export function codexConfig(context: Pick<StageContext, 'settings' | 'log'>): CodexConfig {
-  return readCodexConfig(context.settings, () => join(cacheDir(context), 'codex'));
 }
 
 /** The directory holding `.git` (a directory, or a file for linked worktrees), from dir upwards. */
@@ -99,8 +90,9 @@ function withoutCredentials(url: string): string {
 }
 
 /** codex's executable and environment, as a run (or a login check ahead of it) gets them. */
-async function codexSetup(config: CodexConfig, context: RunContext, extraEnv: Record<string, string> | undefined) {
-  const bin = resolveBin(config.bin, context.io.env, context.io.cwd);
+async function codexSetup(context: CodexContext, extraEnv: Record<string, string> | undefined) {
+  const { config } = context;
+  const bin = resolveBin(config.bin, context.env, context.cwd);
   if (bin === undefined) {
     throw new UsageError('codex_missing', `CODEX_BIN=${config.bin}: no such executable${config.bin.includes('/') ? '' : ' on PATH'}`, {
       hint: 'Install codex (npm install -g @openai/codex), or point CODEX_BIN at it.',
@@ -108,7 +100,7 @@ async function codexSetup(config: CodexConfig, context: RunContext, extraEnv: Re
   }
   // codex refuses a CODEX_HOME that does not exist; it holds sessions and maybe a login: 0700.
   await mkdir(config.home, { recursive: true, mode: 0o700 });
-  return { bin, ...codexEnv(config, context.settings, context.io.env, extraEnv) };
+  return { bin, ...codexEnv(config, context.env, extraEnv) };
 }
 
 /**
@@ -116,20 +108,20 @@ async function codexSetup(config: CodexConfig, context: RunContext, extraEnv: Re
  * run waits for; pass the result as `login` to runCodex, which reports its failure (it is never
  * an unhandled rejection, even when no run follows). Resolves to the check's duration in ms.
  */
-export function startLoginCheck(cwd: string, context: RunContext, config: CodexConfig = codexConfig(context)): Promise<number> {
+export function startLoginCheck(cwd: string, context: CodexContext): Promise<number> {
   const began = performance.now();
   const check = (async () => {
-    const { bin, env, secrets } = await codexSetup(config, context, undefined);
+    const { bin, env, secrets } = await codexSetup(context, undefined);
     const redact = new Redactor(secretNeedles(secrets));
-    await ensureLogin(config, bin, env, cwd, (line) => context.log(redact.text(line)), context.signal);
+    await ensureLogin(context.config, bin, env, cwd, (line) => context.log(redact.text(line)), context.signal);
     return Math.round(performance.now() - began);
   })();
   check.catch(() => undefined);
   return check;
 }
 
-export async function runCodex(options: RunCodexOptions, context: RunContext): Promise<CodexRun> {
-  const config = options.config ?? codexConfig(context);
+export async function runCodex(options: RunCodexOptions, context: CodexContext): Promise<CodexRun> {
+  const { config } = context;
   const sandbox = options.sandbox ?? config.sandbox;
   const { cwd } = options;
   if (!isAbsolute(cwd) || !statSync(cwd, { throwIfNoEntry: false })?.isDirectory()) {
@@ -139,7 +131,7 @@ export async function runCodex(options: RunCodexOptions, context: RunContext): P
   const skipGitRepoCheck = options.skipGitRepoCheck ?? gitRoot === undefined;
   const workspace = options.workspace ?? gitRoot ?? cwd;
 
-  const { bin, env, secrets } = await codexSetup(config, context, options.extraEnv);
+  const { bin, env, secrets } = await codexSetup(context, options.extraEnv);
   // Encoded forms too: a command line or its echo can carry the token base64-encoded.
   const redact = new Redactor(secretNeedles(secrets));
   const say = (line: string) => context.log(redact.text(line));
@@ -153,7 +145,7 @@ export async function runCodex(options: RunCodexOptions, context: RunContext): P
   context.signal.throwIfAborted();
 
   // Temp files stay on the cache and go with the run: beside the working copy, outside its tree.
-  const outDir = await makeRunTemp(cacheDir(context), workspace, 'codex-');
+  const outDir = await makeRunTemp(context.cache, workspace, 'codex-');
   const lastMessageFile = join(outDir, 'last-message.txt');
   const args = execArgs({ config, sandbox, lastMessageFile, skipGitRepoCheck, outputSchema: options.outputSchema });
   say(describeRun(cwd, sandbox, config));
@@ -170,7 +162,7 @@ export async function runCodex(options: RunCodexOptions, context: RunContext): P
       timeoutMs: config.timeoutMs,
       idleMs: config.idleMs,
       signal: context.signal,
-      debug: context.settings.get('JGO_DEBUG') === '1',
+      debug: context.debug,
       say,
       onEvent: (event: CodexEvent) => {
         run.events.push(event);
@@ -193,7 +185,7 @@ export async function runCodex(options: RunCodexOptions, context: RunContext): P
   finishRun(run, watched.stderr, redact);
 
   const finishing = options.afterExit?.();
-  await refuseLeaks(leakWatch, { cache: cacheDir(context), secrets, finishing, say }, run);
+  await refuseLeaks(leakWatch, { cache: context.cache, secrets, finishing, say }, run);
   refuseStopped(watched.stopped, run, config, context.signal);
   return run;
 }

@@ -112,7 +112,7 @@ export async function codexChecks(input: CodexCheckInput): Promise<Check[]> {
   }
   const scratch = await mkdtemp(join(tmpdir(), 'jgo-doctor-'));
   try {
-    const env = config ? codexEnv(config, settings, input.env).env : plainEnv(input.env);
+    const env = config ? codexEnv(config, input.env).env : plainEnv(input.env);
     // A home codex can use for the sandbox probe even when the real one cannot be made.
     env.CODEX_HOME = home ?? (await mkdir(join(scratch, 'home'), { recursive: true }).then(() => join(scratch, 'home')));
     const run = (args: string[]) => runBounded(bin, args, { cwd: scratch, env, timeoutMs: input.timeoutMs });

@@ -1,33 +1,17 @@
 /**
- * isomorphic-git, loaded on first use, with its HTTP client for Node, the token in a header for
- * the hosts that get it, and its errors mapped to the git layer's stable codes. jgo uses it for
- * one thing, a remote's refs (remote.ts): an HTTP request in-process where git would be a process.
+ * isomorphic-git, with its HTTP client for Node, the token in a header for the hosts that get it,
+ * and its errors mapped to the git layer's stable codes. jgo uses it for one thing, a remote's
+ * refs (remote.ts): an HTTP request in-process where git would be a process. Imported by the
+ * processes that read a remote (jgo-sync, jgo-ship) as they start, while the stage before them
+ * still works.
  */
-import type { HttpClient } from 'isomorphic-git';
+import git, { type HttpClient } from 'isomorphic-git';
+import http from 'isomorphic-git/http/node';
 import { JgoError, EXIT, messageOf } from '../errors.js';
 import { authFailed } from './native.js';
 import { credentialsFor, TOKEN_USER, type GitCredentials } from './auth.js';
-import { trace } from '../trace.js';
 
-export type Iso = typeof import('isomorphic-git');
-
-let loaded: Promise<{ git: Iso; http: HttpClient }> | undefined;
-let transport: Promise<HttpClient> | undefined;
-
-/** One import per process, shared by every operation. */
-export function iso(): Promise<{ git: Iso; http: HttpClient }> {
-  loaded ??= Promise.all([import('isomorphic-git'), isoHttp()]).then(([git, http]) => {
-    trace('isomorphic-git loaded');
-    return { git: git.default, http };
-  });
-  return loaded;
-}
-
-/** isomorphic-git's HTTP client for Node (isomorphic-git/http/node), loaded once. */
-export function isoHttp(): Promise<HttpClient> {
-  transport ??= import('isomorphic-git/http/node').then((http) => http.default);
-  return transport;
-}
+export { git, http };
 
 /**
  * The token for isomorphic-git, as a header on every request to `url` (so a private repository

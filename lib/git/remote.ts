@@ -5,7 +5,7 @@
  */
 import { credentialsFor } from './auth.js';
 import type { GitContext } from './context.js';
-import { classifyIsoFailure, iso, isoAuth } from './iso.js';
+import { classifyIsoFailure, git, http, isoAuth } from './iso.js';
 import type { RefMap } from './refs.js';
 
 export interface RemoteState {
@@ -27,7 +27,6 @@ export async function remoteState(url: string, ctx: Pick<GitContext, 'credential
   let defaultBranch: string | undefined;
   const { prefix } = options;
   const credentials = credentialsFor(ctx.credentials, url);
-  const { git, http } = await iso();
   try {
     const advertised = await git.listServerRefs({ http, url, protocolVersion: prefix ? 2 : 1, symrefs: true, ...(prefix ? { prefix } : {}), ...isoAuth(url, credentials) });
     for (const r of advertised) {

@@ -4,7 +4,7 @@
  * and appear once; paths the plan forgets go into a final commit, so nothing is ever lost.
  */
 import * as z from '../zod.js';
-import type { Change } from '../git/index.js';
+import type { Change } from '../git/status.js';
 import { parseModelJson } from '../model-json.js';
 
 /** Conventional Commits 1.0: type(scope)!: description. */

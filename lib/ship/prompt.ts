@@ -1,5 +1,5 @@
 /** The prompts jgo-ship gives codex: planning commits (read-only), or doing it all (agent mode). */
-import type { Change } from '../git/index.js';
+import type { Change } from '../git/status.js';
 
 export function planPrompt(request: string, changes: Change[]): string {
   const list = changes.map((c) => `- ${c.path} (${c.kind})`).join('\n');

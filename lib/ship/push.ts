@@ -6,7 +6,10 @@
  * answer only for the token's origins.
  */
 import { EXIT, JgoError } from '../errors.js';
-import { pushBranch, recordPushed, remoteState, type GitContext } from '../git/index.js';
+import { pushBranch } from '../git/commit.js';
+import { recordPushed } from '../git/record.js';
+import { remoteState } from '../git/remote.js';
+import { type GitContext } from '../git/context.js';
 import { trace } from '../trace.js';
 
 export interface PushRequest {

@@ -3,7 +3,8 @@
  * hold no secret value in use (plainly or base64-, hex- or percent-encoded: lib/codex/needles.ts)
  * and nothing shaped like a well-known token. A hit names the file and line, never the secret.
  */
-import { readFileAt, readWorkingFile, readWorkingHead } from '../git/index.js';
+import { readFileAt, readWorkingFile } from '../git/history.js';
+import { readWorkingHead } from '../git/refs.js';
 import { runGit } from '../git/native.js';
 import { EXIT, JgoError } from '../errors.js';
 import { secretNeedles } from '../needles.js';

@@ -14,7 +14,9 @@ import { checkedRepoUrl } from '../repo-ref.js';
 import { authorityOf } from '../config.js';
 import { editPrompt } from '../codex/prompt.js';
 import { shellQuote } from '../codex/args.js';
-import { codexConfig, CodexRunError, findGitRoot, runCodex, startLoginCheck, type CodexRun } from '../codex/run.js';
+import { CodexRunError, findGitRoot, runCodex, startLoginCheck, type CodexRun } from '../codex/run.js';
+import { changedPaths } from '../git/status.js';
+import { codexContext } from './context.js';
 
 export const CODEX_USAGE = '… | jgo-worktree | jgo-codex   |   echo "owner/repo what to change" | jgo-gate | jgo-codex';
 
@@ -48,7 +50,6 @@ async function fingerprint(path: string): Promise<string> {
 }
 
 async function snapshot(root: string, context: StageContext, only?: Snapshot): Promise<Snapshot> {
-  const { changedPaths } = await import('../git/index.js');
   const changes = await changedPaths(root, { env: context.io.env });
   const snap: Snapshot = new Map();
   for (const change of changes) {
@@ -96,9 +97,9 @@ export async function codex(envelope: Envelope, context: StageContext): Promise<
     cwd = context.io.cwd;
     root = findGitRoot(cwd);
   }
-  const config = codexConfig(context);
+  const codexCtx = codexContext(context);
   // codex's login check first, then the snapshot beside it: the check is the longer of the two.
-  const login = startLoginCheck(cwd, context, config);
+  const login = startLoginCheck(cwd, codexCtx);
   // Taken while codex's login is checked; codex starts only once it is done.
   const taking = root !== undefined ? snapshot(root, context) : Promise.resolve(undefined);
   taking.catch(() => {}); // awaited below; runCodex sees a failure first
@@ -125,7 +126,7 @@ export async function codex(envelope: Envelope, context: StageContext): Promise<
 
   let run: CodexRun;
   try {
-    run = await runCodex({ cwd, prompt, config, skipGitRepoCheck: root === undefined, workspace: root ?? cwd, ready: taking, login, afterExit }, context);
+    run = await runCodex({ cwd, prompt, skipGitRepoCheck: root === undefined, workspace: root ?? cwd, ready: taking, login, afterExit }, codexCtx);
   } catch (error) {
     // No git process of this stage outlives its answer: a snapshot still running (a failed run's
     // `git status`) would otherwise go on writing in the working copy's .git after it.
@@ -154,7 +155,7 @@ export async function codex(envelope: Envelope, context: StageContext): Promise<
     const why = run.failureMessage ?? (run.turnCompleted ? 'no message' : 'it ended without completing its turn');
     throw new JgoError('codex_failed', `codex failed: ${why}`, EXIT.failed, {
       patch,
-      hint: run.threadId ? `The session: CODEX_HOME=${shellQuote(config.home)} ${shellQuote(config.bin)} resume ${run.threadId}` : undefined,
+      hint: run.threadId ? `The session: CODEX_HOME=${shellQuote(codexCtx.config.home)} ${shellQuote(codexCtx.config.bin)} resume ${run.threadId}` : undefined,
     });
   }
   if (changed !== undefined && changed.length === 0) {

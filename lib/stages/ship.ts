@@ -8,8 +8,21 @@ import { join } from 'node:path';
 import type { Envelope, Ship } from '../envelope.js';
 import { EXIT, JgoError, UsageError } from '../errors.js';
 import type { StageContext, StageSpec } from '../stage.js';
-import type { Change } from '../git/index.js';
+import { changedPaths, type Change } from '../git/status.js';
+import { checkBranchName } from '../git/worktree.js';
+import { commitChanges, intendToAdd } from '../git/commit.js';
+import { commitsSince, headSha, pathsChangedSince } from '../git/history.js';
+import { readWorkingHead } from '../git/refs.js';
+import { agentGitEnv, credentialsFor, type GitCredentials } from '../git/auth.js';
+import { commitMessages, scanChange, scanMessage } from '../ship/scan.js';
+import { pushAndProve } from '../ship/push.js';
+import { checkPlan, fallbackPlan, PLAN_JSON_SCHEMA } from '../ship/plan.js';
+import { agentPrompt, planPrompt } from '../ship/prompt.js';
+import { runCodex, startLoginCheck } from '../codex/run.js';
+import { makeRunTemp } from '../codex/leaks.js';
+import { openPullRequest, prTitle, prBody } from '../github/pr.js';
 import { trace } from '../trace.js';
+import { codexContext, gitContext } from './context.js';
 import { cacheDir, checkDerivedPath, mirrorPath, removeRunDir, worktreePath } from '../cache.js';
 import { checkedRepoUrl } from '../repo-ref.js';
 import { configOf } from '../config.js';
@@ -25,7 +38,7 @@ export interface ShipOptions {
  * (docs/security.md): the working copy's and the mirror's paths are derived, never taken; the branch is
  * one of jgo's; the repository is one jgo may push to.
  */
-function shipTargets(envelope: Envelope, context: StageContext, checkBranchName: (name: string, what: string) => void): { wt: NonNullable<Envelope['worktree']>; url: string; dir: string; mirror: string | undefined; cache: string; runId: string } {
+function shipTargets(envelope: Envelope, context: StageContext): { wt: NonNullable<Envelope['worktree']>; url: string; dir: string; mirror: string | undefined; cache: string; runId: string } {
   const wt = envelope.worktree;
   if (!wt) throw new UsageError('missing_field', 'the envelope has no "worktree": run jgo-worktree (and jgo-codex) first');
   if (!envelope.repo) throw new UsageError('missing_field', 'the envelope has no "repo": run jgo-gate first');
@@ -43,17 +56,13 @@ function shipTargets(envelope: Envelope, context: StageContext, checkBranchName:
 }
 
 export async function ship(envelope: Envelope, context: StageContext, options: ShipOptions = {}): Promise<Envelope> {
-  const git = await import('../git/index.js');
-  const { wt, url, dir, mirror, cache, runId } = shipTargets(envelope, context, git.checkBranchName);
+  const { wt, url, dir, mirror, cache, runId } = shipTargets(envelope, context);
   const config = configOf(context.settings);
   const mode = config.JGO_SHIP_MODE;
-  const { changedPaths, commitsSince, pathsChangedSince, headSha, readWorkingHead } = git;
-  const { gitCredentials } = await import('../git/auth.js');
-  const { scanChange } = await import('../ship/scan.js');
   const env = context.io.env;
   // The token and its origins: the git layer sends it only to a URL among them (lib/git/auth.ts).
-  const credentials = gitCredentials(context.settings);
-  const gitCtx = { credentials, log: context.log, stderr: context.io.stderr, signal: context.signal, env };
+  const gitCtx = gitContext(context);
+  const { credentials } = gitCtx;
   let ours: Array<{ sha: string; subject: string }> | undefined;
   const author = {
     name: config.JGO_GIT_AUTHOR_NAME,
@@ -70,13 +79,13 @@ export async function ship(envelope: Envelope, context: StageContext, options: S
   const fromBase = (await readWorkingHead(dir)) === wt.base_sha;
   // Changes reported by jgo-codex and nothing committed yet (not a retried push) mean codex will be
   // asked for a plan: its login check starts now, while git reads the status, not after it.
-  const login = mode === 'plan' && fromBase && known && known.length > 0 ? (await import('../codex/run.js')).startLoginCheck(dir, context) : undefined;
+  const login = mode === 'plan' && fromBase && known && known.length > 0 ? startLoginCheck(dir, codexContext(context)) : undefined;
   const pending = await changedPaths(dir, { env });
 
   if (mode === 'agent') {
     await shipByAgent({ dir, url, request, branch: wt.branch, pending, credentials }, context);
   } else if (pending.length > 0) {
-    await refuseSecrets(dir, wt.base_sha, pending, context, scanChange, pathsChangedSince);
+    await refuseSecrets(dir, wt.base_sha, pending, context);
     const made = await commitPlan({ envelope, dir, request, pending, author, login }, context);
     plan = made.plan;
     planCost = made.cost;
@@ -87,13 +96,12 @@ export async function ship(envelope: Envelope, context: StageContext, options: S
   if (commits.length === 0) {
     throw new JgoError(mode === 'agent' ? 'not_shipped' : 'no_changes', mode === 'agent' ? 'codex committed nothing' : 'nothing to ship: no changes and no commits', mode === 'agent' ? EXIT.failed : EXIT.nothingToShip);
   }
-  if (mode === 'agent') await refuseSecrets(dir, wt.base_sha, [], context, scanChange, pathsChangedSince);
+  if (mode === 'agent') await refuseSecrets(dir, wt.base_sha, [], context);
 
   // HEAD is the newest commit since the base: no need to ask git again.
   const head = commits.at(-1)?.sha ?? (await headSha(dir, env));
   // Commits made just now cannot be on the remote yet; after codex's own push, or on a second
   // attempt, they may be: then there is nothing to push.
-  const { pushAndProve } = await import('../ship/push.js');
   const proof = await pushAndProve({ dir, url, branch: wt.branch, head, mirror, lookFirst: !(mode === 'plan' && pending.length > 0) }, gitCtx);
   const shipped: Ship = {
     branch: wt.branch,
@@ -124,15 +132,11 @@ export async function ship(envelope: Envelope, context: StageContext, options: S
  * asks for one of the token's origins; none at all when the repository's own host does not get it.
  */
 async function shipByAgent(
-  req: { dir: string; url: string; request: string; branch: string; pending: Change[]; credentials: import('../git/auth.js').GitCredentials | undefined },
+  req: { dir: string; url: string; request: string; branch: string; pending: Change[]; credentials: GitCredentials | undefined },
   context: StageContext,
 ): Promise<void> {
-  const { runCodex } = await import('../codex/run.js');
-  const { agentPrompt } = await import('../ship/prompt.js');
-  const { agentGitEnv, credentialsFor } = await import('../git/auth.js');
-  const { changedPaths } = await import('../git/index.js');
   const extraEnv = agentGitEnv(credentialsFor(req.credentials, req.url));
-  const run = await runCodex({ cwd: req.dir, prompt: agentPrompt(req.request, req.branch, req.pending), sandbox: 'danger-full-access', extraEnv }, context);
+  const run = await runCodex({ cwd: req.dir, prompt: agentPrompt(req.request, req.branch, req.pending), sandbox: 'danger-full-access', extraEnv }, codexContext(context));
   if (run.turnFailed || run.exitCode !== 0) {
     throw new JgoError('codex_failed', `codex failed while shipping: ${run.failureMessage ?? `exit ${run.exitCode}`}`, EXIT.failed);
   }
@@ -149,7 +153,6 @@ async function commitPlan(
   req: { envelope: Envelope; dir: string; request: string; pending: Change[]; author: { name: string; email: string }; login: Promise<number> | undefined },
   context: StageContext,
 ): Promise<{ plan: Ship['plan']; cost: PlanCost | undefined; commits: Array<{ sha: string; subject: string }> }> {
-  const { commitChanges, intendToAdd } = await import('../git/index.js');
   const env = context.io.env;
   // New files go into the index with intent to add while codex's login is checked (codex plans
   // once that is done, and its git diff then shows them too): each commit is then one git
@@ -171,8 +174,7 @@ async function commitPlan(
  * Opens (or finds) the pull request for the pushed branch. A failure keeps the branch and the
  * working copy, and the envelope says the push happened, so running ship again retries only this.
  */
-async function pullRequest(envelope: Envelope, shipped: Ship, context: StageContext, credentials: import('../git/auth.js').GitCredentials | undefined): Promise<Ship['pr']> {
-  const { openPullRequest, prTitle, prBody } = await import('../github/pr.js');
+async function pullRequest(envelope: Envelope, shipped: Ship, context: StageContext, credentials: GitCredentials | undefined): Promise<Ship['pr']> {
   const wt = envelope.worktree!;
   const request = envelope.request ?? '';
   try {
@@ -215,8 +217,6 @@ async function refuseSecrets(
   base: string,
   pending: Change[],
   context: StageContext,
-  scanChange: typeof import('../ship/scan.js').scanChange,
-  pathsChangedSince: typeof import('../git/index.js').pathsChangedSince,
 ): Promise<void> {
   const committed = await pathsChangedSince(dir, base, context.io.env);
   const paths = [...new Set([...committed, ...pending.filter((c) => c.kind !== 'deleted').map((c) => c.path)])];
@@ -225,7 +225,6 @@ async function refuseSecrets(
   const secrets = configOf(context.settings).secrets;
   const hits = await scanChange(dir, base, paths, secrets, fresh);
   // The commits since the base (codex's own, in agent mode): their messages are pushed too.
-  const { commitMessages, scanMessage } = await import('../ship/scan.js');
   for (const commit of await commitMessages(dir, base, context.io.env)) hits.push(...scanMessage(`the message of ${commit.sha.slice(0, 12)}`, commit.message, secrets));
   if (hits.length > 0) {
     const where = hits.slice(0, 5).map((h) => `${h.path}:${h.line} (${h.what})`).join(', ');
@@ -243,17 +242,14 @@ interface PlanCost {
 
 /** Asks codex for a plan (read-only, with an output schema); any failure falls back to one commit. */
 async function planCommits(envelope: Envelope, changes: Change[], context: StageContext, dir: string, request: string, login?: Promise<number>, ready?: Promise<unknown>) {
-  const { checkPlan, fallbackPlan, PLAN_JSON_SCHEMA } = await import('../ship/plan.js');
-  const { planPrompt } = await import('../ship/prompt.js');
-  const { runCodex } = await import('../codex/run.js');
+  const codexCtx = codexContext(context);
   let cost: PlanCost | undefined;
   const fallback = (why: string) => {
     context.log(`no usable commit plan (${why}): one commit for everything`);
     return { plan: 'fallback' as const, cost, ...fallbackPlan(request, envelope.repo?.ref, changes) };
   };
   // The schema goes with the run: under $JGO_CACHE_DIR/work/<run_id>/tmp, beside the working copy.
-  const { makeRunTemp } = await import('../codex/leaks.js');
-  const tmp = await makeRunTemp(cacheDir(context), dir, 'plan-');
+  const tmp = await makeRunTemp(codexCtx.cache, dir, 'plan-');
   try {
     const schema = join(tmp, 'plan.schema.json');
     await writeFile(schema, JSON.stringify(PLAN_JSON_SCHEMA));
@@ -261,9 +257,8 @@ async function planCommits(envelope: Envelope, changes: Change[], context: Stage
     try {
       // Read-only, unless codex's sandbox is switched off because it cannot work here (a pod):
       // then the planning run gets the same setting, and the check below still holds it to the change.
-      const { codexConfig } = await import('../codex/run.js');
-      const sandbox = codexConfig(context).sandbox === 'danger-full-access' ? 'danger-full-access' : 'read-only';
-      run = await runCodex({ cwd: dir, prompt: planPrompt(request, changes), sandbox, outputSchema: schema, ...(login ? { login } : {}), ...(ready ? { ready } : {}) }, context);
+      const sandbox = codexCtx.config.sandbox === 'danger-full-access' ? 'danger-full-access' : 'read-only';
+      run = await runCodex({ cwd: dir, prompt: planPrompt(request, changes), sandbox, outputSchema: schema, ...(login ? { login } : {}), ...(ready ? { ready } : {}) }, codexCtx);
     } catch (error) {
       // Settings problems and secrets on disk stop the stage; a codex that failed only loses its plan.
       if (error instanceof JgoError && (error.exitCode === EXIT.usage || ['secret_on_disk', 'interrupted'].includes(error.code))) throw error;
@@ -274,7 +269,6 @@ async function planCommits(envelope: Envelope, changes: Change[], context: Stage
     const { plan, problem } = checkPlan(run.lastMessage, changes);
     if (!plan) return fallback(problem ?? 'unknown');
     // The messages are the model's: a secret in one (encoded, say) would be pushed with it.
-    const { scanMessage } = await import('../ship/scan.js');
     const secrets = configOf(context.settings).secrets;
     const leaks = plan.groups.flatMap((group, i) => scanMessage(`commit ${i + 1} of the plan`, group.message, secrets));
     if (leaks.length > 0) {

@@ -5,13 +5,14 @@ import { cacheDir } from '../cache.js';
 import { checkedRepoUrl } from '../repo-ref.js';
 import { authorityOf } from '../config.js';
 import type { StageContext, StageSpec } from '../stage.js';
+import { syncMirror } from '../git/mirror.js';
+import { gitContext } from './context.js';
 
 export const SYNC_USAGE = 'jgo-gate "owner/repo …" | jgo-sync   |   echo \'{"jgo":1,"repo":{"ref":"owner/repo","url":"https://…"}}\' | jgo-sync';
 
 export async function sync(envelope: Envelope, context: StageContext): Promise<Envelope> {
   if (!envelope.repo) throw new UsageError('missing_field', 'the envelope has no "repo": run jgo-gate first');
   const url = checkedRepoUrl(envelope.repo.url, authorityOf(context.settings));
-  const { gitContext, syncMirror } = await import('../git/index.js');
   const git = gitContext(context);
   const mirror = await syncMirror(url, cacheDir(context), git);
   return {

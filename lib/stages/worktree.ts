@@ -11,6 +11,9 @@ import { checkedRepoUrl } from '../repo-ref.js';
 import { exists } from '../fsutil.js';
 import { authorityOf } from '../config.js';
 import type { StageContext, StageSpec } from '../stage.js';
+import { checkBranchName, makeWorkingCopy } from '../git/worktree.js';
+import { readLocalRefs } from '../git/refs.js';
+import { gitContext } from './context.js';
 
 export const WORKTREE_USAGE = '… | jgo-sync | jgo-worktree [--base <branch>]';
 
@@ -61,8 +64,6 @@ async function claimBranch(workDir: string, stem: string, runId: string, mirrorR
 export async function worktree(envelope: Envelope, context: StageContext, options: WorktreeOptions = {}): Promise<Envelope> {
   if (!envelope.repo) throw new UsageError('missing_field', 'the envelope has no "repo": run jgo-gate first');
   if (!envelope.mirror) throw new UsageError('missing_field', 'the envelope has no "mirror": run jgo-sync first');
-  const { gitContext, makeWorkingCopy, checkBranchName } = await import('../git/index.js');
-  const { readLocalRefs } = await import('../git/refs.js');
   const base = options.base ?? envelope.mirror.default_branch;
   checkBranchName(base, 'base branch');
   const runId = envelope.run_id ?? newRunId();

@@ -8,7 +8,7 @@
  * (100-500 ms here) to a git push of a few tens of ms, and the ratio would measure node.
  * Start-up is in the ship_commit_push row, where it belongs.
  */
-import { pushBranch } from '../../lib/git/index.js';
+import { pushBranch } from '../../lib/git/commit.js';
 
 interface ProbeRequest {
   dir: string;

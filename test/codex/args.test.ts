@@ -102,7 +102,7 @@ t.test('the environment: inherit passes all, minimal only what codex needs; the 
     [PROVIDER_KEY_ENV]: 'stale-should-not-pass',
   };
   const s = settings({ ...base, JGO_CODEX_PROVIDER: 'openai-compatible', OPENAI_BASE_URL: 'http://h/v1', OPENAI_API_KEY: 'sk-openai-123456', MODEL: 'm' }, { PASSED_FROM_FILE: 'file-value' });
-  const inherit = codexEnv(readCodexConfig(s, () => '/c/codex'), s, base);
+  const inherit = codexEnv(readCodexConfig(s, () => '/c/codex'), base);
   t.equal(inherit.env.GH_TOKEN, base.GH_TOKEN, 'inherit: gh can authenticate');
   t.equal(inherit.env.RANDOM_THING, 'x');
   t.equal(inherit.env[PROVIDER_KEY_ENV], 'sk-openai-123456', 'the effective key, under JGO_CODEX_API_KEY');
@@ -111,18 +111,18 @@ t.test('the environment: inherit passes all, minimal only what codex needs; the 
   t.notOk(inherit.secrets.includes('x'));
 
   const ms = settings({ ...base, JGO_CODEX_ENV: 'minimal', JGO_CODEX_ENV_PASS: 'RANDOM_THING PASSED_FROM_FILE', JGO_CODEX_PROVIDER: 'openai-compatible', OPENAI_BASE_URL: 'http://h/v1', OPENAI_API_KEY: 'sk-openai-123456', MODEL: 'm' }, { PASSED_FROM_FILE: 'file-value' });
-  const minimal = codexEnv(readCodexConfig(ms, () => '/c/codex'), ms, base);
+  const minimal = codexEnv(readCodexConfig(ms, () => '/c/codex'), base);
   t.same(Object.keys(minimal.env).sort(), ['CODEX_EXTRA', 'CODEX_HOME', 'HOME', 'HTTPS_PROXY', 'JGO_CODEX_API_KEY', 'LANG', 'LC_ALL', 'PASSED_FROM_FILE', 'PATH', 'RANDOM_THING']);
   t.equal(minimal.env.PASSED_FROM_FILE, 'file-value', 'JGO_CODEX_ENV_PASS values may come from the env file');
   t.equal(minimal.env.GH_TOKEN, undefined);
 
-  const extra = codexEnv(readCodexConfig(ms, () => '/c/codex'), ms, base, { JGO_GIT_TOKEN: 'git-token-0123456789', GIT_TERMINAL_PROMPT: '0' });
+  const extra = codexEnv(readCodexConfig(ms, () => '/c/codex'), base, { JGO_GIT_TOKEN: 'git-token-0123456789', GIT_TERMINAL_PROMPT: '0' });
   t.equal(extra.env.JGO_GIT_TOKEN, 'git-token-0123456789', 'extra variables pass in minimal mode too');
   t.ok(extra.secrets.includes('git-token-0123456789'), 'and a secret-named one is a secret');
   t.notOk(extra.secrets.includes('0'));
 
   const cs = settings({ PATH: '/bin' }, { CODEX_API_KEY: 'codex-key-0123456' });
-  const codexMode = codexEnv(readCodexConfig(cs, () => '/c'), cs, { PATH: '/bin' });
+  const codexMode = codexEnv(readCodexConfig(cs, () => '/c'), { PATH: '/bin' });
   t.equal(codexMode.env.CODEX_API_KEY, 'codex-key-0123456', 'CODEX_API_KEY from the env file reaches codex exec');
   t.equal(codexMode.env[PROVIDER_KEY_ENV], undefined);
 });

@@ -14,7 +14,7 @@ import { Settings, authorityFrom } from '../../lib/config.js';
 import { tokenAllowed, tokenOrigins } from '../../lib/authority.js';
 import { agentGitEnv, credentialsFor, gitCredentials } from '../../lib/git/auth.js';
 import { gitEnv, runGit as jgoGit } from '../../lib/git/native.js';
-import { remoteState } from '../../lib/git/index.js';
+import { remoteState } from '../../lib/git/remote.js';
 import { runStage, type StageSpec } from '../../lib/stage.js';
 import { syncStage } from '../../lib/stages/sync.js';
 import { worktreeStage } from '../../lib/stages/worktree.js';

@@ -5,7 +5,12 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
-import { changedPaths, commitChanges, intendToAdd, pushBranch, syncMirror, makeWorkingCopy, remoteState, type GitContext } from '../../lib/git/index.js';
+import { changedPaths } from '../../lib/git/status.js';
+import { commitChanges, intendToAdd, pushBranch } from '../../lib/git/commit.js';
+import { syncMirror } from '../../lib/git/mirror.js';
+import { makeWorkingCopy } from '../../lib/git/worktree.js';
+import { remoteState } from '../../lib/git/remote.js';
+import { type GitContext } from '../../lib/git/context.js';
 import { startGitServer, createBareRepo, commitToBare, revParse, type GitServer } from '../helpers/git-server.js';
 import { tempDir } from '../helpers/run.js';
 

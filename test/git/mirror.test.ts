@@ -7,7 +7,8 @@ import { randomBytes } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { syncMirror, mirrorPath, type GitContext } from '../../lib/git/index.js';
+import { syncMirror, mirrorPath } from '../../lib/git/mirror.js';
+import { type GitContext } from '../../lib/git/context.js';
 import { startGitServer, createBareRepo, commitToBare, deleteBranch, forcePush, createTag, revParse, runGit } from '../helpers/git-server.js';
 import { tempDir } from '../helpers/run.js';
 import { grepTree } from '../helpers/files.js';
@@ -153,7 +154,7 @@ t.test('leftovers of a killed sync (temp build, git lock files) do not break the
 
 /** A served repository, its mirror, and a working copy of it on `branch`, as ship finds them. */
 async function mirrorAndCopy(t: Test, branch: string) {
-  const { makeWorkingCopy } = await import('../../lib/git/index.js');
+  const { makeWorkingCopy } = await import('../../lib/git/worktree.js');
   const server = await startGitServer();
   t.teardown(server.close);
   const cache = tempDir(t);
@@ -168,7 +169,7 @@ async function mirrorAndCopy(t: Test, branch: string) {
 
 t.test('the objects ship leaves in the mirror: fetched loose from the working copy, and packed by a sync once they are many', async (t) => {
   const { createHash } = await import('node:crypto');
-  const { recordPushed } = await import('../../lib/git/index.js');
+  const { recordPushed } = await import('../../lib/git/record.js');
   const { LOOSE_LIMIT, SAMPLE_DIRS } = await import('../../lib/git/mirror-store.js');
   const { server, cache, url, ctx, mirror, dest } = await mirrorAndCopy(t, 'jgo/many');
   // Enough files whose blobs land in the sampled fan-out directories (objects/00 to 0f, 1/16th of
@@ -199,7 +200,7 @@ t.test('the objects ship leaves in the mirror: fetched loose from the working co
 });
 
 t.test('a verified push: the mirror takes the objects and the branch; a mirror held by a sync is left to that sync', async (t) => {
-  const { recordPushed } = await import('../../lib/git/index.js');
+  const { recordPushed } = await import('../../lib/git/record.js');
   const { acquireLock } = await import('../../lib/git/lock.js');
   const { mirrorLockPath } = await import('../../lib/git/mirror-store.js');
   const { cache, url, ctx, mirror, dest } = await mirrorAndCopy(t, 'jgo/recorded');
@@ -218,7 +219,7 @@ t.test('a verified push: the mirror takes the objects and the branch; a mirror h
 });
 
 t.test('recording runs git fetch, no copy of object files; a branch that is not the proven commit is not kept', async (t) => {
-  const { recordPushed } = await import('../../lib/git/index.js');
+  const { recordPushed } = await import('../../lib/git/record.js');
   const { ctx, mirror, dest } = await mirrorAndCopy(t, 'jgo/moved-after');
   writeFileSync(join(dest, 'A.md'), 'a\n');
   git(dest, 'add', '-A');
@@ -246,7 +247,7 @@ t.test('recording runs git fetch, no copy of object files; a branch that is not 
 });
 
 t.test('tags the agent made in the working copy do not reach the mirror', async (t) => {
-  const { recordPushed } = await import('../../lib/git/index.js');
+  const { recordPushed } = await import('../../lib/git/record.js');
   const { ctx, mirror, dest } = await mirrorAndCopy(t, 'jgo/tagged');
   writeFileSync(join(dest, 'T.md'), 't\n');
   git(dest, 'add', '-A');

@@ -3,7 +3,7 @@ import t from 'tap';
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { changedPaths } from '../../lib/git/index.js';
+import { changedPaths } from '../../lib/git/status.js';
 import { parsePorcelainZ } from '../../lib/git/status.js';
 import { tempDir } from '../helpers/run.js';
 

@@ -1,6 +1,6 @@
 import t from 'tap';
 import { checkPlan, fallbackPlan, CONVENTIONAL_SUBJECT } from '../../lib/ship/plan.js';
-import type { Change } from '../../lib/git/index.js';
+import type { Change } from '../../lib/git/status.js';
 
 const changes: Change[] = [
   { path: 'README.md', kind: 'modified' },
