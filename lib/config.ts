@@ -76,15 +76,6 @@ export class Settings {
     return undefined;
   }
 
-  /** A whole number setting, validated as the schema validates one; exit 2 naming the variable. */
-  integer(name: string, fallback: number, range: { min?: number; max?: number } = {}): number {
-    return integer(name, fallback, range).parse(this.get(name));
-  }
-
-  boolean(name: string, fallback: boolean): boolean {
-    return boolean(name, fallback).parse(this.get(name));
-  }
-
   /** Every secret value in use, for scrubbing outputs and scanning files and diffs. */
   secrets(): string[] {
     const values = new Set<string>();
@@ -342,9 +333,6 @@ export const SETTINGS = z.object({
   JGO_STAGE_WORKTREE: Raw,
   JGO_STAGE_CODEX: Raw,
   JGO_STAGE_SHIP: Raw,
-
-  JGO_DEBUG: setting((raw) => raw === '1'),
-  JGO_TRACE: setting((raw) => raw === '1'),
 });
 
 /** The fallback chain each chained setting is read through. */
@@ -361,6 +349,8 @@ export type Config = z.infer<typeof SETTINGS> & {
   readonly secrets: readonly string[];
   /** The token for git and the GitHub API: GITHUB_TOKEN, else GH_TOKEN. */
   readonly token: string | undefined;
+  /** The variable the token came from, for hints. */
+  readonly tokenFrom: 'GITHUB_TOKEN' | 'GH_TOKEN' | undefined;
   /** The values of the JGO_CODEX_ENV_PASS variables that are set. */
   readonly passed: Readonly<Record<string, string>>;
   /** What jgo may touch and where the token may go (lib/authority.ts). */
@@ -391,6 +381,7 @@ export function parseConfig(settings: Settings): Config {
     from,
     secrets: settings.secrets(),
     token: parsed.GITHUB_TOKEN ?? parsed.GH_TOKEN,
+    tokenFrom: parsed.GITHUB_TOKEN !== undefined ? 'GITHUB_TOKEN' : parsed.GH_TOKEN !== undefined ? 'GH_TOKEN' : undefined,
     passed,
     authority: makeAuthority(parsed.JGO_GIT_BASE_URL, parsed.JGO_GIT_TOKEN_HOSTS, parsed.JGO_GIT_ALLOWED_HOSTS, parsed.JGO_REPOS),
     cwd: settings.cwd,
@@ -410,9 +401,20 @@ export function configOf(settings: Settings): Config {
   return config;
 }
 
-/** The authority of a set of settings; bad values are exit 2 naming the variable. */
+type SettingName = keyof typeof SETTINGS.shape;
+
+/**
+ * One setting, read and checked exactly as parseConfig reads it, whatever the others hold: the
+ * doctor reports each group of settings on its own. A bad value is exit 2 naming the variable.
+ */
+export function settingOf<K extends SettingName>(settings: Settings, name: K): z.infer<(typeof SETTINGS.shape)[K]> {
+  const found = settings.first(CHAINS[name] ?? [name]);
+  return SETTINGS.shape[name].parse(found?.value) as z.infer<(typeof SETTINGS.shape)[K]>;
+}
+
+/** The authority of a set of settings, from its four settings alone; bad values are exit 2 naming the variable. */
 export function authorityFrom(settings: Settings): Authority {
-  return parseConfig(settings).authority;
+  return makeAuthority(settingOf(settings, 'JGO_GIT_BASE_URL'), settingOf(settings, 'JGO_GIT_TOKEN_HOSTS'), settingOf(settings, 'JGO_GIT_ALLOWED_HOSTS'), settingOf(settings, 'JGO_REPOS'));
 }
 
 /** authorityFrom, once per set of settings: every stage and the git layer ask it often. */

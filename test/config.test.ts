@@ -1,7 +1,7 @@
 import t from 'tap';
 import { writeFileSync, mkdirSync, accessSync, constants } from 'node:fs';
 import { join } from 'node:path';
-import { configOf, loadSettings, openAISettings, parseConfig, resolveCacheDir, DEFAULT_CACHE_DIR } from '../lib/config.js';
+import { configOf, loadSettings, openAISettings, parseConfig, resolveCacheDir, settingOf, DEFAULT_CACHE_DIR } from '../lib/config.js';
 import { UsageError } from '../lib/errors.js';
 import { tempDir } from './helpers/run.js';
 
@@ -86,14 +86,15 @@ t.test('a base URL that is not http(s) is a settings error', async (t) => {
   t.throws(() => openAISettings(settingsIn(dir, { OPENAI_BASE_URL: 'file:///x', OPENAI_API_KEY: 'k', MODEL: 'm' })), { code: 'invalid_setting' });
 });
 
-t.test('numbers and booleans are validated', async (t) => {
+t.test('numbers and booleans are validated, each setting on its own or all at once', async (t) => {
   const dir = tempDir(t);
-  const s = settingsIn(dir, { JGO_LLM_TIMEOUT_S: 'soon', JGO_LLM_RETRIES: '3', JGO_CODEX_NETWORK: 'maybe', X: 'off' });
-  t.throws(() => s.integer('JGO_LLM_TIMEOUT_S', 60), { code: 'invalid_setting', exitCode: 2 });
-  t.equal(s.integer('JGO_LLM_RETRIES', 2), 3);
-  t.equal(s.integer('UNSET', 7), 7);
-  t.throws(() => s.boolean('JGO_CODEX_NETWORK', true), { code: 'invalid_setting' });
-  t.equal(s.boolean('X', true), false);
+  const s = settingsIn(dir, { JGO_LLM_TIMEOUT_S: 'soon', JGO_LLM_RETRIES: '3', JGO_CODEX_NETWORK: 'maybe', JGO_SHIP_PR: 'off' });
+  t.throws(() => settingOf(s, 'JGO_LLM_TIMEOUT_S'), { code: 'invalid_setting', exitCode: 2, message: /JGO_LLM_TIMEOUT_S="soon"/ });
+  t.equal(settingOf(s, 'JGO_LLM_RETRIES'), 3);
+  t.equal(settingOf(s, 'JGO_CODEX_IDLE_S'), 600, 'unset: the default');
+  t.throws(() => settingOf(s, 'JGO_CODEX_NETWORK'), { code: 'invalid_setting' });
+  t.equal(settingOf(s, 'JGO_SHIP_PR'), false);
+  t.throws(() => configOf(s), { code: 'invalid_setting' }, 'the whole object refuses the first bad one');
 });
 
 t.test('JGO_CACHE_DIR from the environment, then the env file', async (t) => {

@@ -5,8 +5,8 @@ import { SETTINGS } from '../lib/config.js';
 
 const root = join(import.meta.dirname, '..');
 
-/** Read by lib/cli.ts from the process environment before any settings exist (start-up). */
-const READ_BEFORE_SETTINGS = ['JGO_CODE_CACHE'];
+/** Read from the process environment before any settings exist (lib/cli.ts, lib/trace.ts). */
+const READ_BEFORE_SETTINGS = ['JGO_CODE_CACHE', 'JGO_DEBUG', 'JGO_TRACE'];
 
 /** The variables in the first column of docs/settings.md's tables. */
 function documented(): string[] {

@@ -4,13 +4,11 @@
  * They read the settings the way the stages do, so what passes here passes there.
  */
 import { join } from 'node:path';
-import { authorityFrom, loadSettings, OPENAI_CHAINS, Settings, type ResolvedSetting } from '../config.js';
+import { authorityFrom, loadSettings, OPENAI_CHAINS, Settings, settingOf, type ResolvedSetting } from '../config.js';
 import { readCodexConfig, type CodexConfig } from '../codex/args.js';
 import { messageOf } from '../errors.js';
 import { gitCredentials, type GitCredentials } from '../git/auth.js';
-import { githubApiUrl } from '../github/api.js';
-import { llmOptions } from '../llm.js';
-import { gitBaseUrl, type Authority } from '../authority.js';
+import type { Authority } from '../authority.js';
 import { fail, failFrom, mask, ok, origin, warn, type Check } from './check.js';
 
 export interface LoadedSettings {
@@ -79,7 +77,7 @@ export function tokenCheck(settings: Settings): { check: Check; credentials: Git
   if (!found) {
     let wantsPr = false;
     try {
-      wantsPr = settings.boolean('JGO_SHIP_PR', false);
+      wantsPr = settingOf(settings, 'JGO_SHIP_PR');
     } catch {
       /* reported with the run settings */
     }
@@ -126,6 +124,9 @@ function describe(settings: Settings, values: Array<[string, string | boolean]>)
   return `${parts.join(', ')}${defaults > 0 ? (defaults === values.length ? ' (defaults)' : '; unmarked: defaults') : ''}`;
 }
 
+/** The limits and switches of the gate and ship, checked as the stages check them. */
+const RUN_SETTINGS = ['JGO_LLM_TIMEOUT_S', 'JGO_LLM_RETRIES', 'JGO_MAX_REQUEST_BYTES', 'JGO_SHIP_MODE', 'JGO_SHIP_PR', 'JGO_SHIP_PR_DRAFT'] as const;
+
 /**
  * The settings a run reads and refuses when wrong (exit 2 there): codex's, git's, and the
  * limits and switches of the other stages, one check per group.
@@ -153,7 +154,7 @@ export function otherChecks(settings: Settings, defaultCodexHome: () => string):
   let apiUrl: string | undefined;
   const problems: string[] = [];
   try {
-    gitBase = gitBaseUrl(settings.get('JGO_GIT_BASE_URL'));
+    gitBase = settingOf(settings, 'JGO_GIT_BASE_URL');
   } catch (error) {
     problems.push(messageOf(error));
   }
@@ -167,7 +168,7 @@ export function otherChecks(settings: Settings, defaultCodexHome: () => string):
     }
   }
   try {
-    apiUrl = githubApiUrl(settings);
+    apiUrl = settingOf(settings, 'JGO_GITHUB_API_URL');
   } catch (error) {
     problems.push(messageOf(error));
   }
@@ -185,16 +186,9 @@ export function otherChecks(settings: Settings, defaultCodexHome: () => string):
   }
 
   const runProblems: string[] = [];
-  for (const read of [
-    () => llmOptions(settings),
-    () => settings.boolean('JGO_SHIP_PR', false),
-    () => {
-      const mode = (settings.get('JGO_SHIP_MODE') ?? 'plan').trim().toLowerCase();
-      if (mode !== 'plan' && mode !== 'agent') throw new Error(`JGO_SHIP_MODE=${JSON.stringify(mode)} is not plan or agent`);
-    },
-  ]) {
+  for (const name of RUN_SETTINGS) {
     try {
-      read();
+      settingOf(settings, name);
     } catch (error) {
       runProblems.push(messageOf(error));
     }

@@ -5,7 +5,7 @@
  * credential helper that answers only when git asks for one of those origins. It is never put
  * in a URL, a config file, the envelope, a log or a process argument.
  */
-import { authorityFrom, type Settings } from '../config.js';
+import { configOf, type Settings } from '../config.js';
 import { tokenOrigins } from '../authority.js';
 
 export interface GitCredentials {
@@ -22,9 +22,9 @@ export interface GitCredentials {
  * Bad JGO_GIT_* host settings are exit 2, as everywhere.
  */
 export function gitCredentials(settings: Settings, url?: string): GitCredentials | undefined {
-  const found = settings.first(['GITHUB_TOKEN', 'GH_TOKEN']);
-  if (!found) return undefined;
-  const credentials: GitCredentials = { token: found.value, from: found.from as GitCredentials['from'], origins: tokenOrigins(authorityFrom(settings)) };
+  const { token, tokenFrom, authority } = configOf(settings);
+  if (token === undefined || tokenFrom === undefined) return undefined;
+  const credentials: GitCredentials = { token, from: tokenFrom, origins: tokenOrigins(authority) };
   return url === undefined ? credentials : credentialsFor(credentials, url);
 }
 

@@ -13,6 +13,7 @@ import { secretNeedles } from '../needles.js';
 import { formatBytes } from '../format.js';
 import { exists } from '../fsutil.js';
 import { setAsideRunId } from '../cache.js';
+import { debugging, trace } from '../trace.js';
 import { runPipeline, stageCommand, type PipelineContext } from './compose.js';
 import { Journal, listRunIds, runDir, type StageKey } from './journal.js';
 
@@ -55,7 +56,7 @@ function say(io: CommandIO, redact: Redactor, line: string): void {
 function fail(io: CommandIO, error: unknown, json: boolean): number {
   const e = asJgoError(error);
   io.stderr.write(`jgo: ${e.message}\n${e.hint ? `  ${e.hint}\n` : ''}`);
-  if (io.env.JGO_DEBUG === '1' && error instanceof Error && error.stack) io.stderr.write(`${error.stack}\n`);
+  if (debugging(io.env) && error instanceof Error && error.stack) io.stderr.write(`${error.stack}\n`);
   if (json) io.stdout.write(`${JSON.stringify({ jgo: ENVELOPE_VERSION, error: { stage: 'run', code: e.code, message: e.message, exit_code: e.exitCode } })}\n`);
   return e.exitCode;
 }
@@ -163,8 +164,10 @@ export async function runCommand(request: string, options: RunOptions, given: Co
   const runId = newRunId();
   try {
     p = prepareRun(io);
+    trace('settings read');
     if (request.trim() === '') throw new UsageError('no_request', 'no request: jgo run "owner/repo what to change"');
     journal = await Journal.create(p.cache, runId, p.redact.text(request.trim()), options.dryRun ?? false);
+    trace('journal made');
   } catch (error) {
     return fail(io, error, options.json ?? false);
   }

@@ -7,7 +7,7 @@ import { constants } from 'node:os';
 import { join } from 'node:path';
 import { ENVELOPE_VERSION, STAGES, type Envelope } from '../envelope.js';
 import { EXIT, messageOf } from '../errors.js';
-import type { Settings } from '../config.js';
+import { configOf, type Settings } from '../config.js';
 import type { Redactor } from '../redact.js';
 import { parseEnvelope, parseEnvelopeText } from '../stage.js';
 import { splitWords } from './words.js';
@@ -29,8 +29,8 @@ export interface PipelineContext {
 
 /** The command line of a stage: JGO_STAGE_<NAME> split into words, else jgo-<name> beside jgo. */
 export function stageCommand(stage: StageKey, ctx: Pick<PipelineContext, 'settings' | 'binDir'>): string[] {
-  const variable = `JGO_STAGE_${stage.toUpperCase()}`;
-  const custom = ctx.settings.get(variable);
+  const variable = stageVariable(stage);
+  const custom = configOf(ctx.settings)[variable];
   if (custom !== undefined) {
     const words = splitWords(custom, variable);
     if (words.length > 0) return words;
@@ -185,7 +185,12 @@ function ownAnswer(text: string): Envelope | undefined {
 
 /** jgo's own stages are started ahead; a replaced one (JGO_STAGE_<NAME>) only when its turn comes. */
 function startsAhead(stage: StageKey, ctx: PipelineContext): boolean {
-  return ctx.settings.get(`JGO_STAGE_${stage.toUpperCase()}`) === undefined;
+  return configOf(ctx.settings)[stageVariable(stage)] === undefined;
+}
+
+/** JGO_STAGE_GATE … JGO_STAGE_SHIP: the command that replaces a stage. */
+function stageVariable(stage: StageKey): `JGO_STAGE_${Uppercase<StageKey>}` {
+  return `JGO_STAGE_${stage.toUpperCase() as Uppercase<StageKey>}`;
 }
 
 /** Runs stages from `from` through `until`, journaling each; stops at the first failure. */
