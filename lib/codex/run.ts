@@ -64,6 +64,11 @@ export interface RunCodexOptions {
   afterExit?: () => Promise<unknown> | void;
   /** Called for every event, after it was recorded and shown. */
   onEvent?: (event: CodexEvent) => void;
+  /**
+   * Ask `codex --version` too, alongside the login check and the run (`version` in the result):
+   * one more process, so only for a run whose report names the release (jgo-codex's).
+   */
+  askVersion?: boolean;
 }
 
 /** The directory holding `.git` (a directory, or a file for linked worktrees), from dir upwards. */
@@ -136,7 +141,7 @@ export async function runCodex(options: RunCodexOptions, context: CodexContext):
   const redact = new Redactor(secretNeedles(secrets));
   const say = (line: string) => context.log(redact.text(line));
   // Asked while the login is checked and codex runs; it never fails the run.
-  const version = codexVersion(bin, { PATH: env.PATH, HOME: env.HOME, CODEX_HOME: config.home });
+  const version = options.askVersion ? codexVersion(bin, { PATH: env.PATH, HOME: env.HOME, CODEX_HOME: config.home }) : undefined;
 
   const loginBegan = performance.now();
   const loginMs = await (options.login ?? ensureLogin(config, bin, env, cwd, say, context.signal).then(() => Math.round(performance.now() - loginBegan)));

@@ -126,7 +126,7 @@ export async function codex(envelope: Envelope, context: StageContext): Promise<
 
   let run: CodexRun;
   try {
-    run = await runCodex({ cwd, prompt, skipGitRepoCheck: root === undefined, workspace: root ?? cwd, ready: taking, login, afterExit }, codexCtx);
+    run = await runCodex({ cwd, prompt, skipGitRepoCheck: root === undefined, workspace: root ?? cwd, ready: taking, login, afterExit, askVersion: true }, codexCtx);
   } catch (error) {
     // No git process of this stage outlives its answer: a snapshot still running (a failed run's
     // `git status`) would otherwise go on writing in the working copy's .git after it.
