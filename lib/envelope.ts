@@ -168,6 +168,40 @@ export const Ship = z.looseObject({
 });
 export type Ship = z.infer<typeof Ship>;
 
+/** One earlier run of a thread, as the gate's and codex's prompts tell it. */
+export const ThreadRun = z.looseObject({
+  run_id: RunId,
+  request: z.string(),
+  /** The commits it added to the branch, oldest first. */
+  commits: z.array(Commit),
+});
+export type ThreadRun = z.infer<typeof ThreadRun>;
+
+/**
+ * A follow-up: this run continues a thread (a conversation), adding commits to the thread's
+ * branch and pull request. Set by `jgo run --continue` or written by hand; read by the gate
+ * (the thread so far, and its repository), jgo-worktree (the branch as the remote has it),
+ * jgo-codex (codex's thread, resumed when codex still has it) and jgo-ship (the commits go on
+ * top, the pull request gets a comment).
+ */
+export const Continue = z.looseObject({
+  /** The thread: the run id of its first run. */
+  thread: RunId,
+  /** The run this one follows; absent when the branch was named without a run behind it. */
+  parent: z.optional(RunId),
+  /** The branch the thread pushes to. A name outside `jgo/` only when the user named it. */
+  branch: NonEmpty,
+  /** The repository of the thread: a follow-up may not move to another. */
+  repo: z.optional(Repo),
+  /** codex's thread of the parent run (`codex.thread_id`), resumed when codex still has it. */
+  thread_id: z.optional(z.string().check(z.regex(/^[\w-]{1,100}$/, 'continue.thread_id is a codex thread id'))),
+  /** The thread's pull request, when it has one: the follow-up comments on it. */
+  pr: z.optional(z.looseObject({ url: z.string(), number: z.number().check(z.int(), z.positive()) })),
+  /** The thread's earlier runs, oldest first. */
+  history: z.optional(z.array(ThreadRun)),
+});
+export type Continue = z.infer<typeof Continue>;
+
 export const EnvelopeError = z.looseObject({
   stage: StageName,
   code: z.string().check(z.regex(/^[a-z][a-z0-9_]*$/, 'error.code is a snake_case word')),
@@ -180,6 +214,7 @@ export const Envelope = z.looseObject({
   jgo: z.literal(ENVELOPE_VERSION),
   run_id: z.optional(RunId),
   request: z.optional(z.string()),
+  continue: z.optional(Continue),
   gate: z.optional(Gate),
   repo: z.optional(Repo),
   mirror: z.optional(Mirror),
