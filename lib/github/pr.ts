@@ -55,7 +55,7 @@ function authHint(from: string): string {
     'a fine-grained token needs "Pull requests: Read and write" on the repository. The branch is pushed; open the pull request by hand, or run again.';
 }
 
-function failure(response: GitHubResponse, what: string, from: string, redact: Redactor): JgoError {
+export function failure(response: GitHubResponse, what: string, from: string, redact: Redactor): JgoError {
   const said = redact.text(githubMessage(response.body)) || `HTTP ${response.status}`;
   if (rateLimited(response)) {
     const reset = Number(response.headers.get('x-ratelimit-reset'));
@@ -170,7 +170,7 @@ export function prTitle(commits: ReadonlyArray<{ subject: string }>, request: st
 }
 
 /** A fence longer than any run of backticks inside, so the text cannot close it. */
-function fenced(text: string, info = 'text'): string {
+export function fenced(text: string, info = 'text'): string {
   const longest = Math.max(2, ...[...text.matchAll(/`+/g)].map((m) => m[0].length));
   const fence = '`'.repeat(longest + 1);
   return `${fence}${info}\n${text.replace(/\n+$/, '')}\n${fence}`;

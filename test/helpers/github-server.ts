@@ -5,6 +5,8 @@
  *   GET  /repos/{owner}/{repo}                  the repository, with `permissions` for the token
  *   GET  /repos/{owner}/{repo}/pulls?head=&state=
  *   POST /repos/{owner}/{repo}/pulls            {title, head, base, body?, draft?}
+ *   GET  /repos/{owner}/{repo}/pulls/{number}
+ *   POST /repos/{owner}/{repo}/issues/{number}/comments {body}
  *
  * The same routes answer under /api/v3 (GitHub Enterprise). Every request must carry
  * `Authorization: Bearer <token>`; anything else gets GitHub's 401. Tokens are compared, never
@@ -34,8 +36,19 @@ export interface FakePull {
   base: string;
   draft: boolean;
   state: 'open' | 'closed';
+  /** Closed by a merge. */
+  merged?: boolean;
+  /** The repository the head branch is in, when it is a fork's (owner/repo). */
+  headRepo?: string;
   owner: string;
   repo: string;
+}
+
+export interface FakeComment {
+  owner: string;
+  repo: string;
+  number: number;
+  body: string;
 }
 
 export interface GitHubRequestRecord {
@@ -61,6 +74,8 @@ export interface GitHubServer {
   webUrl: string;
   requests: GitHubRequestRecord[];
   pulls: FakePull[];
+  /** Comments made on pull requests, oldest first. */
+  comments: FakeComment[];
   /** Answer the next request (any route, after the auth check unless `beforeAuth`) with this. */
   replyNext(reply: CannedReply, options?: { beforeAuth?: boolean }): void;
   close(): Promise<void>;
@@ -105,6 +120,7 @@ function readBody(req: IncomingMessage): Promise<string> {
 export async function startGitHubServer(options: GitHubServerOptions): Promise<GitHubServer> {
   const requests: GitHubRequestRecord[] = [];
   const pulls: FakePull[] = (options.pulls ?? []).map((p, i) => ({ ...p, number: p.number ?? i + 1 }));
+  const comments: FakeComment[] = [];
   const canned: Array<{ reply: CannedReply; beforeAuth: boolean }> = [];
   let webUrl = '';
   let apiUrl = '';
@@ -114,10 +130,12 @@ export async function startGitHubServer(options: GitHubServerOptions): Promise<G
     html_url: `${webUrl}/${p.owner}/${p.repo}/pull/${p.number}`,
     number: p.number,
     state: p.state,
+    merged: p.merged ?? false,
+    merged_at: p.merged ? '2026-12-01T00:00:00Z' : null,
     title: p.title,
     body: p.body,
     draft: p.draft,
-    head: { ref: p.head, label: `${p.owner}:${p.head}`, repo: { full_name: `${p.owner}/${p.repo}` } },
+    head: { ref: p.head, label: `${p.owner}:${p.head}`, repo: { full_name: p.headRepo ?? `${p.owner}/${p.repo}` } },
     base: { ref: p.base, label: `${p.owner}:${p.base}` },
     user: { login: 'jgo-test' },
   });
@@ -150,6 +168,19 @@ export async function startGitHubServer(options: GitHubServerOptions): Promise<G
 
       const m = /^\/repos\/([^/]+)\/([^/]+)(\/pulls)?$/.exec(path);
       const notFound = () => send(404, { message: 'Not Found', documentation_url: DOCS, status: '404' });
+      const one = /^\/repos\/([^/]+)\/([^/]+)\/(pulls|issues)\/(\d+)(\/comments)?$/.exec(path);
+      if (one) {
+        const [owner, name] = [decodeURIComponent(one[1]!), decodeURIComponent(one[2]!)];
+        const pull = options.repos[`${owner}/${name}`] ? pulls.find((p) => p.owner === owner && p.repo === name && p.number === Number(one[4])) : undefined;
+        if (!pull) return notFound();
+        if (one[3] === 'pulls' && !one[5] && req.method === 'GET') return send(200, pullJson(pull));
+        if (one[3] !== 'issues' || !one[5] || req.method !== 'POST') return notFound();
+        const text = typeof body === 'object' && body !== null ? (body as Record<string, unknown>).body : undefined;
+        if (typeof text !== 'string' || text === '') return send(422, { message: 'Validation Failed', errors: [{ resource: 'IssueComment', field: 'body', code: 'missing_field' }], documentation_url: DOCS, status: '422' });
+        comments.push({ owner, repo: name, number: pull.number, body: text });
+        const id = comments.length;
+        return send(201, { id, body: text, html_url: `${webUrl}/${owner}/${name}/pull/${pull.number}#issuecomment-${id}` });
+      }
       if (!m) return notFound();
       const owner = decodeURIComponent(m[1]!);
       const name = decodeURIComponent(m[2]!);
@@ -219,6 +250,7 @@ export async function startGitHubServer(options: GitHubServerOptions): Promise<G
     webUrl,
     requests,
     pulls,
+    comments,
     replyNext: (reply, opts = {}) => canned.push({ reply, beforeAuth: opts.beforeAuth ?? false }),
     close: async () => {
       server.closeAllConnections();
