@@ -52,7 +52,14 @@ Exit codes: 0 done, 1 a stage failed at run time, 2 usage or settings,
           .positional('request', { type: 'string', array: true, demandOption: true, describe: 'owner/repo and what to change' })
           .options(runFlags)
           .option('dry-run', { type: 'boolean', default: false, describe: 'stop after jgo-worktree: nothing is changed or pushed' })
-          .example('$0 run "acme/widgets add install steps to README"', ''),
+          .option('continue', {
+            type: 'string',
+            alias: 'c',
+            requiresArg: true,
+            describe: "a follow-up: add to the branch and pull request of this run's thread (a run id, a branch, or a pull request's URL or number)",
+          })
+          .example('$0 run "acme/widgets add install steps to README"', '')
+          .example('$0 run --continue 20261123-202500-7f3a "also add a test"', 'a follow-up on the same branch'),
       async (argv) => exit(await (await commands()).runCommand(argv.request.join(' '), argv, io())),
     )
     .command(

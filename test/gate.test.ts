@@ -296,3 +296,31 @@ t.test('an upstream error is passed through without calling the model', async (t
   t.same(out, upstream);
   t.equal(server.requests.length, 0);
 });
+
+t.test("a follow-up: the model sees the thread so far, and the thread's repository is kept", async (t) => {
+  const follow = {
+    thread: '20261123-202500-aaaa',
+    parent: '20261123-202500-aaaa',
+    branch: 'jgo/20261123-202500',
+    repo: { ref: 'acme/widgets', url: 'http://127.0.0.1:1/git/acme/widgets.git' },
+    history: [{ run_id: '20261123-202500-aaaa', request: 'acme/widgets add a CONTRIBUTING.md', commits: [{ sha: 'a'.repeat(40), subject: 'docs: add CONTRIBUTING.md' }] }],
+  };
+  const input = (request: string) => JSON.stringify({ jgo: 1, run_id: '20261123-203000-bbbb', request, continue: follow });
+  const also = await runGate(t, [gateAnswer({ executable: true, repo_ref: '', optimized_prompt: 'Add a test for CONTRIBUTING.md.' })], input('also add a test for it'));
+  t.equal(also.code, 0, also.stderr);
+  t.same(also.out.repo, follow.repo, 'a request naming no repository works on the thread\'s');
+  t.same(also.out.continue, follow, 'continue is passed on for the stages after');
+  const asked = (also.server.requests[0]!.body as { messages: Array<{ content: string }> }).messages[1]!.content;
+  t.match(asked, /follow-up .* branch jgo\/20261123-202500 in the repository acme\/widgets/);
+  t.match(asked, /Request: "acme\/widgets add a CONTRIBUTING\.md"\n {3}- docs: add CONTRIBUTING\.md/, 'the earlier request and its commits');
+  t.match(asked, /The new request:\nalso add a test for it$/);
+
+  const named = await runGate(t, [gateAnswer({ executable: true, repo_ref: 'acme/widgets', optimized_prompt: 'Add a test.' })], input('in acme/widgets also add a test'));
+  t.equal(named.code, 0, 'naming the thread\'s own repository is fine');
+  const moved = await runGate(t, [gateAnswer({ executable: true, repo_ref: 'acme/gadgets', optimized_prompt: 'x' })], input('now do the same in acme/gadgets'));
+  t.equal(moved.code, 3, 'a follow-up cannot move to another repository');
+  t.equal(moved.out.error.code, 'repo_mismatch');
+  t.match(moved.out.error.message, /stays in its thread's repository acme\/widgets/);
+  const modelMoved = await runGate(t, [gateAnswer({ executable: true, repo_ref: 'evil/widgets', optimized_prompt: 'x' })], input('also add a test'));
+  t.equal(modelMoved.out.error.code, 'repo_mismatch', "nor may the model move it");
+});

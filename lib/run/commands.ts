@@ -4,10 +4,11 @@
  */
 import { readdir, rm, stat, lstat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ENVELOPE_VERSION, STAGES, newRunId, type Envelope } from '../envelope.js';
+import { ENVELOPE_VERSION, STAGES, newRunId, type Continue, type Envelope } from '../envelope.js';
 import { UsageError } from '../errors.js';
 import { asJgoError } from '../stage.js';
-import { loadSettings, resolveCacheDir, type Settings } from '../config.js';
+import { configOf, loadSettings, resolveCacheDir, type Settings } from '../config.js';
+import type { Lock } from '../git/lock.js';
 import { Redactor } from '../redact.js';
 import { secretNeedles } from '../needles.js';
 import { formatBytes } from '../format.js';
@@ -15,7 +16,9 @@ import { exists } from '../fsutil.js';
 import { setAsideRunId } from '../cache.js';
 import { debugging, trace } from '../trace.js';
 import { runPipeline, stageCommand, type PipelineContext } from './compose.js';
-import { Journal, listRunIds, runDir, type StageKey } from './journal.js';
+import { Journal, listRunIds, runDir, threadOf, type StageKey } from './journal.js';
+import { findTarget, followUp, lockThread, parseContinueRef, threadMembers, type FollowUpTarget } from './thread.js';
+import { lookupPullRequest } from './pull-request.js';
 
 export interface CommandIO {
   stdout: NodeJS.WritableStream;
@@ -68,6 +71,8 @@ export interface RunOptions {
   /** Open a pull request for the pushed branch (JGO_SHIP_PR for jgo-ship); `draft` as a draft. */
   pr?: boolean;
   draft?: boolean;
+  /** `--continue`: the run, branch or pull request whose thread this run follows up. */
+  continue?: string | undefined;
 }
 
 /** --pr and --draft reach jgo-ship as its settings, so a replaced ship stage sees them too. */
@@ -157,24 +162,57 @@ async function pipeline(io: CommandIO, p: Prepared, journal: Journal, from: Stag
   }
 }
 
+function takeThread(io: CommandIO, p: Prepared, thread: string): Promise<Lock> {
+  const { JGO_CODEX_TIMEOUT_S } = configOf(p.settings);
+  // Long enough for the run ahead to finish: codex's edit and its plan at their longest.
+  const timeoutMs = (2 * JGO_CODEX_TIMEOUT_S + 600) * 1000;
+  const onWait = (holder: string) => say(io, p.redact, `waiting for the run of this thread in progress (${holder})`);
+  return lockThread(p.cache, thread, { timeoutMs, onWait, ...(io.signal ? { signal: io.signal } : {}) });
+}
+
+/**
+ * Takes the lock of the run's thread (waiting, and saying so, while another run of it works) and,
+ * for a follow-up, reads what the thread did so far once the lock is held.
+ */
+async function joinThread(io: CommandIO, p: Prepared, runId: string, request: string, ref: string | undefined): Promise<{ lock: Lock; follow: Continue | undefined }> {
+  const target: FollowUpTarget | undefined = ref === undefined ? undefined : await findTarget(p.cache, parseContinueRef(ref), (n, url) => lookupPullRequest(p.settings, request, n, url, io.signal));
+  const lock = await takeThread(io, p, target?.thread ?? runId);
+  if (target === undefined) return { lock, follow: undefined };
+  try {
+    const members = target.thread === undefined ? [] : await threadMembers(p.cache, target.thread);
+    return { lock, follow: followUp(runId, target, members) };
+  } catch (error) {
+    await lock.release();
+    throw error;
+  }
+}
+
 export async function runCommand(request: string, options: RunOptions, given: CommandIO): Promise<number> {
   const io = withPrSettings(given, options);
   let p: Prepared;
   let journal: Journal;
+  let thread: { lock: Lock; follow: Continue | undefined } | undefined;
   const runId = newRunId();
   try {
     p = prepareRun(io);
     trace('settings read');
     if (request.trim() === '') throw new UsageError('no_request', 'no request: jgo run "owner/repo what to change"');
-    journal = await Journal.create(p.cache, runId, p.redact.text(request.trim()), options.dryRun ?? false);
+    thread = await joinThread(io, p, runId, request.trim(), options.continue);
+    journal = await Journal.create(p.cache, runId, p.redact.text(request.trim()), options.dryRun ?? false, thread.follow);
     trace('journal made');
   } catch (error) {
+    await thread?.lock.release();
     return fail(io, error, options.json ?? false);
   }
-  if (!options.quiet) say(io, p.redact, `run ${runId}`);
+  const { follow } = thread;
+  if (!options.quiet) say(io, p.redact, follow ? `run ${runId}, following up ${follow.parent ?? follow.branch} on ${follow.branch}` : `run ${runId}`);
   const until: StageKey = options.dryRun ? 'worktree' : 'ship';
-  const input: Envelope = { jgo: ENVELOPE_VERSION, run_id: runId, request: request.trim() };
-  return pipeline(io, p, journal, 'gate', until, input, options);
+  const input: Envelope = { jgo: ENVELOPE_VERSION, run_id: runId, request: request.trim(), ...(follow ? { continue: follow } : {}) };
+  try {
+    return await pipeline(io, p, journal, 'gate', until, input, options);
+  } finally {
+    await thread.lock.release();
+  }
 }
 
 export async function resumeCommand(runId: string, options: RunOptions, given: CommandIO): Promise<number> {
@@ -190,11 +228,15 @@ export async function resumeCommand(runId: string, options: RunOptions, given: C
   } catch (error) {
     return fail(io, error, options.json ?? false);
   }
+  let lock: Lock | undefined;
   try {
+    lock = await takeThread(io, p, threadOf(journal.record));
     return await resumeClaimed(io, p, journal, options);
   } catch (error) {
     await journal.unlock().catch(() => {});
     return fail(io, error, options.json ?? false);
+  } finally {
+    await lock?.release();
   }
 }
 
@@ -204,7 +246,8 @@ async function resumeClaimed(io: CommandIO, p: Prepared, journal: Journal, optio
   const records = await journal.stages();
   // The last good envelope, and the first stage that failed or never ran.
   let from: StageKey = 'gate';
-  let input: Envelope = { jgo: ENVELOPE_VERSION, run_id: runId, request: journal.record.request };
+  const follow = journal.record.continue;
+  let input: Envelope = { jgo: ENVELOPE_VERSION, run_id: runId, request: journal.record.request, ...(follow ? { continue: follow } : {}) };
   for (const stage of STAGES) {
     const record = records.find((r) => r.stage === stage);
     if (!record || record.exit_code !== 0) {
@@ -240,6 +283,9 @@ export interface RunSummary {
   status: string;
   branch: string | undefined;
   exit_code: number | undefined;
+  /** The thread the run belongs to (its first run's id), and the run it follows up. */
+  thread: string;
+  parent: string | undefined;
 }
 
 async function summarize(journal: Journal): Promise<RunSummary> {
@@ -255,6 +301,8 @@ async function summarize(journal: Journal): Promise<RunSummary> {
     status,
     branch: env?.ship?.branch ?? env?.worktree?.branch,
     exit_code: journal.record.exit_code,
+    thread: threadOf(journal.record),
+    parent: journal.record.parent,
   };
 }
 
@@ -274,7 +322,11 @@ export async function runsCommand(options: { json?: boolean; limit?: number }, i
     io.stdout.write(`${JSON.stringify(summaries)}\n`);
     return 0;
   }
-  const rows = [['RUN', 'STARTED', 'REPOSITORY', 'LAST STAGE', 'STATUS', 'BRANCH'], ...summaries.map((s) => [s.run_id, s.started.replace('T', ' ').slice(0, 19), s.repo ?? '-', s.last_stage ?? '-', s.status, s.branch ?? '-'])];
+  // A follow-up's THREAD names its first run; a run that began its thread shows "-".
+  const rows = [
+    ['RUN', 'STARTED', 'REPOSITORY', 'LAST STAGE', 'STATUS', 'BRANCH', 'THREAD'],
+    ...summaries.map((s) => [s.run_id, s.started.replace('T', ' ').slice(0, 19), s.repo ?? '-', s.last_stage ?? '-', s.status, s.branch ?? '-', s.thread === s.run_id ? '-' : s.thread]),
+  ];
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
   for (const row of rows) io.stdout.write(`${row.map((c, i) => c.padEnd(widths[i] ?? 0)).join('  ').trimEnd()}\n`);
   return 0;
@@ -291,7 +343,9 @@ export async function showCommand(runId: string, options: { json?: boolean }, io
     return fail(io, error, options.json ?? false);
   }
   const { renderReport, buildReport } = await import('./report.js');
-  const report = buildReport(journal.record, await journal.stages(), journal.inProgress());
+  const members = await threadMembers(p.cache, threadOf(journal.record));
+  const thread = members.map((m) => ({ run_id: m.record.run_id, status: m.record.status, request: m.record.request, commits: m.ship?.commits.map((c) => ({ sha: c.sha, subject: c.subject })) ?? [] }));
+  const report = buildReport(journal.record, await journal.stages(), journal.inProgress(), thread);
   io.stdout.write(options.json ? `${JSON.stringify(report)}\n` : renderReport(report));
   return 0;
 }

@@ -8,7 +8,7 @@ import { mkdir, readdir, readFile, rename, rm, writeFile, stat } from 'node:fs/p
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import * as z from '../zod.js';
-import { Envelope, STAGES } from '../envelope.js';
+import { Continue, Envelope, RunId, STAGES } from '../envelope.js';
 import { EXIT, JgoError } from '../errors.js';
 import { tryLock, type Lock } from '../git/lock.js';
 import { pidAlive } from '../proc.js';
@@ -28,8 +28,19 @@ export const RunRecord = z.object({
   host: z.string(),
   pid: z.number().check(z.int()),
   dry_run: z.optional(z.boolean()),
+  /** The thread (conversation) the run belongs to: its first run's id; absent in older records. */
+  thread: z.optional(RunId),
+  /** The run a follow-up continues. */
+  parent: z.optional(RunId),
+  /** A follow-up's `continue`, as the gate was given it: `jgo resume` gives it again. */
+  continue: z.optional(Continue),
 });
 export type RunRecord = z.infer<typeof RunRecord>;
+
+/** The thread of a run: its own id for a first run (and for records older than threads). */
+export function threadOf(record: RunRecord): string {
+  return record.thread ?? record.run_id;
+}
 
 export const StageRecord = z.object({
   stage: z.enum(STAGES),
@@ -85,11 +96,11 @@ export class Journal {
    * A new run's journal, its lock held (release it with unlock()). Nothing is left of it when it
    * cannot be written (a full disk).
    */
-  static async create(cache: string, runId: string, request: string, dryRun: boolean): Promise<Journal> {
+  static async create(cache: string, runId: string, request: string, dryRun: boolean, follow?: Continue): Promise<Journal> {
     const dir = runDir(cache, runId);
     await mkdir(dir, { recursive: true, mode: 0o700 });
     try {
-      const journal = await Journal.begin(dir, runId, request, dryRun);
+      const journal = await Journal.begin(dir, runId, request, dryRun, follow);
       return journal;
     } catch (error) {
       await rm(dir, { recursive: true, force: true }).catch(() => {});
@@ -97,7 +108,7 @@ export class Journal {
     }
   }
 
-  private static async begin(dir: string, runId: string, request: string, dryRun: boolean): Promise<Journal> {
+  private static async begin(dir: string, runId: string, request: string, dryRun: boolean, follow: Continue | undefined): Promise<Journal> {
     const lock = await tryLock(lockDir(dir));
     if (!('release' in lock)) throw new JgoError('run_in_progress', `run ${runId} is already running (${lock.holder})`, EXIT.failed);
     const journal = new Journal(dir, {
@@ -108,6 +119,9 @@ export class Journal {
       host: hostname(),
       pid: process.pid,
       ...(dryRun ? { dry_run: true } : {}),
+      thread: follow?.thread ?? runId,
+      ...(follow?.parent !== undefined ? { parent: follow.parent } : {}),
+      ...(follow !== undefined ? { continue: follow } : {}),
     });
     journal.lock = lock;
     await journal.save();

@@ -1,7 +1,7 @@
 /** `jgo show`: what a run did and cost, from its journal, for people (and --json for scripts). */
 import { addUsage, totalTokens, type Usage } from '../envelope.js';
 import { formatMs } from '../format.js';
-import type { RunRecord, StageRecord } from './journal.js';
+import { threadOf, type RunRecord, type StageRecord } from './journal.js';
 
 export interface Report {
   run_id: string;
@@ -20,6 +20,15 @@ export interface Report {
   commands: Array<{ command: string; exit_code: number | null }>;
   usage: { input_tokens: number; output_tokens: number; total_tokens: number; by: Record<string, Usage> };
   error: { stage: string; code: string; message: string; exit_code: number } | undefined;
+  /** The thread the run belongs to: its first run's id, and every run of it, oldest first. */
+  thread: { id: string; parent: string | undefined; runs: ThreadEntry[] };
+}
+
+export interface ThreadEntry {
+  run_id: string;
+  status: string;
+  request: string;
+  commits: Array<{ sha: string; subject: string }>;
 }
 
 /** The run's usage: each stage's, and their sum. */
@@ -29,7 +38,7 @@ function runUsage(by: Record<string, Usage | undefined>): Report['usage'] {
   return { input_tokens: sum.input_tokens ?? 0, output_tokens: sum.output_tokens ?? 0, total_tokens: sum.total_tokens ?? 0, by: stages };
 }
 
-export function buildReport(record: RunRecord, stages: StageRecord[], inProgress: boolean): Report {
+export function buildReport(record: RunRecord, stages: StageRecord[], inProgress: boolean, thread: ThreadEntry[] = []): Report {
   const last = stages.at(-1)?.envelope;
   const usage = runUsage({ gate: last?.gate?.usage, codex: last?.codex?.usage, ship: last?.ship?.plan_usage });
   const commands = (last?.codex?.commands ?? last?.codex?.failed_commands ?? []).map((c) => ({ command: c.command, exit_code: c.exit_code }));
@@ -54,6 +63,7 @@ export function buildReport(record: RunRecord, stages: StageRecord[], inProgress
     commands,
     usage,
     error: last?.error ? { stage: last.error.stage, code: last.error.code, message: last.error.message, exit_code: last.error.exit_code } : undefined,
+    thread: { id: threadOf(record), parent: record.parent, runs: thread },
   };
 }
 
@@ -81,6 +91,13 @@ export function renderReport(r: Report): string {
     for (const c of r.commands) lines.push(`  ${c.exit_code === 0 ? 'ok    ' : `exit ${c.exit_code}`.padEnd(6)} ${c.command}`);
   }
   lines.push('', `tokens: ${r.usage.total_tokens} (${r.usage.input_tokens} in, ${r.usage.output_tokens} out)${Object.keys(r.usage.by).length > 0 ? `; ${Object.entries(r.usage.by).map(([k, u]) => `${k} ${totalTokens(u)}`).join(', ')}` : ''}`);
+  if (r.thread.runs.length > 1) {
+    lines.push('', `thread ${r.thread.id} (${r.thread.runs.length} runs, one branch):`);
+    for (const run of r.thread.runs) {
+      lines.push(`  ${run.run_id === r.run_id ? '*' : ' '} ${run.run_id}  ${run.status.padEnd(8)} ${run.request.replace(/\s+/g, ' ').slice(0, 80)}`);
+      for (const c of run.commits) lines.push(`      ${c.sha.slice(0, 12)} ${c.subject}`);
+    }
+  }
   if (r.error) lines.push('', `error: ${r.error.message}`);
   return `${lines.join('\n')}\n`;
 }

@@ -4,7 +4,7 @@
  */
 import * as z from '../zod.js';
 import type OpenAI from 'openai';
-import { ENVELOPE_VERSION, addUsage, newRunId, type Envelope, type Gate, type Usage } from '../envelope.js';
+import { ENVELOPE_VERSION, addUsage, newRunId, type Continue, type Envelope, type Gate, type Usage } from '../envelope.js';
 import { parseModelJson } from '../model-json.js';
 import { EXIT, JgoError, UsageError } from '../errors.js';
 import { authorityOf, configOf, openAISettings } from '../config.js';
@@ -61,11 +61,30 @@ export interface GateDeps {
   client?: OpenAI;
 }
 
+/**
+ * What the model is asked: the request, and for a follow-up the thread so far first, so that
+ * "also add tests" is judged (and rewritten for codex) knowing what it adds to.
+ */
+export function gateQuestion(request: string, follow: Continue | undefined): string {
+  if (!follow) return request;
+  const repo = follow.repo ? ` in the repository ${follow.repo.ref}` : '';
+  const done = (follow.history ?? []).map((run, i) => {
+    const commits = run.commits.map((c) => `   - ${c.subject.replace(/\s+/g, ' ').slice(0, 200)}`).join('\n');
+    return `${i + 1}. Request: ${JSON.stringify(run.request.slice(0, 2000))}\n${commits || '   (no commits)'}`;
+  });
+  return [
+    `This is a follow-up in a conversation whose work is on the branch ${follow.branch}${repo}. The new request adds to that work; when it names no repository, the conversation's is meant, and repo_ref is "${follow.repo?.ref ?? ''}".`,
+    ...(done.length > 0 ? ['What the conversation asked for so far, and the commits each request made:', ...done] : []),
+    'The new request:',
+    request,
+  ].join('\n');
+}
+
 /** Two attempts at most: the answer, and one correction if it was not the JSON we asked for. */
-async function askModel(client: OpenAI, model: string, request: string): Promise<{ reply: GateReply; usage: Usage; durationMs: number }> {
+async function askModel(client: OpenAI, model: string, question: string): Promise<{ reply: GateReply; usage: Usage; durationMs: number }> {
   const messages: OpenAI.ChatCompletionMessageParam[] = [
     { role: 'system', content: GATE_SYSTEM_PROMPT },
-    { role: 'user', content: request },
+    { role: 'user', content: question },
   ];
   let usage: Usage = {};
   let content = '';
@@ -111,8 +130,18 @@ function checkRequestSize(request: string, context: StageContext): void {
  * normalized; an empty one means the request's first. A request that names none is refused:
  * the model may not pick a repository the user did not name.
  */
-function chooseRepo(reply: GateReply, request: string, baseUrl: string, refuse: (reason: string, code?: 'not_executable' | 'repo_mismatch') => never): string {
+function chooseRepo(reply: GateReply, request: string, baseUrl: string, follow: Continue | undefined, refuse: (reason: string, code?: 'not_executable' | 'repo_mismatch') => never): string {
   const named = findRepoRefs(request);
+  const thread = follow?.repo?.ref;
+  if (thread !== undefined) {
+    // A follow-up stays in its thread's repository: the one its first request named.
+    const elsewhere = named.find((n) => !sameRepo(n, thread, baseUrl));
+    if (elsewhere !== undefined) refuse(`a follow-up stays in its thread's repository ${thread}; the request names ${elsewhere.slice(0, 100)}`, 'repo_mismatch');
+    if (reply.repo_ref !== '' && (refuseReason(reply.repo_ref) !== undefined || !sameRepo(reply.repo_ref, thread, baseUrl))) {
+      refuse(`the model chose ${JSON.stringify(reply.repo_ref.slice(0, 100))}, not the thread's repository ${thread}`, 'repo_mismatch');
+    }
+    return thread;
+  }
   if (named.length === 0) refuse('the request names no repository (owner/repo or an https:// URL)');
   const ref = reply.repo_ref;
   if (ref === '') return named[0]!;
@@ -139,7 +168,7 @@ export async function gate(envelope: Envelope, context: StageContext, deps: Gate
   let answer: { reply: GateReply; usage: Usage; durationMs: number };
   try {
     const client = deps.client ?? (await createClient(openai, options));
-    answer = await askModel(client, model, request);
+    answer = await askModel(client, model, gateQuestion(request, envelope.continue));
   } catch (error) {
     throw await llmError(error, openai.baseURL.value);
   }
@@ -158,7 +187,7 @@ export async function gate(envelope: Envelope, context: StageContext, deps: Gate
   };
   if (!reply.executable) refuse(reply.reason || 'the model judged the request not executable');
 
-  const repo = resolveRepoRef(chooseRepo(reply, request, authority.baseUrl, refuse), authority.baseUrl);
+  const repo = resolveRepoRef(chooseRepo(reply, request, authority.baseUrl, envelope.continue, refuse), authority.baseUrl);
   checkRepoAllowed(authority, repo.url);
   return { ...base, gate: { ...gateResult, repo_ref: repo.ref }, repo };
 }
