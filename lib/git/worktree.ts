@@ -25,7 +25,9 @@ export interface WorkingCopyRequest {
   /** The real remote: the working copy's origin. */
   url: string;
   dest: string;
+  /** The mirror's branch the working copy starts from. */
   base: string;
+  /** The branch it is on: a new one from `base`, or `base` itself for a follow-up. */
   branch: string;
 }
 
@@ -66,9 +68,10 @@ export async function makeWorkingCopy(req: WorkingCopyRequest, ctx: GitContext):
   });
   const here: NativeOptions = { cwd: req.dest, env: ctx.env, signal: ctx.signal };
   await git(['config', 'remote.origin.url', req.url], here);
-  await git(['checkout', '--quiet', '--no-track', '-b', req.branch, baseSha, '--'], here);
+  // -B: for a follow-up the clone already made the branch; it is checked out at the same commit.
+  await git(['checkout', '--quiet', '--no-track', '-B', req.branch, baseSha, '--'], here);
   // The clone's own local branch: the copy holds only the run's branch, as ship expects.
-  await git(['update-ref', '-d', `refs/heads/${req.base}`], here);
+  if (req.base !== req.branch) await git(['update-ref', '-d', `refs/heads/${req.base}`], here);
   return { baseSha };
 }
 

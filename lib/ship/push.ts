@@ -6,7 +6,9 @@
  * answer only for the token's origins.
  */
 import { EXIT, JgoError } from '../errors.js';
-import { pushBranch } from '../git/commit.js';
+import { pushBranch, type Identity } from '../git/commit.js';
+import { headSha } from '../git/history.js';
+import { rebaseOntoRemote } from '../git/rebase.js';
 import { recordPushed } from '../git/record.js';
 import { remoteState } from '../git/remote.js';
 import { type GitContext } from '../git/context.js';
@@ -26,6 +28,11 @@ export interface PushRequest {
    * did): it is read first, and not pushed again when it is there. False for commits just made.
    */
   lookFirst: boolean;
+  /**
+   * A follow-up's: when the push is rejected because the branch moved on the remote, the commits
+   * are replayed onto it (committed by this identity) and pushed once more. Undefined: no replay.
+   */
+  rebaseAs?: Identity | undefined;
 }
 
 export interface PushResult {
@@ -35,6 +42,10 @@ export interface PushResult {
   pushed: boolean;
   /** Whether the mirror now holds the branch too. */
   mirrored: boolean;
+  /** The remote commit the run's commits were replayed onto, when they were. */
+  rebasedOnto?: string;
+  /** The head pushed: `req.head`, or the replayed commits' newest. */
+  head: string;
 }
 
 /** The remote's commit at refs/heads/<branch>; undefined when it has no such branch. */
@@ -50,17 +61,29 @@ export async function remoteBranch(url: string, branch: string, ctx: Pick<GitCon
  */
 export async function pushAndProve(req: PushRequest, ctx: GitContext): Promise<PushResult> {
   let remote = req.lookFirst ? await remoteBranch(req.url, req.branch, ctx) : undefined;
-  const pushed = remote !== req.head;
+  let head = req.head;
+  let rebasedOnto: string | undefined;
+  const pushed = remote !== head;
   if (pushed) {
-    await pushBranch({ dir: req.dir, url: req.url, branch: req.branch, credentials: ctx.credentials }, { ...(ctx.env ? { env: ctx.env } : {}), ...(ctx.signal ? { signal: ctx.signal } : {}) });
+    const options = { ...(ctx.env ? { env: ctx.env } : {}), ...(ctx.signal ? { signal: ctx.signal } : {}) };
+    const push = () => pushBranch({ dir: req.dir, url: req.url, branch: req.branch, credentials: ctx.credentials }, options);
+    try {
+      await push();
+    } catch (error) {
+      if (!(req.rebaseAs && error instanceof JgoError && error.code === 'push_rejected')) throw error;
+      rebasedOnto = await rebaseOntoRemote({ dir: req.dir, url: req.url, branch: req.branch, committer: req.rebaseAs, credentials: ctx.credentials }, options);
+      head = await headSha(req.dir, ctx.env);
+      trace('rebased');
+      await push();
+    }
     trace('pushed');
     remote = await remoteBranch(req.url, req.branch, ctx);
     trace('remote read back');
   }
-  if (remote !== req.head) {
-    throw new JgoError('push_unverified', `after the push, ${req.branch} on the remote is ${remote ?? 'missing'}, not ${req.head}`, EXIT.failed);
+  if (remote !== head) {
+    throw new JgoError('push_unverified', `after the push, ${req.branch} on the remote is ${remote ?? 'missing'}, not ${head}`, EXIT.failed);
   }
-  const mirrored = req.mirror ? await recordPushed({ mirror: req.mirror, dir: req.dir, branch: req.branch, sha: req.head }, ctx) : false;
+  const mirrored = req.mirror ? await recordPushed({ mirror: req.mirror, dir: req.dir, branch: req.branch, sha: head }, ctx) : false;
   trace('mirror told');
-  return { remoteSha: remote, pushed, mirrored };
+  return { remoteSha: remote, pushed, mirrored, head, ...(rebasedOnto ? { rebasedOnto } : {}) };
 }

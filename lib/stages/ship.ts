@@ -20,7 +20,7 @@ import { checkPlan, fallbackPlan, PLAN_JSON_SCHEMA } from '../ship/plan.js';
 import { agentPrompt, planPrompt } from '../ship/prompt.js';
 import { runCodex, startLoginCheck } from '../codex/run.js';
 import { makeRunTemp } from '../codex/leaks.js';
-import { openPullRequest, prTitle, prBody } from '../github/pr.js';
+import { pullRequest } from '../ship/pull-request.js';
 import { trace } from '../trace.js';
 import { codexContext, gitContext } from './context.js';
 import { cacheDir, checkDerivedPath, mirrorPath, removeRunDir, worktreePath } from '../cache.js';
@@ -46,8 +46,10 @@ function shipTargets(envelope: Envelope, context: StageContext): { wt: NonNullab
   const url = checkedRepoUrl(envelope.repo.url, configOf(context.settings).authority);
   checkBranchName(wt.branch, 'branch');
   checkBranchName(wt.base_branch, 'base branch');
-  if (!wt.branch.startsWith('jgo/')) {
-    throw new UsageError('bad_branch', `worktree.branch ${JSON.stringify(wt.branch.slice(0, 100))} is not a jgo/ branch`, { hint: 'jgo pushes only branches it made (jgo/<timestamp>).' });
+  // A branch jgo did not make is pushed only as the follow-up's own (`continue.branch`), and never the base.
+  const followed = envelope.continue?.branch === wt.branch && wt.branch !== wt.base_branch && wt.branch !== envelope.mirror?.default_branch;
+  if (!wt.branch.startsWith('jgo/') && !followed) {
+    throw new UsageError('bad_branch', `worktree.branch ${JSON.stringify(wt.branch.slice(0, 100))} is not a jgo/ branch`, { hint: 'jgo pushes only branches it made (jgo/<timestamp>), or the branch a follow-up continues.' });
   }
   const cache = cacheDir(context);
   const dir = checkDerivedPath('worktree.path', wt.path, worktreePath(cache, envelope.run_id), cache);
@@ -92,7 +94,7 @@ export async function ship(envelope: Envelope, context: StageContext, options: S
     if (fromBase) ours = made.commits;
   }
 
-  const commits = ours ?? (await commitsSince(dir, wt.base_sha, env));
+  let commits = ours ?? (await commitsSince(dir, wt.base_sha, env));
   if (commits.length === 0) {
     throw new JgoError(mode === 'agent' ? 'not_shipped' : 'no_changes', mode === 'agent' ? 'codex committed nothing' : 'nothing to ship: no changes and no commits', mode === 'agent' ? EXIT.failed : EXIT.nothingToShip);
   }
@@ -102,7 +104,13 @@ export async function ship(envelope: Envelope, context: StageContext, options: S
   const head = commits.at(-1)?.sha ?? (await headSha(dir, env));
   // Commits made just now cannot be on the remote yet; after codex's own push, or on a second
   // attempt, they may be: then there is nothing to push.
-  const proof = await pushAndProve({ dir, url, branch: wt.branch, head, mirror, lookFirst: !(mode === 'plan' && pending.length > 0) }, gitCtx);
+  // A follow-up's branch may have moved on the remote meanwhile: its commits are replayed onto it.
+  const rebaseAs = envelope.continue ? author : undefined;
+  const proof = await pushAndProve({ dir, url, branch: wt.branch, head, mirror, lookFirst: !(mode === 'plan' && pending.length > 0), rebaseAs }, gitCtx);
+  if (proof.rebasedOnto) {
+    commits = await commitsSince(dir, proof.rebasedOnto, env);
+    context.log(`${wt.branch} had moved on the remote: ${commits.length === 1 ? 'the commit was' : 'the commits were'} replayed onto ${proof.rebasedOnto.slice(0, 12)}`);
+  }
   const shipped: Ship = {
     branch: wt.branch,
     commits: commits.map((c) => ({ sha: c.sha, subject: c.subject })),
@@ -115,8 +123,19 @@ export async function ship(envelope: Envelope, context: StageContext, options: S
     ...(planCost ? { plan_duration_ms: planCost.durationMs } : {}),
   };
   context.log(`pushed ${wt.branch} (${commits.length} commit${commits.length === 1 ? '' : 's'}) to ${url}`);
-  if (configOf(context.settings).JGO_SHIP_PR) {
-    shipped.pr = await pullRequest(envelope, shipped, context, credentials);
+  if (config.JGO_SHIP_PR || envelope.continue?.pr) {
+    shipped.pr = await pullRequest({
+      envelope,
+      shipped,
+      repoUrl: url,
+      apiUrl: config.JGO_GITHUB_API_URL,
+      token: credentials?.token,
+      tokenFrom: credentials?.from,
+      draft: config.JGO_SHIP_PR_DRAFT,
+      redact: (text) => context.redact.text(text),
+      log: (line) => context.log(line),
+      signal: context.signal,
+    });
   }
   if (!options.keep) {
     // The run directory holds only the working copy; the pushed branch is now the record.
@@ -168,48 +187,6 @@ async function commitPlan(
     commits.push({ sha, subject: (group.message.split('\n')[0] ?? group.subject).trimEnd() });
   }
   return { plan: checked.plan, cost: checked.cost, commits };
-}
-
-/**
- * Opens (or finds) the pull request for the pushed branch. A failure keeps the branch and the
- * working copy, and the envelope says the push happened, so running ship again retries only this.
- */
-async function pullRequest(envelope: Envelope, shipped: Ship, context: StageContext, credentials: GitCredentials | undefined): Promise<Ship['pr']> {
-  const wt = envelope.worktree!;
-  const request = envelope.request ?? '';
-  try {
-    const pr = await openPullRequest(
-      {
-        apiUrl: configOf(context.settings).JGO_GITHUB_API_URL,
-        token: credentials?.token,
-        tokenFrom: credentials?.from,
-        repoUrl: checkedRepoUrl(envelope.repo!.url, configOf(context.settings).authority),
-        branch: shipped.branch,
-        base: wt.base_branch,
-        title: prTitle(shipped.commits, request),
-        body: prBody({
-          request,
-          optimizedPrompt: envelope.gate?.optimized_prompt,
-          commits: shipped.commits,
-          changedFiles: envelope.codex?.changed_files,
-          lastMessage: envelope.codex?.last_message,
-          usage: { gate: envelope.gate?.usage, codex: envelope.codex?.usage, ship: shipped.plan_usage },
-          runId: envelope.run_id,
-          redact: (text) => context.redact.text(text),
-        }),
-        draft: configOf(context.settings).JGO_SHIP_PR_DRAFT,
-      },
-      { signal: context.signal },
-    );
-    context.log(`pull request ${pr.reused ? '(already open) ' : ''}#${pr.number}: ${pr.url}`);
-    return { url: pr.url, number: pr.number };
-  } catch (error) {
-    if (!(error instanceof JgoError)) throw error;
-    throw new JgoError(error.code, `${error.message} (the branch ${shipped.branch} is pushed)`, error.exitCode, {
-      hint: `${error.hint ? `${error.hint} ` : ''}Run jgo-ship again (or jgo resume) to retry only the pull request.`,
-      patch: { ship: shipped },
-    });
-  }
 }
 
 async function refuseSecrets(

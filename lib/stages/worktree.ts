@@ -1,6 +1,7 @@
 /**
  * jgo-worktree: a working copy for this run at $JGO_CACHE_DIR/work/<run_id>/repo, made from the
- * mirror without the network, on a new branch jgo/<UTC YYYYMMDD-HHMMSS> (-2, -3, … when taken).
+ * mirror without the network, on a new branch jgo/<UTC YYYYMMDD-HHMMSS> (-2, -3, … when taken);
+ * for a follow-up (`continue`), on the thread's branch as the mirror, just synced, has it.
  */
 import { mkdir, readdir, readFile, rename, rm, rmdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
@@ -86,14 +87,15 @@ export async function worktree(envelope: Envelope, context: StageContext, option
   const partial = join(run, `${PARTIAL}${process.pid}`);
   let claim: { name: string; fresh: boolean } | undefined;
   try {
-    claim = await claimBranch(workDir, branchStem(runId, (options.now ?? (() => new Date()))()), runId, mirrorRefs);
+    const follow = envelope.continue ? followedBranch(envelope.continue.branch, base, envelope.mirror.default_branch, mirrorRefs) : undefined;
+    claim = follow ? { name: follow, fresh: false } : await claimBranch(workDir, branchStem(runId, (options.now ?? (() => new Date()))()), runId, mirrorRefs);
     const branch = claim.name;
-    const { baseSha } = await makeWorkingCopy({ mirror: mirrorDir, url, dest: partial, base, branch }, gitContext(context));
+    const { baseSha } = await makeWorkingCopy({ mirror: mirrorDir, url, dest: partial, base: follow ?? base, branch }, gitContext(context));
     await rename(partial, dest).catch((error: NodeJS.ErrnoException) => {
       if (error.code === 'EEXIST' || error.code === 'ENOTEMPTY') throw existsError(dest);
       throw error;
     });
-    context.log(`${dest} on ${branch} from ${base} at ${baseSha.slice(0, 12)}, in ${Date.now() - started} ms`);
+    context.log(`${dest} on ${branch} ${follow ? 'continued' : `from ${base}`} at ${baseSha.slice(0, 12)}, in ${Date.now() - started} ms`);
     return { ...envelope, run_id: runId, worktree: { path: dest, branch, base_branch: base, base_sha: baseSha } };
   } catch (error) {
     // Leave nothing half-made behind: the next attempt starts clean.
@@ -102,6 +104,25 @@ export async function worktree(envelope: Envelope, context: StageContext, option
     await rmdir(run).catch(() => {}); // only when nothing else is in it
     throw error;
   }
+}
+
+/**
+ * A follow-up's branch: the thread's, which the mirror must have (jgo-sync just read the
+ * remote), and never the branch its pull request merges into.
+ */
+function followedBranch(branch: string, base: string, defaultBranch: string, mirrorRefs: Map<string, string>): string {
+  checkBranchName(branch, 'continue.branch');
+  if (branch === base || branch === defaultBranch) {
+    throw new UsageError('bad_branch', `continue.branch ${JSON.stringify(branch)} is the repository's ${branch === defaultBranch ? 'default' : 'base'} branch: jgo never pushes to it`, {
+      hint: 'Continue a branch a run pushed (jgo runs lists them), or start a new run.',
+    });
+  }
+  if (!mirrorRefs.has(`refs/heads/${branch}`)) {
+    throw new JgoError('branch_gone', `the branch ${branch} is no longer on the remote (merged, or deleted)`, EXIT.failed, {
+      hint: 'Start a new run (jgo run "…") for more changes: its commits go on a new branch.',
+    });
+  }
+  return branch;
 }
 
 /** The name of a working copy being made, before its process id. */
