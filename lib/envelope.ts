@@ -143,6 +143,8 @@ export const Codex = z.looseObject({
   model: z.optional(z.string()),
   /** The codex release that ran, as `codex --version` gave it (`0.171.0`). */
   version: z.optional(z.string()),
+  /** A follow-up's codex continued the parent run's thread (`codex exec resume`). */
+  resumed: z.optional(z.boolean()),
 });
 export type Codex = z.infer<typeof Codex>;
 

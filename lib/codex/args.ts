@@ -121,14 +121,20 @@ export interface ExecArgsOptions {
   skipGitRepoCheck: boolean;
   /** A JSON Schema file the final answer must follow (`--output-schema`). */
   outputSchema?: string | undefined;
+  /** A thread of codex's to continue (`exec resume <id>`), its session under CODEX_HOME. */
+  resume?: string | undefined;
 }
 
-/** The argv after CODEX_BIN: `exec …`, with the prompt read from stdin. */
+/**
+ * The argv after CODEX_BIN: `exec …`, or `exec resume … <id> -`, with the prompt read from
+ * stdin. `exec resume` has no --sandbox: the sandbox is set as configuration, which both take.
+ */
 export function execArgs(options: ExecArgsOptions): string[] {
   const { config, sandbox } = options;
-  const args = ['exec', '--json'];
+  const args = options.resume !== undefined ? ['exec', 'resume', '--json'] : ['exec', '--json'];
   if (options.skipGitRepoCheck) args.push('--skip-git-repo-check');
-  args.push('-s', sandbox, '-o', options.lastMessageFile);
+  if (options.resume !== undefined) args.push('-c', `sandbox_mode=${tomlString(sandbox)}`, '-o', options.lastMessageFile);
+  else args.push('-s', sandbox, '-o', options.lastMessageFile);
   const p = config.provider;
   const model = p.model;
   if (model !== undefined) args.push('-m', model);
@@ -154,6 +160,7 @@ export function execArgs(options: ExecArgsOptions): string[] {
     );
   }
   if (options.outputSchema !== undefined) args.push('--output-schema', options.outputSchema);
+  if (options.resume !== undefined) args.push(options.resume, '-');
   return args;
 }
 

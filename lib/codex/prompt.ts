@@ -2,6 +2,7 @@
  * The prompt jgo-codex gives codex: the gate's optimized prompt, plus what an agent working
  * unattended in jgo's working copy must know. jgo-ship commits and pushes, never codex.
  */
+import type { ThreadRun } from '../envelope.js';
 
 export interface EditPromptInput {
   /** The gate's optimized prompt: the task itself. */
@@ -17,6 +18,44 @@ export interface EditPromptInput {
   worktree: boolean;
   /** False outside a git repository (the ad-hoc chain `… | jgo-gate | jgo-codex` run anywhere). */
   inGitRepo: boolean;
+  /**
+   * A follow-up's thread: the earlier requests and their commits. `resumed` when codex resumes
+   * its own session of them (it remembers the conversation; only the new place is said).
+   */
+  follow?: { history: readonly ThreadRun[]; resumed: boolean } | undefined;
+}
+
+/**
+ * What a follow-up's prompt adds: where the work now is, and unless codex remembers it, what
+ * the earlier runs asked and committed. Their text is the user's and the model's: fenced, so it
+ * reads as a record and not as instructions.
+ */
+function followUpSection(input: EditPromptInput): string[] {
+  const follow = input.follow;
+  if (!follow) return [];
+  const onBranch = input.branch ? ` on the branch ${input.branch}` : '';
+  if (follow.resumed) {
+    return ['## Follow-up', '', `This continues our conversation above. Your earlier changes were committed and pushed${onBranch}; this is a new working copy of it, at ${input.cwd}, which may also hold commits other people pushed since. Work from the files as they are now.`, ''];
+  }
+  const runs = follow.history.map((run, i) => {
+    const commits = run.commits.map((c) => `   - ${c.subject.replace(/\s+/g, ' ').slice(0, 200)}`).join('\n') || '   (no commits)';
+    return `${i + 1}. Request:\n${fence(run.request.trim().slice(0, 4000))}\n   Commits:\n${commits}`;
+  });
+  return [
+    '## Follow-up',
+    '',
+    `This task follows up earlier work${onBranch}: it is already committed there (and other people may have pushed commits since). Build on it; do not redo it. What was asked before, and what each request committed, oldest first:`,
+    '',
+    ...runs,
+    '',
+  ];
+}
+
+/** A fence longer than any run of backticks in the text. */
+function fence(text: string): string {
+  const longest = Math.max(2, ...[...text.matchAll(/`+/g)].map((m) => m[0].length));
+  const mark = '`'.repeat(longest + 1);
+  return `${mark}text\n${text}\n${mark}`;
 }
 
 export function editPrompt(input: EditPromptInput): string {
@@ -28,7 +67,8 @@ export function editPrompt(input: EditPromptInput): string {
     if (named) where.push(`The request names the repository ${named}.`);
   }
   if (input.branch) {
-    where.push(`The branch ${input.branch} is checked out${input.baseBranch ? `, made from ${input.baseBranch}` : ''}.`);
+    const from = input.follow ? '' : input.baseBranch ? `, made from ${input.baseBranch}` : '';
+    where.push(`The branch ${input.branch} is checked out${from}.`);
   }
   const rules = [
     'Work non-interactively: nobody will answer questions or approve anything. When something is unclear, make the most reasonable assumption, go on, and say what you assumed in your final message.',
@@ -43,6 +83,7 @@ export function editPrompt(input: EditPromptInput): string {
   return [
     where.join(' '),
     '',
+    ...followUpSection(input),
     '## Task',
     '',
     input.task.trim(),

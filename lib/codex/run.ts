@@ -69,6 +69,8 @@ export interface RunCodexOptions {
    * one more process, so only for a run whose report names the release (jgo-codex's).
    */
   askVersion?: boolean;
+  /** codex's thread to continue (`codex exec resume`): its session must be under CODEX_HOME. */
+  resume?: string | undefined;
 }
 
 /** The directory holding `.git` (a directory, or a file for linked worktrees), from dir upwards. */
@@ -152,8 +154,8 @@ export async function runCodex(options: RunCodexOptions, context: CodexContext):
   // Temp files stay on the cache and go with the run: beside the working copy, outside its tree.
   const outDir = await makeRunTemp(context.cache, workspace, 'codex-');
   const lastMessageFile = join(outDir, 'last-message.txt');
-  const args = execArgs({ config, sandbox, lastMessageFile, skipGitRepoCheck, outputSchema: options.outputSchema });
-  say(describeRun(cwd, sandbox, config));
+  const args = execArgs({ config, sandbox, lastMessageFile, skipGitRepoCheck, outputSchema: options.outputSchema, resume: options.resume });
+  say(`${describeRun(cwd, sandbox, config)}${options.resume !== undefined ? `, resuming thread ${options.resume}` : ''}`);
 
   const run = emptyRun(sandbox, loginMs, config.provider.model);
   const leakWatch = await watchForLeaks(config.home, workspace, sandbox);

@@ -76,6 +76,12 @@ async function sessionFile(home: string, threadId: string): Promise<string | und
   return undefined;
 }
 
+/** Whether CODEX_HOME still holds codex's record of `threadId`, so that `codex exec resume` finds it. */
+export async function hasSession(home: string, threadId: string): Promise<boolean> {
+  if (!/^[\w-]{1,100}$/.test(threadId)) return false;
+  return (await sessionFile(home, threadId)) !== undefined;
+}
+
 /**
  * The model of the last turn codex recorded for `threadId` at or after `since` (epoch ms): this
  * run's, also when the thread is an older one resumed. Undefined when there is no such record.

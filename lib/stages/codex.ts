@@ -16,6 +16,7 @@ import { editPrompt } from '../codex/prompt.js';
 import { shellQuote } from '../codex/args.js';
 import { CodexRunError, findGitRoot, runCodex, startLoginCheck, type CodexRun } from '../codex/run.js';
 import { changedPaths } from '../git/status.js';
+import { hasSession } from '../codex/session.js';
 import { codexContext } from './context.js';
 
 export const CODEX_USAGE = '… | jgo-worktree | jgo-codex   |   echo "owner/repo what to change" | jgo-gate | jgo-codex';
@@ -103,6 +104,7 @@ export async function codex(envelope: Envelope, context: StageContext): Promise<
   // Taken while codex's login is checked; codex starts only once it is done.
   const taking = root !== undefined ? snapshot(root, context) : Promise.resolve(undefined);
   taking.catch(() => {}); // awaited below; runCodex sees a failure first
+  const resume = await resumable(envelope, codexCtx.config.home, context);
   const prompt = editPrompt({
     task: gate.optimized_prompt,
     cwd,
@@ -111,6 +113,7 @@ export async function codex(envelope: Envelope, context: StageContext): Promise<
     baseBranch: worktree?.base_branch,
     inGitRepo: root !== undefined,
     worktree: worktree !== undefined,
+    follow: envelope.continue ? { history: envelope.continue.history ?? [], resumed: resume !== undefined } : undefined,
   });
 
   // The second snapshot starts as soon as codex is gone, while runCodex scans for secrets.
@@ -126,7 +129,7 @@ export async function codex(envelope: Envelope, context: StageContext): Promise<
 
   let run: CodexRun;
   try {
-    run = await runCodex({ cwd, prompt, skipGitRepoCheck: root === undefined, workspace: root ?? cwd, ready: taking, login, afterExit, askVersion: true }, codexCtx);
+    run = await runCodex({ cwd, prompt, skipGitRepoCheck: root === undefined, workspace: root ?? cwd, ready: taking, login, afterExit, askVersion: true, resume }, codexCtx);
   } catch (error) {
     // No git process of this stage outlives its answer: a snapshot still running (a failed run's
     // `git status`) would otherwise go on writing in the working copy's .git after it.
@@ -134,7 +137,7 @@ export async function codex(envelope: Envelope, context: StageContext): Promise<
     if (error instanceof CodexRunError) {
       throw new JgoError(error.code, error.message, error.exitCode, {
         ...(error.hint !== undefined ? { hint: error.hint } : {}),
-        patch: { codex: codexField(error.run, undefined) },
+        patch: { codex: { ...codexField(error.run, undefined), ...(envelope.continue ? { resumed: resume !== undefined } : {}) } },
       });
     }
     throw error;
@@ -143,7 +146,7 @@ export async function codex(envelope: Envelope, context: StageContext): Promise<
   const before = await taking;
   const now = root !== undefined && before !== undefined ? await (after ?? snapshot(root, context, before)) : undefined;
   const changed = before !== undefined && now !== undefined ? changedBetween(before, now) : undefined;
-  const result = codexField(run, changed);
+  const result = { ...codexField(run, changed), ...(envelope.continue ? { resumed: resume !== undefined } : {}) };
   const patch = { codex: result };
   const failedCount = run.failedCommands.length;
   const summary = `${run.exitCode === 0 ? 'codex exited 0' : `codex exited ${run.exitCode ?? run.signal}`} after ${Math.round(run.durationMs / 1000)} s` +
@@ -166,6 +169,20 @@ export async function codex(envelope: Envelope, context: StageContext): Promise<
   }
   if (changed === undefined) context.log('not a git repository: changed files not tracked');
   return { ...envelope, ...patch };
+}
+
+/**
+ * A follow-up's codex thread, when codex can resume it: the parent run's `thread_id`, whose
+ * session is still under CODEX_HOME (found by id there, never by a path from the envelope).
+ * Otherwise the run starts fresh, told in its prompt what the thread did.
+ */
+async function resumable(envelope: Envelope, home: string, context: StageContext): Promise<string | undefined> {
+  const follow = envelope.continue;
+  if (!follow) return undefined;
+  const id = follow.thread_id;
+  if (id !== undefined && (await hasSession(home, id))) return id;
+  context.log(id === undefined ? 'no codex thread to resume: starting fresh, with what the earlier runs did' : `codex no longer has thread ${id}: starting fresh, with what the earlier runs did`);
+  return undefined;
 }
 
 export function codexStage(): StageSpec {

@@ -32,13 +32,16 @@
 //   Like the real one, exec records its session in $CODEX_HOME/sessions/YYYY/MM/DD/rollout-…-<thread>.jsonl
 //   (not with --ephemeral): a session_meta line when a thread.started event is printed, and a
 //   turn_context line naming the model (-m, else -c model=, else DEFAULT_MODEL) at each turn.started.
+//   `exec resume <id> [-]` takes resume's narrower flags (the sandbox as -c sandbox_mode=), fails as the
+//   real one does when no session of <id> is under CODEX_HOME, goes on in that session's file, prints
+//   thread.started with <id>, and is recorded with "resumed": <id>.
 //
 //   CODEX_FAKE_RECORD  a file that gets one JSON line per invocation: argv, env, cwd, stdin,
 //                      pid, pgid; and {"grandchild": pid} when a hang step starts one.
 //
 // Both variables start with CODEX_ so that they survive JGO_CODEX_ENV=minimal.
 import { spawn, spawnSync } from 'node:child_process';
-import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 
 const VERSION = 'codex-cli 0.171.0';
@@ -182,6 +185,9 @@ const EXEC_FLAGS = new Set([
   '--dangerously-bypass-hook-trust', '--worktree', '--skip-git-repo-check', '--trust', '--ephemeral',
   '--ignore-user-config', '--ignore-rules', '--json',
 ]);
+// `codex exec resume` takes fewer: no --sandbox, --cd, --add-dir, --profile, --color, --oss or --local-provider.
+const RESUME_VALUE = new Map([...EXEC_VALUE].filter(([flag]) => !['-s', '--sandbox', '-C', '--cd', '--add-dir', '-p', '--profile', '--color', '--local-provider'].includes(flag)));
+const RESUME_FLAGS = new Set([...[...EXEC_FLAGS].filter((flag) => !['--oss', '--approve-for-me'].includes(flag)), '--last', '--all']);
 const LOGIN_VALUE = new Map([['-c', 'config'], ['--config', 'config'], ['--enable', 'enable'], ['--disable', 'disable']]);
 
 function parse(args, valueFlags, flags) {
@@ -343,10 +349,26 @@ function checkRemote(opts) {
   return ws ? `${ws[1].toLowerCase()}://${ws[2]}:${ws[3]}/` : remote;
 }
 
-/** The session record the real exec keeps under CODEX_HOME, as far as jgo reads it. */
-function sessionLog(codexHome, cwd, opts) {
+/** The session file of `thread` under CODEX_HOME, as the real one keeps it; undefined when there is none. */
+function findSession(codexHome, thread) {
+  const root = join(codexHome, 'sessions');
+  const walk = (dir, depth) => {
+    for (const name of existsSync(dir) ? readdirSync(dir) : []) {
+      const path = join(dir, name);
+      if (depth < 3) {
+        const found = walk(path, depth + 1);
+        if (found) return found;
+      } else if (name.startsWith('rollout-') && name.endsWith(`-${thread}.jsonl`)) return path;
+    }
+    return undefined;
+  };
+  return walk(root, 0);
+}
+
+/** The session record the real exec keeps under CODEX_HOME, as far as jgo reads it (a resumed one goes on in its file). */
+function sessionLog(codexHome, cwd, opts, resumedFile) {
   if (opts.ephemeral) return () => {};
-  let file;
+  let file = resumedFile;
   const model = opts.model ?? opts.settings.model ?? DEFAULT_MODEL;
   const line = (type, payload) => appendFileSync(file, `${JSON.stringify({ timestamp: new Date().toISOString(), type, payload })}\n`);
   return (event) => {
@@ -364,8 +386,20 @@ function sessionLog(codexHome, cwd, opts) {
 }
 
 async function exec(args) {
-  const opts = parse(args, EXEC_VALUE, EXEC_FLAGS);
+  const resuming = args[0] === 'resume';
+  const opts = resuming ? parse(args.slice(1), RESUME_VALUE, RESUME_FLAGS) : parse(args, EXEC_VALUE, EXEC_FLAGS);
   const codexHome = requireCodexHome();
+  let resumed;
+  if (resuming) {
+    // `exec resume [SESSION_ID] [PROMPT]`: the id first, then the prompt (`-`: stdin).
+    const [id, prompt, extra] = opts.positional;
+    if (extra !== undefined) die(`error: unexpected argument '${extra}' found`);
+    if (id === undefined) die(opts.last ? 'fake-codex: exec resume --last is not faked (jgo names the thread)' : 'Error: a session id or --last is required to resume', 2);
+    resumed = { id, file: id === undefined ? undefined : findSession(codexHome, id) };
+    if (resumed.file === undefined) die(`Error: No saved session found with ID ${id}. Run \`codex exec\` without resume to start a new session.`, 1);
+    opts.positional = prompt === undefined ? [] : [prompt];
+    opts.sandbox = opts.settings.sandbox_mode;
+  }
   if (opts.sandbox !== undefined && !['read-only', 'workspace-write', 'danger-full-access'].includes(opts.sandbox)) {
     die(`error: invalid value '${opts.sandbox}' for '--sandbox <SANDBOX_MODE>'`);
   }
@@ -380,7 +414,7 @@ async function exec(args) {
     prompt = stdin;
     if (prompt.trim() === '') die('No prompt provided via stdin.', 1);
   }
-  record({ kind: 'exec', argv: process.argv.slice(2), env, cwd, stdin, pid: process.pid, pgid: pgid() });
+  record({ kind: 'exec', argv: process.argv.slice(2), env, cwd, stdin, pid: process.pid, pgid: pgid(), ...(resumed ? { resumed: resumed.id } : {}) });
   if (remote !== undefined) die(`Error: failed to connect to remote app server at \`${remote}\`: IO error: Connection refused (os error 111)`, 1);
   if (!opts.skip_git_repo_check && !insideGitRepo(cwd)) {
     die('Not inside a trusted directory and --skip-git-repo-check was not specified.', 1);
@@ -394,8 +428,10 @@ async function exec(args) {
   }
   const ctx = { cwd, codexHome };
   const emitted = [];
-  const session = sessionLog(codexHome, cwd, opts);
-  const emit = (event) => {
+  const session = sessionLog(codexHome, cwd, opts, resumed?.file);
+  const emit = (given) => {
+    // A resumed exec goes on in the thread it resumed, whatever the script says.
+    const event = resumed && given.type === 'thread.started' ? { ...given, thread_id: resumed.id } : given;
     emitted.push(event);
     session(event);
     process.stdout.write(`${JSON.stringify(event)}\n`);

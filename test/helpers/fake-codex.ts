@@ -45,6 +45,8 @@ export interface FakeRecord {
   pid: number;
   pgid?: number;
   grandchild?: number;
+  /** The thread an `exec resume` resumed. */
+  resumed?: string;
 }
 
 export interface Fake {

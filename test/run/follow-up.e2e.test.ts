@@ -5,7 +5,7 @@
  * GitHub API and the fake codex. Two follow-ups started together run one after the other.
  */
 import t, { type Test } from 'tap';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { bin, baseEnv, runProcess, tempDir, type RunResult } from '../helpers/run.js';
 import { startGitServer, createBareRepo, commitToBare, revParse, runGit, type GitServer } from '../helpers/git-server.js';
@@ -17,6 +17,8 @@ const jgo = bin('jgo');
 const GITHUB_TOKEN = 'gh-test-token-follow-0123456789';
 const OPENAI_KEY = 'test-key-follow-abcdef123456';
 
+const THREAD = (n: number) => `0199a6b1-0000-7000-8000-00000000000${n}`;
+
 /** Each edit writes one file under its own codex thread; each plan commits that file. */
 function script(files: string[]): FakeScript {
   return {
@@ -24,7 +26,7 @@ function script(files: string[]): FakeScript {
     runs: files.flatMap((file, i) => [
       {
         steps: [
-          ev.threadStarted(`0199a6b1-0000-7000-8000-00000000000${i + 1}`),
+          ev.threadStarted(THREAD(i + 1)),
           ev.turnStarted(),
           { write: file, content: `${file} by run ${i + 1}\n` },
           ev.message('m', 'done'),
@@ -152,6 +154,13 @@ t.test('a first run and two follow-ups leave one branch, one pull request and on
   const report = JSON.parse((await jgoRun(w, 'show', '--json', thirdId)).stdout) as { thread: { id: string; runs: Array<{ run_id: string }> } };
   t.equal(report.thread.id, firstId);
   t.same(report.thread.runs.map((r) => r.run_id), [firstId, secondId, thirdId]);
+  // codex went on in the first run's thread both times, and was told where the work now is.
+  const edits = w.fake.records().filter((r) => r.kind === 'exec').filter((_, i) => i % 2 === 0);
+  t.same(edits.map((r) => r.resumed), [undefined, THREAD(1), THREAD(1)], 'each follow-up resumed the thread');
+  t.match(edits[1]?.stdin, /continues our conversation/);
+  t.match(edits[1]?.argv?.slice(0, 2), ['exec', 'resume']);
+  const shipped = JSON.parse(readFileSync(join(w.cache, 'runs', secondId, '4-codex.json'), 'utf8')).envelope.codex;
+  t.same([shipped.resumed, shipped.thread_id], [true, THREAD(1)], 'the envelope says codex resumed');
   noSecrets(t, w, [first, second, third]);
 });
 
@@ -161,6 +170,8 @@ t.test('two follow-ups of one thread started together run one after the other', 
   t.equal(first.code, 0, first.stderr);
   const branch = first.stdout.trim();
   const firstId = runIdOf(first);
+  // codex lost its record of the first run's thread: the earlier of the two starts fresh.
+  rmSync(join(w.cache, 'codex', 'sessions'), { recursive: true, force: true });
   const [a, b] = await Promise.all([
     jgoRun(w, 'run', '--continue', branch, 'also add one file'),
     jgoRun(w, 'run', '--continue', firstId, 'also add another file'),
@@ -175,6 +186,11 @@ t.test('two follow-ups of one thread started together run one after the other', 
   t.equal(late.parent, early.id, 'the later follows up the earlier, not the first');
   t.same(await subjects(w, branch), ['Initial commit', 'docs: add CONTRIBUTING.md', 'docs: add A.md', 'docs: add B.md'], 'one after the other on the branch');
   t.equal(await revParse(w.server, 'acme/widgets.git', branch), JSON.parse(readFileSync(join(w.cache, 'runs', late.id, '5-ship.json'), 'utf8')).envelope.ship.remote_sha, 'the branch is where the later one left it');
+  const edits = w.fake.records().filter((r) => r.kind === 'exec').filter((_, i) => i % 2 === 0);
+  t.same(edits.map((r) => r.resumed), [undefined, undefined, THREAD(2)], 'fresh without a session; the later resumed the earlier');
+  t.match(edits[1]?.stdin, /follows up earlier work on the branch jgo\//, 'a fresh follow-up is told what the thread did');
+  t.match(edits[1]?.stdin, /add a CONTRIBUTING\.md[\s\S]*docs: add CONTRIBUTING\.md/, 'its requests and commits');
+  t.match(a.stderr + b.stderr, /codex no longer has thread \S+: starting fresh/);
   noSecrets(t, w, [first, a, b]);
 });
 
