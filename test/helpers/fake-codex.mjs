@@ -396,7 +396,7 @@ async function exec(args) {
     if (extra !== undefined) die(`error: unexpected argument '${extra}' found`);
     if (id === undefined) die(opts.last ? 'fake-codex: exec resume --last is not faked (jgo names the thread)' : 'Error: a session id or --last is required to resume', 2);
     resumed = { id, file: id === undefined ? undefined : findSession(codexHome, id) };
-    if (resumed.file === undefined) die(`Error: No saved session found with ID ${id}. Run \`codex exec\` without resume to start a new session.`, 1);
+    if (resumed.file === undefined) die(`Error: thread/resume: thread/resume failed: no rollout found for thread id ${id} (code -32600)`, 1);
     opts.positional = prompt === undefined ? [] : [prompt];
     opts.sandbox = opts.settings.sandbox_mode;
   }

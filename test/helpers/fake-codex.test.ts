@@ -48,6 +48,18 @@ t.test('refuses what codex 0.171 refuses, and hangs on a stdin left open', async
   t.match(connect, { status: 1, stderr: /failed to connect to remote app server at `wss:\/\/example\.com:443\/`/ });
   t.match(remote(['--remote', 'unix://']).stderr, /failed to connect to remote app server/);
 
+  // exec resume: resume's own flags (no --sandbox), a session that must exist, then its thread goes on.
+  const thread = '0199a6b1-0000-7000-8000-0000000000aa';
+  const resume = ['exec', 'resume', '--json', '--skip-git-repo-check'];
+  t.match(fake([...resume, '-s', 'read-only', thread, '-']).stderr, /unexpected argument '-s' found/);
+  t.match(fake([...resume, '--cd', dir, thread, '-']).stderr, /unexpected argument '--cd' found/);
+  t.match(fake([...resume, thread, '-']), { status: 1, stderr: /no rollout found for thread id 0199a6b1-0000-7000-8000-0000000000aa/ });
+  const day = join(home, 'sessions', '2026', '12', '07');
+  mkdirSync(day, { recursive: true });
+  writeFileSync(join(day, `rollout-2026-12-07T10-00-00-${thread}.jsonl`), '');
+  t.equal(fake([...resume, '-c', 'sandbox_mode="read-only"', thread, '-']).status, 0, 'a recorded thread resumes');
+  t.match(fake([...resume, thread, '-', 'more']).stderr, /unexpected argument 'more'/);
+
   // codex sandbox: 0.171's --transparent-tcp is a switch that needs a managed network proxy.
   t.equal(fake(['sandbox', '--', 'true']).status, 0);
   t.match(fake(['sandbox', '--transparent-tcp', '--', 'true']), { status: 1, stderr: /--transparent-tcp requires a managed network proxy/ });
