@@ -175,3 +175,48 @@ t.test('jgo-codex | jgo-ship with the real codex: a branch of Conventional Commi
   t.ok(planRequest?.json && JSON.stringify(planRequest.json).includes('"commits"'), 'the output schema reached the model');
   t.notMatch(input, API_KEY);
 });
+
+t.test("a follow-up with the real codex: `exec resume` goes on in the first run's thread, in the new working copy", async (t) => {
+  const { home, input, env } = setup(t);
+  const s = await server(t, [
+    { type: 'shell', command: ['bash', '-lc', "printf 'notes\\n' > NOTES.md"] },
+    { type: 'message', text: 'Done: first turn 5e7a' },
+    { type: 'shell', command: ['bash', '-lc', "printf 'more\\n' >> NOTES.md && pwd > WHERE.txt"] },
+    { type: 'message', text: 'Done: follow-up' },
+  ]);
+  const first = await runProcess(jgoCodex, { input, cwd: home, env: env(s) });
+  t.equal(first.code, 0, first.stderr);
+  const thread = JSON.parse(first.stdout).codex.thread_id as string;
+  t.match(thread, /^[0-9a-f-]{36}$/);
+
+  // The follow-up's own working copy, where its jgo-worktree would have made it.
+  const runId = '20261123-203000-0b1c';
+  const repo = join(home, 'cache', 'work', runId, 'repo');
+  mkdirSync(repo, { recursive: true });
+  git(repo, 'init', '-q', '-b', 'jgo/20261123-202500');
+  writeFileSync(join(repo, 'NOTES.md'), 'notes\n');
+  git(repo, 'add', '.');
+  git(repo, '-c', 'user.name=jgo', '-c', 'user.email=jgo@example.invalid', 'commit', '-q', '-m', 'docs: add NOTES.md');
+  const follow = {
+    ...JSON.parse(input),
+    run_id: runId,
+    request: 'also add more notes',
+    gate: { executable: true, reason: 'clear', repo_ref: 'acme/widgets', optimized_prompt: 'Append a line to NOTES.md (follow-up marker 3b9e).', model: MODEL },
+    worktree: { path: repo, branch: 'jgo/20261123-202500', base_branch: 'main', base_sha: git(repo, 'rev-parse', 'HEAD') },
+    continue: { thread: '20261123-202500-7f3a', parent: '20261123-202500-7f3a', branch: 'jgo/20261123-202500', thread_id: thread, history: [{ run_id: '20261123-202500-7f3a', request: 'acme/widgets add notes', commits: [] }] },
+  };
+  const second = await runProcess(jgoCodex, { input: JSON.stringify(follow), cwd: home, env: env(s) });
+  t.equal(second.code, 0, second.stderr);
+  const out = JSON.parse(second.stdout);
+  t.equal(out.codex.resumed, true, 'the envelope says it resumed');
+  t.equal(out.codex.thread_id, thread, 'the same thread');
+  t.match(second.stderr, new RegExp(`resuming thread ${thread}`));
+  t.equal(readFileSync(join(repo, 'NOTES.md'), 'utf8'), 'notes\nmore\n');
+  t.equal(readFileSync(join(repo, 'WHERE.txt'), 'utf8').trim(), repo, "codex worked in the follow-up's working copy");
+  // The model was sent the whole conversation: the first run's prompt and answer, then the new one.
+  const texts = inputTexts(s.responsesRequests()[2]?.json);
+  t.ok(texts.some((x) => x.includes('jgo stage e2e marker 9c1d')), "the first run's prompt");
+  t.ok(texts.some((x) => x.includes('Done: first turn 5e7a')), "the first run's answer");
+  t.ok(texts.some((x) => x.includes('follow-up marker 3b9e') && x.includes('continues our conversation')), 'and the follow-up');
+  t.notMatch(second.stdout + second.stderr, API_KEY);
+});
