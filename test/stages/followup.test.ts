@@ -149,3 +149,42 @@ t.test('jgo-worktree: a branch that is gone, and the default branch, are refused
   t.equal(main.out.error?.code, 'bad_branch');
   t.match(main.stderr, /default branch: jgo never pushes to it/);
 });
+
+t.test("a hand-written follow-up envelope through the whole pipe: echo '{…continue…}' | jgo-gate | … | jgo-ship", async (t) => {
+  const { startLlmServer, gateAnswer } = await import('../helpers/llm-server.js');
+  const { spawn } = await import('node:child_process');
+  const w = await world(t);
+  const llm = await startLlmServer([gateAnswer({ executable: true, repo_ref: '', optimized_prompt: 'Add TEST.md with a smoke test.' })]);
+  t.teardown(llm.close);
+  const plan = { commits: [{ subject: 'test: add a smoke test', body: '', paths: ['TEST.md'] }] };
+  const fake = fakeCodex(tempDir(t), {
+    login: 'ok',
+    runs: [
+      { steps: [ev.threadStarted(), ev.turnStarted(), { write: 'TEST.md', content: 'smoke\n' }, ev.message('m', 'done'), ev.turnCompleted()] },
+      { steps: [ev.threadStarted(), ev.turnStarted(), ev.message('p', JSON.stringify(plan)), ev.turnCompleted()] },
+    ],
+  });
+  const { run_id: _id, repo: _repo, ...input } = followUp(w);
+  const pipe = ['jgo-gate', 'jgo-sync', 'jgo-worktree', 'jgo-codex', 'jgo-ship'].map((s) => `"${process.execPath}" "${bin(s)}"`).join(' | ');
+  // Not spawnSync: the loopback servers answer from this process's event loop.
+  const child = spawn('bash', ['-o', 'pipefail', '-c', pipe], {
+    env: { ...w.env, ...fake.env, OPENAI_BASE_URL: llm.url, OPENAI_API_KEY: 'test-key-pipe-abcdef123456', MODEL: 'gpt-test-mini' },
+  });
+  const done = { stdout: '', stderr: '', status: null as number | null };
+  child.stdout.setEncoding('utf8').on('data', (d: string) => (done.stdout += d));
+  child.stderr.setEncoding('utf8').on('data', (d: string) => (done.stderr += d));
+  child.stdin.end(JSON.stringify(input));
+  const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+  done.status = await new Promise<number | null>((resolve) => child.on('close', resolve));
+  clearTimeout(timer);
+  t.equal(done.status, 0, done.stderr);
+  const out = JSON.parse(done.stdout);
+  t.equal(out.ship.branch, BRANCH, 'the branch the envelope named');
+  t.same(out.continue.branch, BRANCH, 'every stage passed continue on');
+  t.equal(out.codex.resumed, false, 'no codex thread named: fresh');
+  t.match(fake.exec()?.stdin, /follows up earlier work on the branch jgo\/20261123-202500/);
+  t.same(await subjects(w), ['Initial commit', 'docs: add CONTRIBUTING.md', 'test: add a smoke test']);
+  t.equal(w.github.comments.length, 1, 'the pull request got its comment');
+  t.match(JSON.stringify(llm.requests[0]?.body), /follow-up in a conversation whose work is on the branch jgo\/20261123-202500/);
+  t.notMatch(done.stdout + done.stderr, TOKEN);
+});
