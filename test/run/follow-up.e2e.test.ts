@@ -195,7 +195,7 @@ t.test('two follow-ups of one thread started together run one after the other', 
 });
 
 t.test('what cannot be continued: its code, its exit code and one line', async (t) => {
-  const w = await world(t, ['CONTRIBUTING.md', 'TEST.md']);
+  const w = await world(t, ['CONTRIBUTING.md', 'TEST.md', 'LOGIN.md']);
   const unknown = await jgoRun(w, 'run', '--continue', '20261123-202500-abcd', 'also add a test');
   t.equal(unknown.code, 2);
   t.match(unknown.stderr, /^jgo: no run 20261123-202500-abcd in the journal\n  jgo runs lists the runs/, 'one line, and what to do instead');
@@ -207,8 +207,20 @@ t.test('what cannot be continued: its code, its exit code and one line', async (
   await runGit(w.server, ['--git-dir', join(w.server.root, 'acme/widgets.git'), 'update-ref', '-d', `refs/heads/${branch}`]);
   const gone = await jgoRun(w, 'run', '--continue', runIdOf(first), 'also add a test');
   t.equal(gone.code, 1, gone.stderr);
-  t.match(gone.stderr, /branch_gone|merged or deleted/);
+  t.match(gone.stderr, /jgo-worktree: the branch jgo\/\S+ is no longer on the remote \(merged, or deleted\)\n.*Start a new run/);
   t.notMatch(gone.stderr, /\n\s+at /, 'no stack trace');
+
+  // A branch jgo did not make: never by way of a pull request, only when named itself.
+  await commitToBare(w.server, 'acme/widgets.git', { branch: 'feature/login', from: 'main', files: { 'login.txt': 'wip\n' }, message: 'feature work\n' });
+  w.github.pulls.push({ number: 2, title: 'Login', body: null, head: 'feature/login', base: 'main', draft: false, state: 'open', owner: 'acme', repo: 'widgets' });
+  const viaPr = await jgoRun(w, 'run', '--continue', `${w.github.webUrl}/acme/widgets/pull/2`, 'also add a test');
+  t.equal(viaPr.code, 2, viaPr.stderr);
+  t.match(viaPr.stderr, /^jgo: pull request #2 is on feature\/login, a branch jgo did not make\n  To add to it anyway, name the branch itself: jgo run --continue feature\/login/);
+  const named = await jgoRun(w, 'run', '--continue', 'feature/login', 'acme/widgets also add a login test');
+  t.equal(named.code, 0, named.stderr);
+  t.equal(named.stdout.trim(), 'feature/login', 'named, it is continued');
+  t.same(await subjects(w, 'feature/login'), ['Initial commit', 'feature work', 'docs: add TEST.md']);
+  t.same(w.github.pulls.map((p) => p.head), ['feature/login'], 'no pull request was opened by the follow-up');
 });
 
 t.test('jgo resume finishes a follow-up like any run', async (t) => {
