@@ -11,6 +11,7 @@ import { EXIT, JgoError, UsageError } from '../errors.js';
 import { acquireLock, type Lock } from '../git/lock.js';
 import { checkBranchName } from '../git/worktree.js';
 import { repoSlug } from '../authority.js';
+import type { PullRequestState } from '../github/pr-followup.js';
 import { Journal, listRunIds, threadOf, type RunRecord } from './journal.js';
 
 /** What `--continue` names: a run, a branch, or a pull request (its URL, or its number). */
@@ -83,14 +84,8 @@ export interface FollowUpTarget {
   repo?: Repo;
 }
 
-export interface PullRequestInfo {
-  number: number;
-  url: string;
-  state: 'open' | 'closed';
-  merged: boolean;
-  headRef: string;
-  headRepo: string;
-}
+/** What a follow-up needs to know of a pull request, as GitHub tells it. */
+export type PullRequestInfo = Pick<PullRequestState, 'number' | 'url' | 'state' | 'merged' | 'headRef' | 'headRepo'>;
 
 /**
  * The thread `ref` belongs to. A pull request's branch outside `jgo/` is refused: jgo continues a
