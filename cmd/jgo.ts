@@ -58,6 +58,7 @@ Exit codes: 0 done, 1 a stage failed at run time, 2 usage or settings,
             requiresArg: true,
             describe: "a follow-up: add to the branch and pull request of this run's thread (a run id, a branch, or a pull request's URL or number)",
           })
+          .option('run-id', { type: 'string', requiresArg: true, describe: "the new run's id (YYYYMMDD-HHMMSS-xxxx), for a caller that names it first; default: a fresh one" })
           .example('$0 run "acme/widgets add install steps to README"', '')
           .example('$0 run --continue 20261123-202500-7f3a "also add a test"', 'a follow-up on the same branch'),
       async (argv) => exit(await (await commands()).runCommand(argv.request.join(' '), argv, io())),
@@ -87,6 +88,16 @@ Exit codes: 0 done, 1 a stage failed at run time, 2 usage or settings,
       async (argv) => exit(await (await commands()).gcCommand(argv, io())),
     )
     .command(
+      'serve',
+      'the resident jgo: an OpenAI-compatible chat API where each chat turn is a run (prints its base URL first)',
+      (y) =>
+        y
+          .option('host', { type: 'string', requiresArg: true, describe: 'address to listen on (JGO_SERVE_HOST, default 127.0.0.1)' })
+          .option('port', { type: 'number', requiresArg: true, describe: 'port (JGO_SERVE_PORT, default 8080; 0 picks a free one)' })
+          .example('$0 serve --port 8080', 'then point an OpenAI client at http://127.0.0.1:8080/v1, model "jgo"'),
+      async (argv) => exit(await (await import('../lib/serve/index.js')).serveCommand({ host: argv.host, port: argv.port }, { ...io(), jgo: fileURLToPath(import.meta.url) })),
+    )
+    .command(
       'doctor',
       'check settings, the model endpoint, codex, the cache and git access, without spending tokens',
       (y) =>
@@ -95,7 +106,7 @@ Exit codes: 0 done, 1 a stage failed at run time, 2 usage or settings,
           .option('json', { type: 'boolean', default: false }),
       async (argv) => exit(await (await import('../lib/doctor.js')).doctorCommand({ json: argv.json, ...(argv.repo ? { repo: argv.repo } : {}) }, io())),
     )
-    .demandCommand(1, 'name a command: run, resume, runs, show, gc or doctor')
+    .demandCommand(1, 'name a command: run, resume, runs, show, gc, serve or doctor')
     .strict()
     .help()
     .alias('h', 'help')

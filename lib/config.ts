@@ -28,6 +28,7 @@ export const SECRET_VARIABLES = [
   'GITHUB_TOKEN',
   'GH_TOKEN',
   'CODEX_API_KEY',
+  'JGO_SERVE_API_KEYS',
 ] as const;
 
 export const DEFAULT_CACHE_DIR = '/jgo-cache';
@@ -84,6 +85,8 @@ export class Settings {
       // Very short values would match everywhere; they are not useful secrets to scrub.
       if (value !== undefined && value.length >= 6) values.add(value);
     }
+    // A list of keys: each one is a secret of its own.
+    for (const key of parseKeyList(this.get('JGO_SERVE_API_KEYS'))) if (key.length >= 6) values.add(key);
     return [...values];
   }
 }
@@ -261,6 +264,22 @@ function oneOf<const T extends string>(name: string, values: readonly T[], fallb
   });
 }
 
+/** `k1,k2 k3` -> [k1, k2, k3]: the keys of JGO_SERVE_API_KEYS, unchecked. */
+export function parseKeyList(raw: string | undefined): string[] {
+  return (raw ?? '').split(/[\s,]+/).filter((k) => k !== '');
+}
+
+/** JGO_SERVE_API_KEYS: each key long enough that it cannot be guessed. */
+function serveKeys(raw: string | undefined): string[] {
+  const keys = parseKeyList(raw);
+  if (keys.some((k) => k.length < 16)) {
+    throw new UsageError('invalid_setting', 'JGO_SERVE_API_KEYS holds a key shorter than 16 characters', {
+      hint: 'Use long random keys, comma-separated (openssl rand -hex 24 makes one).',
+    });
+  }
+  return keys;
+}
+
 /** `A,B C` -> [A, B, C]; each must be a variable name. */
 export function parseNameList(name: string, raw: string | undefined): string[] {
   if (raw === undefined) return [];
@@ -327,6 +346,14 @@ export const SETTINGS = z.object({
   JGO_SHIP_PR_DRAFT: boolean('JGO_SHIP_PR_DRAFT', false),
   JGO_GIT_AUTHOR_NAME: setting((raw) => raw ?? 'jgo'),
   JGO_GIT_AUTHOR_EMAIL: setting((raw) => raw ?? 'jgo@users.noreply.github.com'),
+
+  JGO_SERVE_HOST: setting((raw) => raw?.trim() || '127.0.0.1'),
+  JGO_SERVE_PORT: integer('JGO_SERVE_PORT', 8080, { min: 0, max: 65535 }),
+  JGO_SERVE_CONCURRENCY: integer('JGO_SERVE_CONCURRENCY', 2, { min: 1, max: 64 }),
+  JGO_SERVE_QUEUE_MAX: integer('JGO_SERVE_QUEUE_MAX', 50, { min: 0, max: 10_000 }),
+  JGO_SERVE_API_KEYS: setting(serveKeys),
+  JGO_SERVE_GRACE_S: integer('JGO_SERVE_GRACE_S', 25, { min: 0, max: 3600 }),
+  JGO_SERVE_RESUME: boolean('JGO_SERVE_RESUME', false),
 
   JGO_STAGE_GATE: Raw,
   JGO_STAGE_SYNC: Raw,

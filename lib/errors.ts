@@ -90,6 +90,7 @@ export const ERRORS = {
   run_in_progress: { exit: EXIT.failed, meaning: 'another process is running or resuming this run' },
   run_not_shipped: { exit: EXIT.usage, meaning: 'the run `--continue` names pushed no branch: `jgo resume` it, or start a new run' },
   run_not_found: { exit: EXIT.usage, meaning: 'no run with that id in the journal' },
+  serve_needs_keys: { exit: EXIT.usage, meaning: '`jgo serve` on a non-loopback address needs `JGO_SERVE_API_KEYS`' },
   secret_in_diff: { exit: EXIT.failed, meaning: 'a line the change adds, or a commit message, holds a secret; nothing is committed or pushed' },
   secret_on_disk: { exit: EXIT.failed, meaning: 'codex wrote a secret value (plainly or encoded) under `CODEX_HOME` or the working copy; it is removed from the cache' },
   stage_failed: { exit: 'stage', meaning: 'a stage in `jgo run` exited non-zero without an `error` in its envelope' },

@@ -4,7 +4,7 @@
  */
 import { readdir, rm, stat, lstat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ENVELOPE_VERSION, STAGES, newRunId, type Continue, type Envelope } from '../envelope.js';
+import { ENVELOPE_VERSION, RUN_ID_FORMAT, STAGES, newRunId, type Continue, type Envelope } from '../envelope.js';
 import { UsageError } from '../errors.js';
 import { asJgoError } from '../stage.js';
 import { configOf, loadSettings, resolveCacheDir, type Settings } from '../config.js';
@@ -19,6 +19,7 @@ import { runPipeline, stageCommand, type PipelineContext } from './compose.js';
 import { Journal, listRunIds, runDir, threadOf, type StageKey } from './journal.js';
 import { findTarget, followUp, lockThread, parseContinueRef, threadMembers, type FollowUpTarget } from './thread.js';
 import { lookupPullRequest } from './pull-request.js';
+import type { Report } from './report.js';
 
 export interface CommandIO {
   stdout: NodeJS.WritableStream;
@@ -73,6 +74,8 @@ export interface RunOptions {
   draft?: boolean;
   /** `--continue`: the run, branch or pull request whose thread this run follows up. */
   continue?: string | undefined;
+  /** `--run-id`: the run's id, made by the caller (jgo serve names it before the run starts). */
+  runId?: string | undefined;
 }
 
 /** --pr and --draft reach jgo-ship as its settings, so a replaced ship stage sees them too. */
@@ -128,11 +131,11 @@ async function withSignals<T>(fn: (signal: AbortSignal) => Promise<T>, external?
   }
 }
 
-async function close(journal: Journal, exitCode: number, dryRun: boolean): Promise<void> {
+async function close(journal: Journal, exitCode: number, dryRun: boolean, signal: AbortSignal): Promise<void> {
   journal.record = {
     ...journal.record,
     ended: new Date().toISOString(),
-    status: exitCode !== 0 ? 'failed' : dryRun ? 'dry_run' : 'done',
+    status: exitCode !== 0 ? (signal.aborted ? 'interrupted' : 'failed') : dryRun ? 'dry_run' : 'done',
     exit_code: exitCode,
   };
   try {
@@ -151,7 +154,7 @@ async function pipeline(io: CommandIO, p: Prepared, journal: Journal, from: Stag
   try {
     return await withSignals(async (signal) => {
       const { envelope, exitCode } = await runPipeline(journal, from, until, input, pipelineContext(io, p, options.quiet ?? false, signal));
-      await close(journal, exitCode, options.dryRun ?? false);
+      await close(journal, exitCode, options.dryRun ?? false, signal);
       return finish(io, p, journal, envelope, exitCode, options);
     }, io.signal);
   } catch (error) {
@@ -187,14 +190,21 @@ async function joinThread(io: CommandIO, p: Prepared, runId: string, request: st
   }
 }
 
+/** A run id given with --run-id: of the run-id form, and no run's yet. */
+async function checkNewRunId(cache: string, runId: string): Promise<void> {
+  if (!RUN_ID_FORMAT.test(runId)) throw new UsageError('bad_flags', `--run-id ${JSON.stringify(runId.slice(0, 40))} is not a run id (YYYYMMDD-HHMMSS-xxxx)`);
+  if (await exists(runDir(cache, runId))) throw new UsageError('bad_flags', `--run-id ${runId} is taken: a run with that id exists`, { hint: 'Leave --run-id out, and jgo makes a new one.' });
+}
+
 export async function runCommand(request: string, options: RunOptions, given: CommandIO): Promise<number> {
   const io = withPrSettings(given, options);
   let p: Prepared;
   let journal: Journal;
   let thread: { lock: Lock; follow: Continue | undefined } | undefined;
-  const runId = newRunId();
+  const runId = options.runId ?? newRunId();
   try {
     p = prepareRun(io);
+    if (options.runId !== undefined) await checkNewRunId(p.cache, options.runId);
     trace('settings read');
     if (request.trim() === '') throw new UsageError('no_request', 'no request: jgo run "owner/repo what to change"');
     thread = await joinThread(io, p, runId, request.trim(), options.continue);
@@ -306,6 +316,16 @@ async function summarize(journal: Journal): Promise<RunSummary> {
   };
 }
 
+/** The newest `limit` runs of the journal, newest first (`jgo runs --json`, `GET /v1/runs`). */
+export async function listRuns(cache: string, limit: number): Promise<RunSummary[]> {
+  const summaries: RunSummary[] = [];
+  for (const id of (await listRunIds(cache)).slice(0, limit)) {
+    const journal = await Journal.open(cache, id);
+    if (journal) summaries.push(await summarize(journal));
+  }
+  return summaries;
+}
+
 export async function runsCommand(options: { json?: boolean; limit?: number }, io: CommandIO): Promise<number> {
   let p: Prepared;
   try {
@@ -313,11 +333,7 @@ export async function runsCommand(options: { json?: boolean; limit?: number }, i
   } catch (error) {
     return fail(io, error, options.json ?? false);
   }
-  const summaries: RunSummary[] = [];
-  for (const id of (await listRunIds(p.cache)).slice(0, options.limit ?? 20)) {
-    const journal = await Journal.open(p.cache, id);
-    if (journal) summaries.push(await summarize(journal));
-  }
+  const summaries = await listRuns(p.cache, options.limit ?? 20);
   if (options.json) {
     io.stdout.write(`${JSON.stringify(summaries)}\n`);
     return 0;
@@ -342,12 +358,18 @@ export async function showCommand(runId: string, options: { json?: boolean }, io
   } catch (error) {
     return fail(io, error, options.json ?? false);
   }
-  const { renderReport, buildReport } = await import('./report.js');
-  const members = await threadMembers(p.cache, threadOf(journal.record));
-  const thread = members.map((m) => ({ run_id: m.record.run_id, status: m.record.status, request: m.record.request, commits: m.ship?.commits.map((c) => ({ sha: c.sha, subject: c.subject })) ?? [] }));
-  const report = buildReport(journal.record, await journal.stages(), journal.inProgress(), thread);
+  const { renderReport } = await import('./report.js');
+  const report = await runReport(p.cache, journal);
   io.stdout.write(options.json ? `${JSON.stringify(report)}\n` : renderReport(report));
   return 0;
+}
+
+/** What `jgo show --json` (and `GET /v1/runs/{run_id}`) says of a run, its thread included. */
+export async function runReport(cache: string, journal: Journal): Promise<Report> {
+  const { buildReport } = await import('./report.js');
+  const members = await threadMembers(cache, threadOf(journal.record));
+  const thread = members.map((m) => ({ run_id: m.record.run_id, status: m.record.status, request: m.record.request, commits: m.ship?.commits.map((c) => ({ sha: c.sha, subject: c.subject })) ?? [] }));
+  return buildReport(journal.record, await journal.stages(), journal.inProgress(), thread);
 }
 
 async function sizeOf(path: string): Promise<number> {

@@ -15,7 +15,8 @@ import { pidAlive } from '../proc.js';
 
 export type StageKey = (typeof STAGES)[number];
 
-export const RunStatus = z.enum(['running', 'done', 'failed', 'dry_run']);
+/** `interrupted`: stopped by a signal (a server shutting down, a Ctrl-C), to be resumed. */
+export const RunStatus = z.enum(['running', 'done', 'failed', 'dry_run', 'interrupted']);
 export type RunStatus = z.infer<typeof RunStatus>;
 
 export const RunRecord = z.object({
