@@ -1,6 +1,6 @@
 /**
  * A chat turn is a `jgo run`: the server starts the same command a person would (`jgo run --json
- * [--continue <run>] -- <request>`) as a process of its own, reads its progress lines from stderr
+ * [--continue <run>] <request>`) as a process of its own, reads its progress lines from stderr
  * and its final envelope from stdout. The pipeline, its journal and its locks are jgo run's; a
  * server that dies leaves runs `jgo resume` can continue.
  */
@@ -50,7 +50,9 @@ export interface RunHandle {
 export function startRun(req: RunRequest, options: RunnerOptions, onLine: (line: string) => void, onRunId: (id: string) => void): RunHandle {
   const args = req.resume !== undefined
     ? ['resume', '--json', req.resume]
-    : ['run', '--json', ...(req.runId !== undefined ? ['--run-id', req.runId] : []), ...(req.follows !== undefined ? ['--continue', req.follows] : []), '--', req.request];
+    // The request after a space: a word that starts with one is never read as a flag, whatever
+    // the chat said ("--continue …" is text); jgo run trims it.
+    : ['run', '--json', ...(req.runId !== undefined ? ['--run-id', req.runId] : []), ...(req.follows !== undefined ? ['--continue', req.follows] : []), ` ${req.request}`];
   const child = spawn(process.execPath, [options.jgo, ...args], { cwd: options.cwd, env: options.env, stdio: ['ignore', 'pipe', 'pipe'] });
   let runId = req.resume ?? req.runId;
   let stdout = '';
