@@ -134,5 +134,7 @@ VOLUME ["/jgo-cache"]
 WORKDIR /work
 USER 10001:10001
 
+# jgo serve listens here (deploy/deployment.yaml).
+EXPOSE 8080
 ENTRYPOINT ["/usr/bin/tini", "--", "/opt/jgo/scripts/docker-entrypoint.sh"]
 CMD []

@@ -53,6 +53,6 @@ if [ "$#" -eq 0 ]; then
   exec jgo --help
 fi
 case $1 in
-  run | resume | runs | show | gc | doctor | -*) exec jgo "$@" ;;
+  run | resume | runs | show | gc | serve | doctor | -*) exec jgo "$@" ;;
   *) exec "$@" ;;
 esac

@@ -14,6 +14,7 @@ import type { IContainer } from 'kubernetes-models/v1/Container';
 import { Deployment, type IDeployment } from 'kubernetes-models/apps/v1/Deployment';
 import { CronJob, type ICronJob } from 'kubernetes-models/batch/v1/CronJob';
 import { Job, type IJob } from 'kubernetes-models/batch/v1/Job';
+import { Service, type IService } from 'kubernetes-models/v1/Service';
 import { ROOT } from '../helpers/run.js';
 
 const DEPLOY = join(ROOT, 'deploy');
@@ -22,7 +23,8 @@ type Manifest =
   | { kind: 'PersistentVolumeClaim'; file: string; object: IPersistentVolumeClaim }
   | { kind: 'Deployment'; file: string; object: IDeployment }
   | { kind: 'CronJob'; file: string; object: ICronJob }
-  | { kind: 'Job'; file: string; object: IJob };
+  | { kind: 'Job'; file: string; object: IJob }
+  | { kind: 'Service'; file: string; object: IService };
 
 /** Validates one parsed document against the schema of its apiVersion and kind (throws). */
 function validate(file: string, doc: unknown): Manifest {
@@ -44,6 +46,11 @@ function validate(file: string, doc: unknown): Manifest {
       const object = doc as ICronJob;
       new CronJob(object).validate();
       return { kind: 'CronJob', file, object };
+    }
+    case 'v1 Service': {
+      const object = doc as IService;
+      new Service(object).validate();
+      return { kind: 'Service', file, object };
     }
     case 'batch/v1 Job': {
       const object = doc as IJob;
@@ -71,6 +78,7 @@ interface ByKind {
   Deployment: IDeployment;
   CronJob: ICronJob;
   Job: IJob;
+  Service: IService;
 }
 function one<K extends keyof ByKind>(kind: K, file: string): ByKind[K] {
   const found = manifests.find((m) => m.kind === kind && m.file === file);
@@ -100,7 +108,7 @@ function podSpecs(): Array<{ where: string; spec: IPodSpec }> {
           : m.kind === 'CronJob'
             ? m.object.spec?.jobTemplate.spec?.template.spec
             : undefined;
-    if (m.kind !== 'PersistentVolumeClaim') {
+    if (m.kind !== 'PersistentVolumeClaim' && m.kind !== 'Service') {
       if (!spec) throw new Error(`${m.file}: no pod spec`);
       out.push({ where: `${m.file} (${m.kind})`, spec });
     }
@@ -123,6 +131,7 @@ t.test('every manifest parses and validates against the Kubernetes schemas', asy
   t.same(manifests.map((m) => `${m.file}: ${m.kind}`).sort(), [
     'cronjob.yaml: CronJob',
     'deployment.yaml: Deployment',
+    'deployment.yaml: Service',
     'job.yaml: Job',
     'pvc-shared.yaml: PersistentVolumeClaim',
     'pvc.yaml: PersistentVolumeClaim',
@@ -142,14 +151,23 @@ t.test('the validation is real: broken manifests are refused', async (t) => {
   t.throws(() => validate('broken', { apiVersion: 'apps/v1', kind: 'Deploymnet' }), /unexpected/, 'an unknown kind');
 });
 
-t.test('the resident Deployment: sleep infinity, the Secret, the cache', async (t) => {
+t.test('the resident Deployment: jgo serve on 8080 with its probes, the Service, the cache', async (t) => {
   const d = one('Deployment', 'deployment.yaml');
   const spec = d.spec?.template.spec;
   if (!spec) throw new Error('no pod spec');
   t.equal(d.metadata?.name, 'jgo', 'kubectl exec deploy/jgo');
   t.equal(d.spec?.replicas, 1);
   t.equal(d.spec?.strategy?.type, 'Recreate', 'a ReadWriteOnce volume cannot be held by two pods in a rollout');
-  t.same(container(spec).args, ['sleep', 'infinity']);
+  const c = container(spec);
+  t.same(c.args, ['serve', '--host', '0.0.0.0', '--port', '8080']);
+  t.same(c.ports, [{ name: 'http', containerPort: 8080 }]);
+  t.same([c.livenessProbe?.httpGet?.path, c.livenessProbe?.httpGet?.port], ['/healthz', 'http'], 'liveness: /healthz');
+  t.same([c.readinessProbe?.httpGet?.path, c.readinessProbe?.httpGet?.port], ['/readyz', 'http'], 'readiness: /readyz');
+  t.ok((spec.terminationGracePeriodSeconds ?? 30) > 25, "the pod's grace outlasts JGO_SERVE_GRACE_S's default (25 s)");
+  const service = one('Service', 'deployment.yaml');
+  t.equal(service.metadata?.name, 'jgo', 'http://jgo:8080/v1');
+  t.same(service.spec?.ports, [{ name: 'http', port: 8080, targetPort: 'http' }]);
+  for (const [label, value] of Object.entries(service.spec?.selector ?? {})) t.equal(d.spec?.template.metadata?.labels?.[label], value, `the Service selects the pod (${label})`);
   t.equal(container(spec).command, undefined, "the image's entrypoint runs first");
   for (const [label, value] of Object.entries(d.spec?.selector.matchLabels ?? {})) {
     t.equal(d.spec?.template.metadata?.labels?.[label], value, `the selector matches the pods (${label})`);
