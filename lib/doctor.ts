@@ -22,7 +22,7 @@ import { cacheCheck } from './doctor/cache.js';
 import { codexChecks } from './doctor/codex.js';
 import { gitBinaryCheck, gitHostCheck, repoPushCheck, repoReadCheck, type RepoCheckInput } from './doctor/git.js';
 import { llmChecks } from './doctor/llm.js';
-import { loadForDoctor, openAIChecks, otherChecks, tokenCheck } from './doctor/settings.js';
+import { loadForDoctor, openAIChecks, otherChecks, serveCheck, tokenCheck } from './doctor/settings.js';
 
 export type { Check, Status } from './doctor/check.js';
 export { mask } from './doctor/check.js';
@@ -98,7 +98,7 @@ export async function doctor(options: DoctorOptions, io: Pick<CommandIO, 'env' |
     repo ? within('repo push', (signal) => repoPushCheck(repo, signal).then((c) => [c])) : Promise.resolve([]),
   ]);
 
-  const checks = [envFile, ...openai.checks, token.check, ...other.checks, cache.check, ...llm, ...codex, ...gitBinary, ...host, ...refused, ...read, ...push];
+  const checks = [envFile, ...openai.checks, token.check, ...other.checks, serveCheck(settings), cache.check, ...llm, ...codex, ...gitBinary, ...host, ...refused, ...read, ...push];
   // A safety net: no check prints a secret, and this makes sure none slips through.
   const redact = new Redactor(secretNeedles(settings.secrets()));
   const clean = checks.map((c): Check => (c.fix !== undefined && c.status !== 'ok' ? { ...c, detail: redact.text(c.detail), fix: redact.text(c.fix) } : { name: c.name, status: c.status, detail: redact.text(c.detail) }));

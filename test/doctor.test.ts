@@ -382,3 +382,20 @@ t.test('the token hosts: bad host lists fail git settings; the token goes only w
   t.ok(other.stats.length > 0, 'asked');
   t.notOk(other.stats.some((r) => r.auth), 'and never sent the token');
 });
+
+t.test("jgo serve's settings: a bad value, and an open address without keys, fail; keys are counted, not shown", async (t) => {
+  const plain = await doctor(goodSetup(t));
+  t.match(check(plain, 'serve settings'), { status: 'ok', detail: /^127\.0\.0\.1:8080, no keys \(loopback only\), 2 runs at once, 50 may wait$/ });
+  const open = goodSetup(t);
+  open.env.JGO_SERVE_HOST = '0.0.0.0';
+  t.match(check(await doctor(open), 'serve settings'), { status: 'fail', detail: /0\.0\.0\.0:8080 without JGO_SERVE_API_KEYS/, fix: /Set JGO_SERVE_API_KEYS/ });
+  const key = 'serve-doctor-key-0123456789abcdef';
+  open.env.JGO_SERVE_API_KEYS = key;
+  const keyed = await doctor(open);
+  t.match(check(keyed, 'serve settings'), { status: 'ok', detail: /1 API key\(s\)/ });
+  t.notMatch(JSON.stringify(keyed.report) + keyed.text, key, 'the key is never shown');
+  open.env.JGO_SERVE_API_KEYS = 'short';
+  open.env.JGO_SERVE_PORT = '99999';
+  const bad = check(await doctor(open), 'serve settings');
+  t.match(bad, { status: 'fail', detail: /JGO_SERVE_PORT="99999" is not a whole number from 0 to 65535.*JGO_SERVE_API_KEYS holds a key shorter than 16/ });
+});

@@ -8,7 +8,7 @@ import { authorityFrom, loadSettings, OPENAI_CHAINS, Settings, settingOf, type R
 import { readCodexConfig, type CodexConfig } from '../codex/args.js';
 import { messageOf } from '../errors.js';
 import { gitCredentials, type GitCredentials } from '../git/auth.js';
-import type { Authority } from '../authority.js';
+import { isLoopback, type Authority } from '../authority.js';
 import { fail, failFrom, mask, ok, origin, warn, type Check } from './check.js';
 
 export interface LoadedSettings {
@@ -195,6 +195,31 @@ export function otherChecks(settings: Settings, defaultCodexHome: () => string):
   }
   if (runProblems.length > 0) checks.push(fail('run settings', runProblems.join('; '), 'Fix them, or unset them for the defaults (see .env.example).'));
   return { checks, codex, gitBase, authority, apiUrl, apiUrlNamed: settings.lookup('JGO_GITHUB_API_URL') !== undefined };
+}
+
+const SERVE_SETTINGS = ['JGO_SERVE_HOST', 'JGO_SERVE_PORT', 'JGO_SERVE_CONCURRENCY', 'JGO_SERVE_QUEUE_MAX', 'JGO_SERVE_API_KEYS', 'JGO_SERVE_GRACE_S', 'JGO_SERVE_RESUME'] as const;
+
+/**
+ * `jgo serve`'s settings, read as serve reads them: a bad value, or a non-loopback address
+ * without keys (which serve refuses), fails; the keys are counted, never shown.
+ */
+export function serveCheck(settings: Settings): Check {
+  const problems: string[] = [];
+  for (const name of SERVE_SETTINGS) {
+    try {
+      settingOf(settings, name);
+    } catch (error) {
+      problems.push(messageOf(error));
+    }
+  }
+  if (problems.length > 0) return fail('serve settings', problems.join('; '), 'Fix them, or unset them for the defaults (docs/settings.md).');
+  const host = settingOf(settings, 'JGO_SERVE_HOST');
+  const keys = settingOf(settings, 'JGO_SERVE_API_KEYS').length;
+  const where = `${host.includes(':') ? `[${host}]` : host}:${settingOf(settings, 'JGO_SERVE_PORT')}`;
+  if (keys === 0 && !isLoopback(host)) {
+    return fail('serve settings', `jgo serve would listen on ${where} without JGO_SERVE_API_KEYS, which it refuses`, 'Set JGO_SERVE_API_KEYS, or JGO_SERVE_HOST=127.0.0.1.');
+  }
+  return ok('serve settings', `${where}, ${keys > 0 ? `${keys} API key(s)` : 'no keys (loopback only)'}, ${settingOf(settings, 'JGO_SERVE_CONCURRENCY')} runs at once, ${settingOf(settings, 'JGO_SERVE_QUEUE_MAX')} may wait`);
 }
 
 /** A URL as people may see it: user and password left out. */
