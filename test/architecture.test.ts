@@ -65,3 +65,10 @@ t.test('settings are read by name in lib/config.ts only (the doctor shows where 
   }
   t.same(bad, []);
 });
+
+t.test('lib/serve/ runs jgo as processes: it never imports a stage or the stage harness', async (t) => {
+  const serve = files('lib/serve');
+  t.ok(serve.length >= 5, `lib/serve is found (${serve.length} files)`);
+  const bad = serve.flatMap((file) => imports(file).filter((spec) => /(^|\/)stages\/|(^|\/)stage\.js$/.test(spec)).map((spec) => `${file} imports ${spec}`));
+  t.same(bad, []);
+});
