@@ -135,3 +135,13 @@ t.test('a client that goes away mid-stream does not stop its run', async (t) => 
   t.equal(report.status, 'done', 'the run finished without its client');
   t.ok((await subjects(w, report.branch)).includes('docs: add notes'), 'and its branch is pushed');
 });
+
+t.test('over HTTP the same bounds hold: a repository on a host jgo may not touch is refused before any git', async (t) => {
+  const w = await world(t);
+  const s = await serve(t, w);
+  const before = w.git.stats.length;
+  const done = await s.client().chat.completions.create({ model: 'jgo', messages: [{ role: 'user', content: 'https://evil.example.com/acme/widgets add a file' }] });
+  t.match(done.choices[0]?.message.content, /^jgo will not run this: evil\.example\.com is not an allowed git host/);
+  t.equal(w.git.stats.length, before, 'no git request was made');
+  t.equal(w.fake.records().filter((r) => r.kind === 'exec').length, 0, 'codex never ran');
+});
