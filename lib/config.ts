@@ -353,6 +353,7 @@ export const SETTINGS = z.object({
   JGO_SERVE_QUEUE_MAX: integer('JGO_SERVE_QUEUE_MAX', 50, { min: 0, max: 10_000 }),
   JGO_SERVE_API_KEYS: setting(serveKeys),
   JGO_SERVE_GRACE_S: integer('JGO_SERVE_GRACE_S', 25, { min: 0, max: 3600 }),
+  JGO_SERVE_REQUEST_TIMEOUT_S: integer('JGO_SERVE_REQUEST_TIMEOUT_S', 30, { min: 1, max: 3600 }),
   JGO_SERVE_RESUME: boolean('JGO_SERVE_RESUME', false),
 
   JGO_STAGE_GATE: Raw,

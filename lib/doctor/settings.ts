@@ -197,7 +197,7 @@ export function otherChecks(settings: Settings, defaultCodexHome: () => string):
   return { checks, codex, gitBase, authority, apiUrl, apiUrlNamed: settings.lookup('JGO_GITHUB_API_URL') !== undefined };
 }
 
-const SERVE_SETTINGS = ['JGO_SERVE_HOST', 'JGO_SERVE_PORT', 'JGO_SERVE_CONCURRENCY', 'JGO_SERVE_QUEUE_MAX', 'JGO_SERVE_API_KEYS', 'JGO_SERVE_GRACE_S', 'JGO_SERVE_RESUME'] as const;
+const SERVE_SETTINGS = ['JGO_SERVE_HOST', 'JGO_SERVE_PORT', 'JGO_SERVE_CONCURRENCY', 'JGO_SERVE_QUEUE_MAX', 'JGO_SERVE_API_KEYS', 'JGO_SERVE_GRACE_S', 'JGO_SERVE_REQUEST_TIMEOUT_S', 'JGO_SERVE_RESUME'] as const;
 
 /**
  * `jgo serve`'s settings, read as serve reads them: a bad value, or a non-loopback address

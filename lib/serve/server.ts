@@ -10,6 +10,7 @@
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:http';
 import { join } from 'node:path';
 import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
 import { RUN_ID_FORMAT } from '../envelope.js';
@@ -23,8 +24,6 @@ import type { ServeState } from './state.js';
 
 /** OpenAI's limit is larger; a chat request to jgo is a request and its history. */
 export const BODY_LIMIT = 1024 * 1024;
-/** A client gets this long to send its whole request: a stalled upload is cut off. */
-const REQUEST_TIMEOUT_MS = 30_000;
 
 const digest = (key: string) => createHash('sha256').update(key).digest();
 
@@ -39,7 +38,16 @@ export function keyMatches(keys: readonly string[], given: string): boolean {
 const OPEN = new Set(['/healthz', '/readyz']);
 
 export function buildServer(state: ServeState): FastifyInstance {
-  const app = Fastify({ logger: false, bodyLimit: BODY_LIMIT, requestTimeout: REQUEST_TIMEOUT_MS, return503OnClosing: true, forceCloseConnections: 'idle' });
+  // A client gets JGO_SERVE_REQUEST_TIMEOUT_S to send its whole request (a stalled upload is cut
+  // off with 408), checked every second; answers, which take as long as a run, have no limit.
+  const requestTimeout = configOf(state.settings).JGO_SERVE_REQUEST_TIMEOUT_S * 1000;
+  const app = Fastify({
+    logger: false,
+    bodyLimit: BODY_LIMIT,
+    return503OnClosing: true,
+    forceCloseConnections: 'idle',
+    serverFactory: (handler) => createServer({ requestTimeout, headersTimeout: requestTimeout, connectionsCheckingInterval: 1000 }, handler),
+  });
 
   app.addHook('onRequest', async (request, reply) => {
     const path = request.url.split('?')[0] ?? '';

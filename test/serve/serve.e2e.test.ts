@@ -145,3 +145,22 @@ t.test('over HTTP the same bounds hold: a repository on a host jgo may not touch
   t.equal(w.git.stats.length, before, 'no git request was made');
   t.equal(w.fake.records().filter((r) => r.kind === 'exec').length, 0, 'codex never ran');
 });
+
+t.test('a client that stalls while sending its request is cut off', async (t) => {
+  const { connect } = await import('node:net');
+  const w = await world(t);
+  const s = await serve(t, w, { JGO_SERVE_REQUEST_TIMEOUT_S: '1' });
+  const { port } = new URL(s.url);
+  const socket = connect(Number(port), '127.0.0.1');
+  let answer = '';
+  socket.setEncoding('utf8').on('data', (d: string) => (answer += d));
+  const closed = new Promise<number>((resolve) => socket.on('close', () => resolve(Date.now())));
+  const began = Date.now();
+  socket.write('POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"mod');
+  const at = await Promise.race([closed, new Promise<number>((r) => setTimeout(() => r(-1), 10_000))]);
+  t.ok(at > 0, 'the server closed the connection');
+  t.ok(at - began < 5000, `within seconds (${at - began} ms)`);
+  t.match(answer, /^HTTP\/1\.1 408/, 'with 408 Request Timeout');
+  const health = await fetch(`${s.url}/healthz`);
+  t.equal(health.status, 200, 'and goes on serving others');
+});
