@@ -124,6 +124,19 @@ function describe(settings: Settings, values: Array<[string, string | boolean]>)
   return `${parts.join(', ')}${defaults > 0 ? (defaults === values.length ? ' (defaults)' : '; unmarked: defaults') : ''}`;
 }
 
+/** What is wrong with each of `names`, read as jgo reads it: one message per bad setting. */
+function problemsOf(settings: Settings, names: ReadonlyArray<Parameters<typeof settingOf>[1]>): string[] {
+  const problems: string[] = [];
+  for (const name of names) {
+    try {
+      settingOf(settings, name);
+    } catch (error) {
+      problems.push(messageOf(error));
+    }
+  }
+  return problems;
+}
+
 /** The limits and switches of the gate and ship, checked as the stages check them. */
 const RUN_SETTINGS = ['JGO_LLM_TIMEOUT_S', 'JGO_LLM_RETRIES', 'JGO_MAX_REQUEST_BYTES', 'JGO_SHIP_MODE', 'JGO_SHIP_PR', 'JGO_SHIP_PR_DRAFT'] as const;
 
@@ -185,14 +198,7 @@ export function otherChecks(settings: Settings, defaultCodexHome: () => string):
     ])));
   }
 
-  const runProblems: string[] = [];
-  for (const name of RUN_SETTINGS) {
-    try {
-      settingOf(settings, name);
-    } catch (error) {
-      runProblems.push(messageOf(error));
-    }
-  }
+  const runProblems = problemsOf(settings, RUN_SETTINGS);
   if (runProblems.length > 0) checks.push(fail('run settings', runProblems.join('; '), 'Fix them, or unset them for the defaults (see .env.example).'));
   return { checks, codex, gitBase, authority, apiUrl, apiUrlNamed: settings.lookup('JGO_GITHUB_API_URL') !== undefined };
 }
@@ -204,14 +210,7 @@ const SERVE_SETTINGS = ['JGO_SERVE_HOST', 'JGO_SERVE_PORT', 'JGO_SERVE_CONCURREN
  * without keys (which serve refuses), fails; the keys are counted, never shown.
  */
 export function serveCheck(settings: Settings): Check {
-  const problems: string[] = [];
-  for (const name of SERVE_SETTINGS) {
-    try {
-      settingOf(settings, name);
-    } catch (error) {
-      problems.push(messageOf(error));
-    }
-  }
+  const problems = problemsOf(settings, SERVE_SETTINGS);
   if (problems.length > 0) return fail('serve settings', problems.join('; '), 'Fix them, or unset them for the defaults (docs/settings.md).');
   const host = settingOf(settings, 'JGO_SERVE_HOST');
   const keys = settingOf(settings, 'JGO_SERVE_API_KEYS').length;
