@@ -76,9 +76,15 @@ async function sessionFile(home: string, threadId: string): Promise<string | und
   return undefined;
 }
 
-/** Whether CODEX_HOME still holds codex's record of `threadId`, so that `codex exec resume` finds it. */
+/** A codex thread id. `exec resume` takes anything else as a thread's *name*, and an unknown name starts a new thread. */
+const THREAD_UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+/**
+ * Whether CODEX_HOME still holds codex's record of `threadId`, so that `codex exec resume` finds
+ * it: only for a thread UUID, never a name.
+ */
 export async function hasSession(home: string, threadId: string): Promise<boolean> {
-  if (!/^[\w-]{1,100}$/.test(threadId)) return false;
+  if (!THREAD_UUID.test(threadId)) return false;
   return (await sessionFile(home, threadId)) !== undefined;
 }
 

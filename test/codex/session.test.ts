@@ -75,3 +75,22 @@ t.test('a record planted by the agent: no links, no odd names, no broken lines',
   ]);
   t.equal(await sessionModel(home, other, since), 'good-1', 'only a name that looks like a model counts');
 });
+
+t.test('hasSession: a thread UUID whose record is under CODEX_HOME; never a thread name', async (t) => {
+  const { hasSession } = await import('../../lib/codex/session.js');
+  const { mkdtempSync, mkdirSync, writeFileSync, rmSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const home = mkdtempSync(join(tmpdir(), 'jgo-session-'));
+  t.teardown(() => rmSync(home, { recursive: true, force: true }));
+  const id = '0199a6b1-0000-7000-8000-0000000000cc';
+  t.equal(await hasSession(home, id), false, 'no record yet');
+  const day = join(home, 'sessions', '2026', '12', '07');
+  mkdirSync(day, { recursive: true });
+  writeFileSync(join(day, `rollout-2026-12-07T10-00-00-${id}.jsonl`), '');
+  writeFileSync(join(day, 'rollout-2026-12-07T10-00-00-thread-2.jsonl'), '');
+  t.equal(await hasSession(home, id), true);
+  t.equal(await hasSession(home, 'thread-2'), false, 'resume would read a name as a name and start anew: never passed');
+  t.equal(await hasSession(home, id.toUpperCase()), false);
+  t.equal(await hasSession(home, '0199a6b1-0000-7000-8000-0000000000cd'), false, 'another thread');
+});
