@@ -40,6 +40,7 @@ function prepare(options: { host?: string | undefined; port?: number | undefined
   const config = configOf(settings);
   const host = options.host ?? config.JGO_SERVE_HOST;
   const port = options.port ?? config.JGO_SERVE_PORT;
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError('bad_flags', `--port ${String(port)} is not a port (0 to 65535; 0 picks a free one)`);
   const keys = config.JGO_SERVE_API_KEYS;
   if (keys.length === 0 && !isLoopback(urlHost(host))) {
     throw new UsageError('serve_needs_keys', `jgo serve on ${host} would take requests from anyone who can reach it, and JGO_SERVE_API_KEYS is not set`, {
@@ -96,7 +97,13 @@ export async function serveCommand(options: { host?: string | undefined; port?: 
   const { state, host, port } = prepared;
   const interrupted = await recoverRuns(state.cache, state.log);
   const app = buildServer(state);
-  await app.listen({ host, port });
+  try {
+    await app.listen({ host, port });
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code ?? (error instanceof Error ? error.message : String(error));
+    io.stderr.write(`jgo: cannot listen on ${urlHost(host)}:${port}: ${code}\n  ${code === 'EADDRINUSE' ? 'Another process has that port: choose another with --port (0 picks a free one).' : 'Check --host and --port.'}\n`);
+    return 1;
+  }
   const address = app.server.address() as AddressInfo;
   io.stdout.write(`http://${urlHost(host)}:${address.port}\n`);
   state.log(`listening on http://${urlHost(host)}:${address.port} (${state.keys.length > 0 ? `${state.keys.length} API key(s)` : 'loopback, no keys'}), ${configOf(state.settings).JGO_SERVE_CONCURRENCY} runs at once`);

@@ -79,7 +79,7 @@ export interface Served {
 
 /** Starts `jgo serve --port 0`; the test's teardown ends it. */
 export async function serve(t: Test, w: World, extra: Record<string, string> = {}, args: string[] = []): Promise<Served> {
-  const child = spawn(process.execPath, [bin('jgo'), 'serve', '--port', '0', ...args], { cwd: w.home, env: { ...w.env, ...extra }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [bin('jgo'), 'serve', ...(args.includes('--port') ? [] : ['--port', '0']), ...args], { cwd: w.home, env: { ...w.env, ...extra }, stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
   let stdout = '';
   child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));

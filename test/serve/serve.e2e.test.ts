@@ -111,6 +111,10 @@ t.test('keys: without one, or with a wrong one, 401; a non-loopback address with
   const open = await serve(t, w, {}, ['--host', '0.0.0.0']).catch((error: Error) => error);
   t.ok(open instanceof Error, 'the server did not start');
   t.match(String(open), /exited 2: jgo: jgo serve on 0\.0\.0\.0 would take requests from anyone .* JGO_SERVE_API_KEYS is not set/);
+  const badPort = await serve(t, w, {}, ['--port', '70000']).catch((error: Error) => error);
+  t.match(String(badPort), /exited 2: jgo: --port 70000 is not a port/, 'a bad port: exit 2, one line');
+  const taken = await serve(t, w, { JGO_SERVE_API_KEYS: key }, ['--port', new URL(s.url).port]).catch((error: Error) => error);
+  t.match(String(taken), /exited 1: jgo: cannot listen on 127\.0\.0\.1:\d+: EADDRINUSE\n  Another process has that port/, 'a port in use: exit 1, what to do');
 });
 
 t.test('a client that goes away mid-stream does not stop its run', async (t) => {
