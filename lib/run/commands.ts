@@ -2,7 +2,6 @@
  * The commands of `jgo`: run, resume, runs, show, gc. Each gets injected streams and returns
  * its exit code, so tests call them in-process and the executable stays a few lines.
  */
-import { readdir, rm, stat, lstat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ENVELOPE_VERSION, RUN_ID_FORMAT, STAGES, newRunId, type Continue, type Envelope } from '../envelope.js';
 import { UsageError } from '../errors.js';
@@ -13,7 +12,6 @@ import { Redactor } from '../redact.js';
 import { secretNeedles } from '../needles.js';
 import { formatBytes } from '../format.js';
 import { exists } from '../fsutil.js';
-import { setAsideRunId } from '../cache.js';
 import { debugging, trace } from '../trace.js';
 import { runPipeline, stageCommand, type PipelineContext } from './compose.js';
 import { Journal, listRunIds, runDir, threadOf, type StageKey } from './journal.js';
@@ -372,15 +370,6 @@ export async function runReport(cache: string, journal: Journal): Promise<Report
   return buildReport(journal.record, await journal.stages(), journal.inProgress(), thread);
 }
 
-async function sizeOf(path: string): Promise<number> {
-  const info = await lstat(path).catch(() => undefined);
-  if (!info) return 0;
-  if (!info.isDirectory()) return info.size;
-  const entries = await readdir(path).catch(() => [] as string[]);
-  let total = 0;
-  for (const entry of entries) total += await sizeOf(join(path, entry));
-  return total;
-}
 
 export async function gcCommand(options: { days?: number; json?: boolean }, io: CommandIO): Promise<number> {
   let p: Prepared;
@@ -390,46 +379,12 @@ export async function gcCommand(options: { days?: number; json?: boolean }, io: 
   } catch (error) {
     return fail(io, error, options.json ?? false);
   }
-  const days = options.days ?? 7;
-  const cutoff = Date.now() - days * 24 * 3600 * 1000;
-  const removed: Array<{ run_id: string; bytes: number }> = [];
-  const workDir = join(p.cache, 'work');
-  const ids = new Set([...(await listRunIds(p.cache)), ...(await readdir(workDir).catch(() => [] as string[])).filter((e) => !e.startsWith('.'))]);
-  for (const id of ids) {
-    const journal = await Journal.open(p.cache, id);
-    if (journal?.inProgress()) continue;
-    const when = journal ? Date.parse(journal.record.ended ?? journal.record.started) : ((await stat(join(workDir, id)).catch(() => undefined))?.mtimeMs ?? Date.now());
-    if (days > 0 && when > cutoff) continue;
-    const paths = [join(workDir, id), runDir(p.cache, id)];
-    let bytes = 0;
-    for (const path of paths) bytes += await sizeOf(path);
-    for (const path of paths) await rm(path, { recursive: true, force: true });
-    removed.push({ run_id: id, bytes });
-  }
-  // Working copies ship set aside to remove after its answer, left by a ship that was stopped first.
-  for (const entry of await readdir(workDir).catch(() => [] as string[])) {
-    const runId = setAsideRunId(entry);
-    if (runId === undefined) continue;
-    const path = join(workDir, entry);
-    const bytes = await sizeOf(path);
-    await rm(path, { recursive: true, force: true });
-    const done = removed.find((r) => r.run_id === runId);
-    if (done) done.bytes += bytes;
-    else removed.push({ run_id: runId, bytes });
-  }
-  // Branch-name claims whose run is gone and old enough.
-  const claims = join(workDir, '.branches');
-  for (const claim of await readdir(claims).catch(() => [] as string[])) {
-    const info = await stat(join(claims, claim)).catch(() => undefined);
-    const holder = await import('node:fs/promises').then((fs) => fs.readFile(join(claims, claim, 'run_id'), 'utf8')).catch(() => '');
-    const alive = holder !== '' && (await exists(join(workDir, holder.trim())));
-    if (!alive && info && (days === 0 || info.mtimeMs < cutoff)) await rm(join(claims, claim), { recursive: true, force: true });
-  }
-  const total = removed.reduce((a, r) => a + r.bytes, 0);
-  if (options.json) io.stdout.write(`${JSON.stringify({ removed, bytes: total })}\n`);
+  const { collectGarbage } = await import('./gc.js');
+  const { removed, bytes } = await collectGarbage(p.cache, options.days ?? 7);
+  if (options.json) io.stdout.write(`${JSON.stringify({ removed: removed.map((run_id) => ({ run_id })), bytes, estimated: true })}\n`);
   else {
-    for (const r of removed) io.stdout.write(`removed ${r.run_id} (${formatBytes(r.bytes)})\n`);
-    io.stdout.write(`freed ${formatBytes(total)} in ${removed.length} run${removed.length === 1 ? '' : 's'}\n`);
+    for (const id of removed) io.stdout.write(`removed ${id}\n`);
+    io.stdout.write(`freed about ${formatBytes(bytes)} in ${removed.length} run${removed.length === 1 ? '' : 's'}\n`);
   }
   return 0;
 }

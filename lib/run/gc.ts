@@ -1,0 +1,107 @@
+/**
+ * `jgo gc`: removes the working copies and journals of finished runs older than a number of days.
+ * Its cost follows what it removes, not how many runs there are: a run id starts with the UTC
+ * time the run began, so a run begun after the cut-off is passed over by its name, without its
+ * journal being opened. Trees are removed by the system's `rm -rf` (many files are the common
+ * case: a working copy), and what was freed is the file system's free space before and after,
+ * an estimate, rather than a walk of every file to size it first.
+ */
+import { readdir, readFile, rm, stat, statfs } from 'node:fs/promises';
+import { join } from 'node:path';
+import spawn from 'cross-spawn';
+import { runStamp } from '../envelope.js';
+import { exists } from '../fsutil.js';
+import { setAsideRunId } from '../cache.js';
+import { Journal, listRunIds, runDir } from './journal.js';
+
+export interface GcResult {
+  /** The runs whose working copy or journal was removed, oldest first. */
+  removed: string[];
+  /** About how many bytes that freed: the file system's free space, before and after. */
+  bytes: number;
+}
+
+/** When a run id says its run began (UTC), in ms; undefined for a name that is no run id. */
+export function stampMs(id: string): number | undefined {
+  const m = /^(\d{4})(\d{2})(\d{2})-(\d{2})(\d{2})(\d{2})$/.exec(runStamp(id) ?? '');
+  return m ? Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3]), Number(m[4]), Number(m[5]), Number(m[6])) : undefined;
+}
+
+/** Whether the run `id` is finished, and ended (or, without a journal, was last touched) before `cutoff`. */
+async function expired(cache: string, id: string, cutoff: number): Promise<boolean> {
+  const begun = stampMs(id);
+  // Begun after the cut-off: it cannot have ended before it. Its journal is not opened.
+  if (begun !== undefined && begun > cutoff) return false;
+  const journal = await Journal.open(cache, id);
+  if (journal?.inProgress()) return false;
+  const when = journal ? Date.parse(journal.record.ended ?? journal.record.started) : ((await stat(join(cache, 'work', id)).catch(() => undefined))?.mtimeMs ?? Date.now());
+  return when <= cutoff;
+}
+
+/** Free bytes on the file system holding `path`, or undefined where statfs says nothing. */
+async function free(path: string): Promise<number | undefined> {
+  const s = await statfs(path).catch(() => undefined);
+  return s ? s.bavail * s.bsize : undefined;
+}
+
+/**
+ * Removes the trees, a few hundred at a time, with `rm -rf`: one process where Node's recursive
+ * rm would walk the tree in JavaScript. Where there is no `rm`, Node's own does it.
+ */
+export async function removeTrees(paths: readonly string[]): Promise<void> {
+  for (let i = 0; i < paths.length; i += 200) {
+    const batch = paths.slice(i, i + 200);
+    const code = await new Promise<number | null>((resolve) => {
+      const child = spawn('rm', ['-rf', '--', ...batch], { stdio: 'ignore' });
+      child.on('error', () => resolve(null));
+      child.on('close', resolve);
+    });
+    if (code !== 0) for (const path of batch) await rm(path, { recursive: true, force: true });
+  }
+}
+
+/** Branch-name claims whose run is gone, left since before the cut-off. */
+async function staleClaims(workDir: string, cutoff: number): Promise<string[]> {
+  const claims = join(workDir, '.branches');
+  const stale: string[] = [];
+  for (const claim of await readdir(claims).catch(() => [] as string[])) {
+    const info = await stat(join(claims, claim)).catch(() => undefined);
+    const holder = (await readFile(join(claims, claim, 'run_id'), 'utf8').catch(() => '')).trim();
+    const alive = holder !== '' && (await exists(join(workDir, holder)));
+    if (!alive && info && info.mtimeMs <= cutoff) stale.push(join(claims, claim));
+  }
+  return stale;
+}
+
+export async function collectGarbage(cache: string, days: number, now = Date.now()): Promise<GcResult> {
+  // --days 0: every finished run, whenever it ended.
+  const cutoff = days === 0 ? Number.POSITIVE_INFINITY : now - days * 24 * 3600 * 1000;
+  const workDir = join(cache, 'work');
+  const entries = await readdir(workDir).catch(() => [] as string[]);
+  const ids = [...new Set([...(await listRunIds(cache)), ...entries.filter((e) => !e.startsWith('.'))])].sort();
+  const removed = new Set<string>();
+  const paths: string[] = [];
+  for (const id of ids) {
+    if (!(await expired(cache, id, cutoff))) continue;
+    removed.add(id);
+    paths.push(join(workDir, id), runDir(cache, id));
+  }
+  // Working copies jgo-ship set aside to remove after its answer, left by a ship stopped first.
+  for (const entry of entries) {
+    const runId = setAsideRunId(entry);
+    if (runId === undefined) continue;
+    removed.add(runId);
+    paths.push(join(workDir, entry));
+  }
+  const claims = await staleClaims(workDir, cutoff);
+  if (paths.length === 0) {
+    await removeTrees(claims);
+    return { removed: [], bytes: 0 };
+  }
+  const before = await free(cache);
+  await removeTrees([...paths, ...claims]);
+  const after = await free(cache);
+  // Other writers on the file system move the figure too: it is an estimate, never below 0.
+  const bytes = before !== undefined && after !== undefined ? Math.max(0, after - before) : 0;
+  return { removed: [...removed].sort(), bytes };
+}
