@@ -3,7 +3,7 @@
  * hold no secret value in use (plainly or base64-, hex- or percent-encoded: lib/codex/needles.ts)
  * and nothing shaped like a well-known token. A hit names the file and line, never the secret.
  */
-import { readFileAt, readWorkingFile } from '../git/history.js';
+import { readFilesAt, readWorkingFile } from '../git/history.js';
 import { readWorkingHead } from '../git/refs.js';
 import { runGit } from '../git/native.js';
 import { EXIT, JgoError } from '../errors.js';
@@ -92,11 +92,12 @@ export async function scanChange(
   newSince: ReadonlySet<string> = new Set(),
 ): Promise<SecretHit[]> {
   const hits: SecretHit[] = [];
+  // What each changed file was at the base, all in one git process.
+  const earlier = await readFilesAt(dir, base, paths.filter((p) => !newSince.has(p)));
   for (const path of paths) {
     const after = await readWorkingFile(dir, path);
     if (after === undefined || after.includes('\0')) continue; // deleted, or binary
-    const before = newSince.has(path) ? undefined : await readFileAt(dir, base, path);
-    hits.push(...scanText(path, before, after, secrets));
+    hits.push(...scanText(path, earlier.get(path), after, secrets));
   }
   return hits;
 }

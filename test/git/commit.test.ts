@@ -178,3 +178,27 @@ t.test('a commit starts no `git maintenance` in the one-run working copy', async
   git(dest, '-c', 'user.name=t', '-c', 'user.email=t@t', 'commit', '-q', '-m', 'more');
   t.equal(loose(), 0, "plain git commit's maintenance packs them");
 });
+
+t.test('readFilesAt: many files at a commit in one git process, as readFileAt reads each', async (t) => {
+  const { execFileSync } = await import('node:child_process');
+  const { mkdtempSync, writeFileSync, rmSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const { readFileAt, readFilesAt } = await import('../../lib/git/history.js');
+  const dir = mkdtempSync(join(tmpdir(), 'jgo-readfiles-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const git = (...args: string[]) => execFileSync('git', args, { cwd: dir, encoding: 'utf8', env: { PATH: process.env.PATH, HOME: dir, GIT_CONFIG_NOSYSTEM: '1' } }).trim();
+  git('init', '-q', '-b', 'main');
+  const files: Record<string, string> = { 'a.txt': 'alpha\n', 'dir/b.txt': 'beta\nwith lines\n', 'empty.txt': '', 'line\nbreak.txt': 'odd name\n', 'ü n i.txt': 'unicode\n' };
+  for (const [name, text] of Object.entries(files)) {
+    execFileSync('mkdir', ['-p', join(dir, name, '..')]);
+    writeFileSync(join(dir, name), text);
+  }
+  git('add', '-A');
+  git('-c', 'user.name=t', '-c', 'user.email=t@example.invalid', 'commit', '-q', '-m', 'files');
+  const sha = git('rev-parse', 'HEAD');
+  const asked = [...Object.keys(files), 'missing.txt', 'dir'];
+  const batch = await readFilesAt(dir, sha, asked);
+  for (const name of asked) t.equal(batch.get(name), await readFileAt(dir, sha, name).then((x) => (name === 'dir' ? undefined : x)), `${JSON.stringify(name)} as readFileAt reads it`);
+  t.same(Object.fromEntries([...batch].filter(([, v]) => v !== undefined)), files, 'each file whole, a tree and a missing path undefined');
+});
