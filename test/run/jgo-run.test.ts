@@ -301,3 +301,18 @@ t.test('jgo run --pr prints the pull request after the branch; jgo doctor checks
   t.equal(status('codex'), 'ok');
   t.notMatch(doctor.stdout, token, 'secrets are masked');
 });
+
+t.test('--run-id: a fresh id in the run-id form, else exit 2 and one line', async (t) => {
+  const w = await world(t);
+  const bad = await runProcess(jgo, { args: ['run', '--run-id', '../../etc', 'acme/widgets add a CONTRIBUTING.md'], env: w.env(), cwd: w.home });
+  t.equal(bad.code, 2);
+  t.match(bad.stderr, /^jgo: --run-id "\.\.\/\.\.\/etc" is not a run id/);
+  const id = '20261207-120000-ab12';
+  const dry = await runProcess(jgo, { args: ['run', '--dry-run', '--run-id', id, 'acme/widgets add a CONTRIBUTING.md'], env: w.env(), cwd: w.home });
+  t.equal(dry.code, 0, dry.stderr);
+  t.ok(existsSync(join(w.cache, 'runs', id, 'run.json')), 'the run has the id it was given');
+  const taken = await runProcess(jgo, { args: ['run', '--run-id', id, 'acme/widgets add a CONTRIBUTING.md'], env: w.env(), cwd: w.home });
+  t.equal(taken.code, 2);
+  t.match(taken.stderr, new RegExp(`^jgo: --run-id ${id} is taken: a run with that id exists\\n  Leave --run-id out`));
+  t.equal(w.llm.requests.length, 1, 'neither refused run asked the model');
+});
