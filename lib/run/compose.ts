@@ -247,9 +247,9 @@ export async function runPipeline(journal: Journal, from: StageKey, until: Stage
     return { envelope, exitCode: 0 };
   } finally {
     over = true;
-    // A stage of ours that has answered is not waited for: its process takes a while to be
-    // torn down after its last write, and the run's result is already in its envelope.
-    await Promise.all([saving, ...[...ahead.values()].map((l) => l.dismiss()), ...fed.filter((l) => !l.answered).map((l) => l.gone())]);
+    // Its answer is used as soon as it is in, but every stage is waited for before jgo run
+    // returns: nothing of the run (jgo-ship's removal of the working copy, say) outlives it.
+    await Promise.all([saving, ...[...ahead.values()].map((l) => l.dismiss()), ...fed.map((l) => l.gone())]);
     if (saveError !== undefined) throw saveError;
   }
 }

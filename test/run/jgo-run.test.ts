@@ -316,3 +316,30 @@ t.test('--run-id: a fresh id in the run-id form, else exit 2 and one line', asyn
   t.match(taken.stderr, new RegExp(`^jgo: --run-id ${id} is taken: a run with that id exists\\n  Leave --run-id out`));
   t.equal(w.llm.requests.length, 1, 'neither refused run asked the model');
 });
+
+t.test('nothing of jgo outlives jgo run: no process of the run is left when it returns', async (t) => {
+  const { readdirSync: list, readFileSync: read } = await import('node:fs');
+  const w = await world(t);
+  // Every process of this run has this HOME in its environment (jgo hands its stages its own).
+  const mine = () =>
+    list('/proc').filter((p) => /^\d+$/.test(p)).filter((pid) => {
+      try {
+        return read(`/proc/${pid}/environ`, 'latin1').split('\0').includes(`HOME=${w.home}`) && !/^Z/m.test(read(`/proc/${pid}/stat`, 'latin1').split(') ')[1] ?? '');
+      } catch {
+        return false;
+      }
+    });
+  for (let i = 0; i < 3; i++) {
+    const llm = await startLlmServer([gateAnswer({ executable: true, repo_ref: 'acme/widgets', optimized_prompt: 'Add CONTRIBUTING.md.' })]);
+    t.teardown(llm.close);
+    const fake = fakeCodex(tempDir(t), codexScript({ [`C${i}.md`]: 'x\n' }));
+    // Checked when jgo exits, not when its output closes (a stage holding jgo's stderr would
+    // keep that open): a shell's next command starts at jgo's exit.
+    const child = spawn(process.execPath, [jgo, 'run', '--quiet', `acme/widgets add C${i}.md`], { cwd: w.home, env: w.env({ OPENAI_BASE_URL: llm.url, ...fake.env }), stdio: 'ignore' });
+    const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+    const left = mine();
+    t.equal(code, 0);
+    t.same(left, [], `run ${i + 1}: no process of it is still at work`);
+    t.same(readdirSync(join(w.cache, 'work')).filter((e) => e !== '.branches'), [], 'and no working copy is left');
+  }
+});
