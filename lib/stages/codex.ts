@@ -101,8 +101,9 @@ export async function codex(envelope: Envelope, context: StageContext): Promise<
   const codexCtx = codexContext(context);
   // codex's login check first, then the snapshot beside it: the check is the longer of the two.
   const login = startLoginCheck(cwd, codexCtx);
-  // Taken while codex's login is checked; codex starts only once it is done.
-  const taking = root !== undefined ? snapshot(root, context) : Promise.resolve(undefined);
+  // Taken while the login is checked. jgo's own working copy needs none: what is dirty in it
+  // after the run is codex's (a retried attempt's too), so one `git status` tells the change.
+  const taking = root === undefined ? Promise.resolve(undefined) : worktree ? Promise.resolve<Snapshot>(new Map()) : snapshot(root, context);
   taking.catch(() => {}); // awaited below; runCodex sees a failure first
   const resume = await resumable(envelope, codexCtx.config.home, context);
   const prompt = editPrompt({

@@ -128,3 +128,14 @@ t.test('an upstream error passes through; --help is the manual', async (t) => {
   const bad = await runProcess(jgoCodex, { args: ['--frobnicate'], cwd: home, env: baseEnv(home) });
   t.equal(bad.code, 2);
 });
+
+t.test("in jgo's own working copy one git status tells what codex changed", async (t) => {
+  const home = tempDir(t);
+  const wt = repository(t);
+  const fake = fakeCodex(home, { login: 'ok', steps: [ev.threadStarted(), ev.turnStarted(), { write: 'NOTES.md', content: 'hi\n' }, ev.message('m', 'done'), ev.turnCompleted()] });
+  const result = await runProcess(jgoCodex, { input: envelope(wt), cwd: home, env: { ...baseEnv(home), ...fake.env, JGO_CACHE_DIR: wt.cache, JGO_TRACE: '1' } });
+  t.equal(result.code, 0, result.stderr);
+  t.same(JSON.parse(result.stdout).codex.changed_files, ['NOTES.md']);
+  const statuses = result.stderr.split('\n').filter((l) => /^jgo-codex \S+ \+\d+ms git status\b/.test(l));
+  t.equal(statuses.length, 1, `one git status, after codex (${statuses.length})`);
+});
