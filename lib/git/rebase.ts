@@ -13,12 +13,18 @@ export interface RebaseRequest {
   dir: string;
   url: string;
   branch: string;
+  /** Where the run's own commits begin: only base..HEAD is replayed, whatever the remote rewrote. */
+  base: string;
   /** The committer of the replayed commits (their authors stay). */
   committer: Identity;
   credentials: GitCredentials | undefined;
 }
 
-/** Replays HEAD's commits onto the remote's `branch`; the remote commit they now follow. */
+/**
+ * Replays the run's commits (base..HEAD) onto the remote's `branch`; the remote commit they now
+ * follow. `--onto`: a branch someone rewrote (force-pushed) gets the run's commits alone, not
+ * the old history they were made on.
+ */
 export async function rebaseOntoRemote(req: RebaseRequest, options: { env?: NodeJS.ProcessEnv; signal?: AbortSignal } = {}): Promise<string> {
   const ref = `refs/heads/${req.branch}`;
   const credentials = credentialsFor(req.credentials, req.url);
@@ -28,7 +34,7 @@ export async function rebaseOntoRemote(req: RebaseRequest, options: { env?: Node
   const onto = (await runGit(['rev-parse', '--verify', 'refs/jgo/remote^{commit}'], here)).stdout.trim();
   // No token here: the replay needs none, so nothing the agent planted in .git can see one.
   const identity: Array<[string, string]> = [['user.name', req.committer.name], ['user.email', req.committer.email], ['maintenance.auto', 'false'], ['rebase.autoStash', 'false']];
-  const rebase = await runGit(['rebase', '--quiet', '--no-autosquash', '--no-update-refs', onto], { ...here, config: identity });
+  const rebase = await runGit(['rebase', '--quiet', '--no-autosquash', '--no-update-refs', '--onto', onto, req.base], { ...here, config: identity });
   await runGit(['update-ref', '-d', 'refs/jgo/remote'], here);
   if (rebase.code !== 0) {
     await runGit(['rebase', '--abort'], here);

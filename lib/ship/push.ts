@@ -33,6 +33,8 @@ export interface PushRequest {
    * are replayed onto it (committed by this identity) and pushed once more. Undefined: no replay.
    */
   rebaseAs?: Identity | undefined;
+  /** With `rebaseAs`: where the run's own commits begin (the working copy's base). */
+  base?: string | undefined;
 }
 
 export interface PushResult {
@@ -48,6 +50,42 @@ export interface PushResult {
   head: string;
 }
 
+function branchGone(branch: string): JgoError {
+  return new JgoError('branch_gone', `the branch ${branch} is no longer on the remote (merged, or deleted): nothing was pushed`, EXIT.failed, {
+    hint: 'Start a new run (jgo run "…") for more changes: its commits go on a new branch.',
+  });
+}
+
+/** How many times a follow-up's commits are replayed onto a branch that keeps moving. */
+const REPLAYS = 3;
+
+/**
+ * Pushes; for a follow-up (`rebaseAs`), a push refused because the branch moved is followed by a
+ * replay of the run's commits onto it and another push, a few times at most. A refusal with the
+ * branch where the run found it (a protected branch, a hook) is passed on as it came.
+ */
+async function pushFollowingRemote(req: PushRequest, ctx: GitContext): Promise<{ head: string; onto: string | undefined }> {
+  const options = { ...(ctx.env ? { env: ctx.env } : {}), ...(ctx.signal ? { signal: ctx.signal } : {}) };
+  let base = req.base;
+  let head = req.head;
+  let onto: string | undefined;
+  for (let round = 0; ; round++) {
+    try {
+      await pushBranch({ dir: req.dir, url: req.url, branch: req.branch, credentials: ctx.credentials }, options);
+      return { head, onto };
+    } catch (error) {
+      if (!(req.rebaseAs && base && error instanceof JgoError && error.code === 'push_rejected') || round === REPLAYS) throw error;
+      const now = await remoteBranch(req.url, req.branch, ctx);
+      if (now === undefined) throw branchGone(req.branch);
+      if (now === base) throw error;
+      onto = await rebaseOntoRemote({ dir: req.dir, url: req.url, branch: req.branch, base, committer: req.rebaseAs, credentials: ctx.credentials }, options);
+      base = onto;
+      head = await headSha(req.dir, ctx.env);
+      trace('rebased');
+    }
+  }
+}
+
 /** The remote's commit at refs/heads/<branch>; undefined when it has no such branch. */
 export async function remoteBranch(url: string, branch: string, ctx: Pick<GitContext, 'credentials' | 'signal'>): Promise<string | undefined> {
   const ref = `refs/heads/${branch}`;
@@ -60,22 +98,16 @@ export async function remoteBranch(url: string, branch: string, ctx: Pick<GitCon
  * push_unverified when the remote, asked after the push, does not hold the head.
  */
 export async function pushAndProve(req: PushRequest, ctx: GitContext): Promise<PushResult> {
-  let remote = req.lookFirst ? await remoteBranch(req.url, req.branch, ctx) : undefined;
+  // A follow-up's branch is read first: one merged and deleted while codex worked is not made anew.
+  let remote = req.lookFirst || req.rebaseAs ? await remoteBranch(req.url, req.branch, ctx) : undefined;
+  if (req.rebaseAs && remote === undefined) throw branchGone(req.branch);
   let head = req.head;
   let rebasedOnto: string | undefined;
   const pushed = remote !== head;
   if (pushed) {
-    const options = { ...(ctx.env ? { env: ctx.env } : {}), ...(ctx.signal ? { signal: ctx.signal } : {}) };
-    const push = () => pushBranch({ dir: req.dir, url: req.url, branch: req.branch, credentials: ctx.credentials }, options);
-    try {
-      await push();
-    } catch (error) {
-      if (!(req.rebaseAs && error instanceof JgoError && error.code === 'push_rejected')) throw error;
-      rebasedOnto = await rebaseOntoRemote({ dir: req.dir, url: req.url, branch: req.branch, committer: req.rebaseAs, credentials: ctx.credentials }, options);
-      head = await headSha(req.dir, ctx.env);
-      trace('rebased');
-      await push();
-    }
+    const replayed = await pushFollowingRemote(req, ctx);
+    head = replayed.head;
+    rebasedOnto = replayed.onto;
     trace('pushed');
     remote = await remoteBranch(req.url, req.branch, ctx);
     trace('remote read back');

@@ -106,7 +106,7 @@ export async function ship(envelope: Envelope, context: StageContext, options: S
   // attempt, they may be: then there is nothing to push.
   // A follow-up's branch may have moved on the remote meanwhile: its commits are replayed onto it.
   const rebaseAs = envelope.continue ? author : undefined;
-  const proof = await pushAndProve({ dir, url, branch: wt.branch, head, mirror, lookFirst: !(mode === 'plan' && pending.length > 0), rebaseAs }, gitCtx);
+  const proof = await pushAndProve({ dir, url, branch: wt.branch, head, mirror, lookFirst: !(mode === 'plan' && pending.length > 0), rebaseAs, base: wt.base_sha }, gitCtx);
   if (proof.rebasedOnto) {
     commits = await commitsSince(dir, proof.rebasedOnto, env);
     context.log(`${wt.branch} had moved on the remote: ${commits.length === 1 ? 'the commit was' : 'the commits were'} replayed onto ${proof.rebasedOnto.slice(0, 12)}`);

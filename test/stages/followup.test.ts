@@ -7,7 +7,7 @@ import t, { type Test } from 'tap';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { bin, baseEnv, runProcess, tempDir, type RunResult } from '../helpers/run.js';
-import { startGitServer, createBareRepo, commitToBare, deleteBranch, revParse, runGit, type GitServer } from '../helpers/git-server.js';
+import { startGitServer, createBareRepo, commitToBare, deleteBranch, forcePush, revParse, runGit, type GitServer } from '../helpers/git-server.js';
 import { startGitHubServer, type GitHubServer } from '../helpers/github-server.js';
 import { fakeCodex, ev } from '../helpers/fake-codex.js';
 
@@ -119,6 +119,27 @@ t.test('someone pushed a conflicting change: push_rejected, nothing forced, thei
   t.match(shipped.stderr, /Run the follow-up again/);
   t.equal(await revParse(w.server, 'acme/widgets.git', BRANCH), theirs, 'the remote branch is as they left it');
   t.equal(w.github.comments.length, 0);
+});
+
+t.test('the branch was deleted while codex worked: branch_gone, and it is not made anew', async (t) => {
+  const w = await world(t);
+  const edited = await upToCodex(t, w, followUp(w));
+  await deleteBranch(w.server, 'acme/widgets.git', BRANCH);
+  const shipped = await stage(w, 'jgo-ship', edited);
+  t.equal(shipped.code, 1, shipped.stderr);
+  t.equal(shipped.out.error?.code, 'branch_gone');
+  t.match(shipped.stderr, /no longer on the remote \(merged, or deleted\): nothing was pushed/);
+  await t.rejects(revParse(w.server, 'acme/widgets.git', BRANCH), /has no ref/, 'the remote has no such branch still');
+});
+
+t.test('someone rewrote the branch while codex worked: only the run\'s own commit is replayed onto theirs', async (t) => {
+  const w = await world(t);
+  const edited = await upToCodex(t, w, followUp(w));
+  await forcePush(w.server, 'acme/widgets.git', BRANCH, { 'README.md': '# widgets, rewritten\n' }, { message: 'rewrite the branch\n' });
+  const shipped = await stage(w, 'jgo-ship', edited);
+  t.equal(shipped.code, 0, shipped.stderr);
+  t.same(await subjects(w), ['rewrite the branch', 'test: add a smoke test'], "the first run's commit, which they dropped, is not brought back");
+  t.equal(shipped.out.ship.commits.length, 1);
 });
 
 t.test('the pull request was merged meanwhile: pr_closed, after the push', async (t) => {
