@@ -3,6 +3,7 @@
  * unattended in jgo's working copy must know. jgo-ship commits and pushes, never codex.
  */
 import type { ThreadRun } from '../envelope.js';
+import { fenced } from '../format.js';
 
 export interface EditPromptInput {
   /** The gate's optimized prompt: the task itself. */
@@ -39,7 +40,7 @@ function followUpSection(input: EditPromptInput): string[] {
   }
   const runs = follow.history.map((run, i) => {
     const commits = run.commits.map((c) => `   - ${c.subject.replace(/\s+/g, ' ').slice(0, 200)}`).join('\n') || '   (no commits)';
-    return `${i + 1}. Request:\n${fence(run.request.trim().slice(0, 4000))}\n   Commits:\n${commits}`;
+    return `${i + 1}. Request:\n${fenced(run.request.trim().slice(0, 4000))}\n   Commits:\n${commits}`;
   });
   return [
     '## Follow-up',
@@ -49,13 +50,6 @@ function followUpSection(input: EditPromptInput): string[] {
     ...runs,
     '',
   ];
-}
-
-/** A fence longer than any run of backticks in the text. */
-function fence(text: string): string {
-  const longest = Math.max(2, ...[...text.matchAll(/`+/g)].map((m) => m[0].length));
-  const mark = '`'.repeat(longest + 1);
-  return `${mark}text\n${text}\n${mark}`;
 }
 
 export function editPrompt(input: EditPromptInput): string {

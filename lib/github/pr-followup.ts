@@ -10,7 +10,8 @@ import * as z from '../zod.js';
 import { EXIT, JgoError, UsageError } from '../errors.js';
 import { Redactor } from '../redact.js';
 import { checkApiUrl, githubRequest, repoFromUrl, repoPath, type RepoName, type RequestOptions } from './api.js';
-import { clip, failure, fenced } from './pr.js';
+import { fenced } from '../format.js';
+import { clip, failure } from './pr.js';
 
 export interface PullRequestRef {
   apiUrl: string;

@@ -10,6 +10,7 @@
 import { addUsage, totalTokens, type Usage } from '../envelope.js';
 import { EXIT, JgoError, UsageError } from '../errors.js';
 import { Redactor } from '../redact.js';
+import { fenced } from '../format.js';
 import {
   checkApiUrl,
   githubMessage,
@@ -167,13 +168,6 @@ export function prTitle(commits: ReadonlyArray<{ subject: string }>, request: st
   const cut = line.slice(0, TITLE_LIMIT - 1);
   const space = cut.lastIndexOf(' ');
   return `${space > TITLE_LIMIT / 2 ? cut.slice(0, space) : cut}…`;
-}
-
-/** A fence longer than any run of backticks inside, so the text cannot close it. */
-export function fenced(text: string, info = 'text'): string {
-  const longest = Math.max(2, ...[...text.matchAll(/`+/g)].map((m) => m[0].length));
-  const fence = '`'.repeat(longest + 1);
-  return `${fence}${info}\n${text.replace(/\n+$/, '')}\n${fence}`;
 }
 
 export interface PrBodyInput {
