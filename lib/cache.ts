@@ -4,10 +4,12 @@
  * ever compared with the derived one (docs/security.md).
  */
 import { lstatSync, realpathSync } from 'node:fs';
-import { rename, rm } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { readdir, rename, rm } from 'node:fs/promises';
+import { join } from 'node:path';
 import { resolveCacheDir, type Settings } from './config.js';
 import { UsageError } from './errors.js';
+import { removeTrees } from './fsutil.js';
+import { pidAlive } from './proc.js';
 
 const resolved = new WeakMap<Settings, string>();
 
@@ -49,6 +51,14 @@ export function mirrorPath(cache: string, url: string): string {
   return join(cache, 'repos', mirrorName(url));
 }
 
+/**
+ * `$JGO_CACHE_DIR/pool/<mirror name>`: the finished working copies of one repository, kept for
+ * its next runs, each named by the run that gave it.
+ */
+export function poolPath(cache: string, url: string): string {
+  return join(cache, 'pool', mirrorName(url).replace(/\.git$/, ''));
+}
+
 /** `$JGO_CACHE_DIR/work/<run_id>`: everything of one run, and all that its cleanup may remove. */
 export function runDir(cache: string, runId: string): string {
   return join(cache, 'work', runId);
@@ -85,28 +95,44 @@ export function checkDerivedPath(field: string, given: string, derived: string, 
 }
 
 /**
- * Removes `$JGO_CACHE_DIR/work/<run_id>` and nothing else: never a parent, never through a
- * symlink (a symlink in its place is unlinked, not followed). The removal itself is `rm`'s, which
- * does not follow symlinks inside the tree.
+ * Removes `path`, a tree under `$JGO_CACHE_DIR/work`: set aside at once as
+ * `work/.removing-<run_id>-<pid>` and deleted once the envelope is out, so the answer does not
+ * wait for the unlinks (and the stage's process still does them before it exits). One left by a
+ * process that was killed is finished by the next run's ship (finishRemovals) or jgo gc.
  */
-export async function removeRunDir(cache: string, runId: string, context: { afterAnswer?: ((task: () => Promise<unknown>) => void) | undefined }): Promise<void> {
-  const dir = runDir(cache, runId);
-  const stat = lstatSync(dir, { throwIfNoEntry: false });
-  if (stat === undefined) return;
-  if (!stat.isDirectory()) {
-    await rm(dir, { force: true });
-    return;
-  }
-  const aside = join(dirname(dir), setAsideName(basename(dir)));
+export async function removeAside(cache: string, path: string, runId: string, context: { afterAnswer?: ((task: () => Promise<unknown>) => void) | undefined }): Promise<void> {
   if (context.afterAnswer) {
+    const aside = join(cache, 'work', setAsideName(runId));
     try {
-      // Set aside at once, deleted once the envelope is out: the answer does not wait for unlinks.
-      await rename(dir, aside);
-      context.afterAnswer(() => rm(aside, { recursive: true, force: true }));
+      await rename(path, aside);
+      context.afterAnswer(() => removeTrees([aside]));
       return;
     } catch {
       // removed below
     }
   }
-  await rm(dir, { recursive: true, force: true });
+  await removeTrees([path]);
+}
+
+/**
+ * Removes `$JGO_CACHE_DIR/work/<run_id>` and nothing else: never a parent, never through a
+ * symlink (a symlink in its place is unlinked, not followed; `rm -rf` does not follow symlinks
+ * inside the tree).
+ */
+export async function removeRunDir(cache: string, runId: string, context: { afterAnswer?: ((task: () => Promise<unknown>) => void) | undefined }): Promise<void> {
+  const dir = runDir(cache, runId);
+  const stat = lstatSync(dir, { throwIfNoEntry: false });
+  if (stat === undefined) return;
+  if (!stat.isDirectory()) await rm(dir, { force: true });
+  else await removeAside(cache, dir, runId, context);
+}
+
+/** Removes what removeAside set aside in processes that are gone (killed before they finished). */
+export async function finishRemovals(cache: string): Promise<void> {
+  const work = join(cache, 'work');
+  const left = (await readdir(work).catch(() => [] as string[])).filter((entry) => {
+    const pid = /^\.removing-.+-(\d+)$/.exec(entry)?.[1];
+    return pid !== undefined && Number(pid) !== process.pid && !pidAlive(Number(pid));
+  });
+  await removeTrees(left.map((entry) => join(work, entry)));
 }

@@ -326,6 +326,7 @@ export const SETTINGS = z.object({
   JGO_GITHUB_API_URL: setting((raw) => checkApiUrl(raw ?? DEFAULT_API_URL, 'JGO_GITHUB_API_URL')),
 
   JGO_CACHE_DIR: Raw,
+  JGO_POOL_SIZE: integer('JGO_POOL_SIZE', 2, { min: 0, max: 64 }),
   XDG_CACHE_HOME: Raw,
   HOME: Raw,
 

@@ -113,6 +113,8 @@ export const Worktree = z.looseObject({
   branch: NonEmpty,
   base_branch: NonEmpty,
   base_sha: Sha,
+  /** A kept working copy of an earlier run, proven clean, rather than a new clone. */
+  reused: z.optional(z.boolean()),
 });
 export type Worktree = z.infer<typeof Worktree>;
 

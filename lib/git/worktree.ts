@@ -11,8 +11,8 @@
  * write into the mirror's own object store.) The clone holds the mirror's lock, so no sync
  * repacks or renames the mirror while git links from it; the checkout after it does not.
  */
-import { mkdir } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { mkdir, rm } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { JgoError, EXIT, UsageError } from '../errors.js';
 import type { GitContext } from './context.js';
 import { withLock } from './lock.js';
@@ -55,27 +55,54 @@ export async function makeWorkingCopy(req: WorkingCopyRequest, ctx: GitContext):
   const onWait = (holder: string) => ctx.log(`waiting for a sync of this repository to finish (${holder})`);
   const baseSha = await withLock(mirrorLockPath(req.mirror), { signal: ctx.signal, onWait }, async () => {
     // Read under the lock: the base is the commit the clone copies.
-    const sha = (await readLocalRefs(req.mirror)).get(`refs/heads/${req.base}`);
-    if (sha === undefined) {
-      throw new UsageError('base_not_found', `the mirror has no branch ${JSON.stringify(req.base)}`, {
-        hint: 'Name an existing branch with --base, or run jgo-sync first.',
-      });
-    }
+    const sha = await mirrorBase(req.mirror, req.base);
+    // --single-branch: the copy knows the base (origin/<base>) and the tags in its history, as a
+    // reused copy does (lib/git/pool.ts), not every branch of the remote.
     // No --local: that flag makes a failed hardlink fatal, where git otherwise copies across devices.
     // The mirror is a path jgo derived, the one place jgo's git may use the file transport.
-    await git(['clone', '--quiet', '--no-checkout', `--branch=${req.base}`, '--', req.mirror, req.dest], { env: ctx.env, signal: ctx.signal, config: [['protocol.file.allow', 'always']] });
+    await git(['clone', '--quiet', '--no-checkout', '--single-branch', `--branch=${req.base}`, '--', req.mirror, req.dest], { env: ctx.env, signal: ctx.signal, config: [['protocol.file.allow', 'always']] });
     return sha;
   });
   const here: NativeOptions = { cwd: req.dest, env: ctx.env, signal: ctx.signal };
-  await git(['config', 'remote.origin.url', req.url], here);
+  await configureCopy(req, here);
   // -B: for a follow-up the clone already made the branch; it is checked out at the same commit.
   await git(['checkout', '--quiet', '--no-track', '-B', req.branch, baseSha, '--'], here);
-  // The clone's own local branch: the copy holds only the run's branch, as ship expects.
-  if (req.base !== req.branch) await git(['update-ref', '-d', `refs/heads/${req.base}`], here);
+  // The clone's own local branch and origin/HEAD: the copy holds only the run's branch, as ship
+  // expects, and the remote's base, as a reused copy does. --no-deref: origin/HEAD itself, not main.
+  const drop = ['delete refs/remotes/origin/HEAD', ...(req.base !== req.branch ? [`delete refs/heads/${req.base}`] : [])];
+  await git(['update-ref', '--no-deref', '--stdin'], { ...here, input: `${drop.join('\n')}\n` });
   return { baseSha };
+}
+
+/**
+ * The copy's config, the same for a new copy and a reused one (lib/git/pool.ts): git's own
+ * defaults for this file system (`git init` writes them where there is no config) and `origin`,
+ * the real remote, for the base branch alone. Nothing of the clone's (its origin was the mirror).
+ */
+export async function configureCopy(req: { dest: string; url: string; base: string }, here: NativeOptions, fail = failed): Promise<void> {
+  await rm(join(req.dest, '.git', 'config'), { force: true });
+  for (const args of [['init', '--quiet'], ['remote', 'add', '-t', req.base, '--', 'origin', req.url]]) {
+    const result = await runGit(args, here);
+    if (result.code !== 0) throw fail(args, result.stderr);
+  }
+}
+
+/** The commit of the mirror's branch `base` (read under the mirror's lock), or base_not_found. */
+export async function mirrorBase(mirror: string, base: string): Promise<string> {
+  const sha = (await readLocalRefs(mirror)).get(`refs/heads/${base}`);
+  if (sha === undefined) {
+    throw new UsageError('base_not_found', `the mirror has no branch ${JSON.stringify(base)}`, {
+      hint: 'Name an existing branch with --base, or run jgo-sync first.',
+    });
+  }
+  return sha;
+}
+
+function failed(args: string[], stderr: string): Error {
+  return new JgoError('worktree_failed', `git ${args[0]} failed: ${stderr.trim().split('\n').at(-1) ?? ''}`, EXIT.failed);
 }
 
 async function git(args: string[], options: NativeOptions): Promise<void> {
   const result = await runGit(args, options);
-  if (result.code !== 0) throw new JgoError('worktree_failed', `git ${args[0]} failed: ${result.stderr.trim().split('\n').at(-1) ?? ''}`, EXIT.failed);
+  if (result.code !== 0) throw failed(args, result.stderr);
 }

@@ -1,16 +1,16 @@
 /**
- * `jgo gc`: removes the working copies and journals of finished runs older than a number of days.
+ * `jgo gc`: removes the working copies (kept ones too) and journals of finished runs older than a
+ * number of days.
  * Its cost follows what it removes, not how many runs there are: a run id starts with the UTC
  * time the run began, so a run begun after the cut-off is passed over by its name, without its
  * journal being opened. Trees are removed by the system's `rm -rf` (many files are the common
  * case: a working copy), and what was freed is the file system's free space before and after,
  * an estimate, rather than a walk of every file to size it first.
  */
-import { readdir, readFile, rm, stat, statfs } from 'node:fs/promises';
+import { readdir, readFile, stat, statfs } from 'node:fs/promises';
 import { join } from 'node:path';
-import spawn from 'cross-spawn';
 import { runStamp } from '../envelope.js';
-import { exists } from '../fsutil.js';
+import { exists, removeTrees } from '../fsutil.js';
 import { setAsideRunId } from '../cache.js';
 import { Journal, listRunIds, runDir } from './journal.js';
 
@@ -44,22 +44,6 @@ async function free(path: string): Promise<number | undefined> {
   return s ? s.bavail * s.bsize : undefined;
 }
 
-/**
- * Removes the trees, a few hundred at a time, with `rm -rf`: one process where Node's recursive
- * rm would walk the tree in JavaScript. Where there is no `rm`, Node's own does it.
- */
-export async function removeTrees(paths: readonly string[]): Promise<void> {
-  for (let i = 0; i < paths.length; i += 200) {
-    const batch = paths.slice(i, i + 200);
-    const code = await new Promise<number | null>((resolve) => {
-      const child = spawn('rm', ['-rf', '--', ...batch], { stdio: 'ignore' });
-      child.on('error', () => resolve(null));
-      child.on('close', resolve);
-    });
-    if (code !== 0) for (const path of batch) await rm(path, { recursive: true, force: true });
-  }
-}
-
 /** Branch-name claims whose run is gone, left since before the cut-off. */
 async function staleClaims(workDir: string, cutoff: number): Promise<string[]> {
   const claims = join(workDir, '.branches');
@@ -71,6 +55,16 @@ async function staleClaims(workDir: string, cutoff: number): Promise<string[]> {
     if (!alive && info && info.mtimeMs <= cutoff) stale.push(join(claims, claim));
   }
   return stale;
+}
+
+/** Every copy in the pools, `pool/<repository>/<run id>`. */
+async function keptCopies(cache: string): Promise<Array<{ runId: string; path: string }>> {
+  const pools = join(cache, 'pool');
+  const copies: Array<{ runId: string; path: string }> = [];
+  for (const repo of await readdir(pools).catch(() => [] as string[])) {
+    for (const runId of await readdir(join(pools, repo)).catch(() => [] as string[])) copies.push({ runId, path: join(pools, repo, runId) });
+  }
+  return copies;
 }
 
 export async function collectGarbage(cache: string, days: number, now = Date.now()): Promise<GcResult> {
@@ -92,6 +86,13 @@ export async function collectGarbage(cache: string, days: number, now = Date.now
     if (runId === undefined) continue;
     removed.add(runId);
     paths.push(join(workDir, entry));
+  }
+  // Working copies kept for reuse, by the time their run began: a pool unused that long is not needed.
+  for (const copy of await keptCopies(cache)) {
+    const begun = stampMs(copy.runId);
+    if (begun === undefined || begun > cutoff) continue;
+    removed.add(copy.runId);
+    paths.push(copy.path);
   }
   const claims = await staleClaims(workDir, cutoff);
   if (paths.length === 0) {

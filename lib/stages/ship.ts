@@ -23,7 +23,8 @@ import { makeRunTemp } from '../codex/leaks.js';
 import { pullRequest } from '../ship/pull-request.js';
 import { trace } from '../trace.js';
 import { codexContext, gitContext } from './context.js';
-import { cacheDir, checkDerivedPath, mirrorPath, removeRunDir, worktreePath } from '../cache.js';
+import { cacheDir, checkDerivedPath, finishRemovals, mirrorPath, poolPath, removeRunDir, worktreePath } from '../cache.js';
+import { givePooled } from '../git/pool.js';
 import { checkedRepoUrl } from '../repo-ref.js';
 import { configOf } from '../config.js';
 
@@ -138,9 +139,12 @@ export async function ship(envelope: Envelope, context: StageContext, options: S
     });
   }
   if (!options.keep) {
-    // The run directory holds only the working copy; the pushed branch is now the record.
+    // The pushed branch is now the record: the working copy goes to the pool for the next run
+    // of this repository (which proves it clean first), or is deleted with the run directory.
+    const kept = await givePooled(poolPath(cache, url), dir, runId, config.JGO_POOL_SIZE);
     await removeRunDir(cache, runId, context);
-    trace('working copy removed');
+    context.afterAnswer?.(() => finishRemovals(cache));
+    trace(kept ? 'working copy kept in the pool' : 'working copy removed');
   }
   return { ...envelope, ship: shipped };
 }

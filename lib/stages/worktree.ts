@@ -7,12 +7,13 @@ import { mkdir, readdir, readFile, rename, rm, rmdir, writeFile } from 'node:fs/
 import { dirname, join } from 'node:path';
 import { newRunId, runStamp, utcStamp, type Envelope } from '../envelope.js';
 import { EXIT, JgoError, UsageError } from '../errors.js';
-import { cacheDir, checkDerivedPath, mirrorPath, runDir, worktreePath } from '../cache.js';
+import { cacheDir, checkDerivedPath, mirrorPath, poolPath, removeAside, runDir, worktreePath } from '../cache.js';
 import { checkedRepoUrl } from '../repo-ref.js';
 import { exists } from '../fsutil.js';
-import { authorityOf } from '../config.js';
+import { authorityOf, configOf } from '../config.js';
 import type { StageContext, StageSpec } from '../stage.js';
-import { checkBranchName, makeWorkingCopy } from '../git/worktree.js';
+import { checkBranchName, makeWorkingCopy, type WorkingCopyRequest } from '../git/worktree.js';
+import { NotReusable, reuseWorkingCopy, takePooled } from '../git/pool.js';
 import { readLocalRefs } from '../git/refs.js';
 import { gitContext } from './context.js';
 
@@ -90,13 +91,13 @@ export async function worktree(envelope: Envelope, context: StageContext, option
     const follow = envelope.continue ? followedBranch(envelope.continue.branch, base, envelope.mirror.default_branch, mirrorRefs) : undefined;
     claim = follow ? { name: follow, fresh: false } : await claimBranch(workDir, branchStem(runId, (options.now ?? (() => new Date()))()), runId, mirrorRefs);
     const branch = claim.name;
-    const { baseSha } = await makeWorkingCopy({ mirror: mirrorDir, url, dest: partial, base: follow ?? base, branch }, gitContext(context));
+    const { baseSha, reused } = await workingCopy({ mirror: mirrorDir, url, dest: partial, base: follow ?? base, branch }, context, { cache, runId });
     await rename(partial, dest).catch((error: NodeJS.ErrnoException) => {
       if (error.code === 'EEXIST' || error.code === 'ENOTEMPTY') throw existsError(dest);
       throw error;
     });
-    context.log(`${dest} on ${branch} ${follow ? 'continued' : `from ${base}`} at ${baseSha.slice(0, 12)}, in ${Date.now() - started} ms`);
-    return { ...envelope, run_id: runId, worktree: { path: dest, branch, base_branch: base, base_sha: baseSha } };
+    context.log(`${dest} on ${branch} ${follow ? 'continued' : `from ${base}`} at ${baseSha.slice(0, 12)}, ${reused ? 'a kept copy reused' : 'a new copy'}, in ${Date.now() - started} ms`);
+    return { ...envelope, run_id: runId, worktree: { path: dest, branch, base_branch: base, base_sha: baseSha, reused } };
   } catch (error) {
     // Leave nothing half-made behind: the next attempt starts clean.
     await rm(partial, { recursive: true, force: true });
@@ -104,6 +105,27 @@ export async function worktree(envelope: Envelope, context: StageContext, option
     await rmdir(run).catch(() => {}); // only when nothing else is in it
     throw error;
   }
+}
+
+/**
+ * The run's working copy at `req.dest`: a kept copy of the repository's pool when there is one
+ * and it is proven clean (lib/git/pool.ts), else a new clone of the mirror. A kept copy that
+ * cannot be proven clean is set aside and deleted after the answer, never reused.
+ */
+async function workingCopy(req: WorkingCopyRequest, context: StageContext, run: { cache: string; runId: string }): Promise<{ baseSha: string; reused: boolean }> {
+  const ctx = gitContext(context);
+  const size = configOf(context.settings).JGO_POOL_SIZE;
+  const taken = size > 0 ? await takePooled(poolPath(run.cache, req.url), req.dest) : undefined;
+  if (taken !== undefined) {
+    try {
+      return { ...(await reuseWorkingCopy(req, ctx)), reused: true };
+    } catch (error) {
+      if (!(error instanceof NotReusable) || context.signal.aborted) throw error;
+      context.log(`the kept working copy of run ${taken} was not reused (${error.message}): making a new one`);
+      await removeAside(run.cache, req.dest, run.runId, context);
+    }
+  }
+  return { ...(await makeWorkingCopy(req, ctx)), reused: false };
 }
 
 /**

@@ -43,7 +43,9 @@ t.test('a local clone: own objects (hardlinked), origin the real remote, only th
   t.equal(git(dest, 'branch', '--show-current'), 'jgo/20261123-202500');
   t.equal(git(dest, 'for-each-ref', '--format=%(refname)', 'refs/heads'), 'refs/heads/jgo/20261123-202500', 'no local branch but the run\'s');
   t.equal(git(dest, 'config', '--get-all', 'remote.origin.url'), url, 'origin is the real remote, once');
-  t.equal(git(dest, 'rev-parse', 'origin/develop'), git(mirror, 'rev-parse', 'develop'), "the remote's branches are known without a fetch");
+  t.equal(git(dest, 'rev-parse', 'origin/main'), head, "the remote's base is known without a fetch");
+  t.equal(git(dest, 'for-each-ref', '--format=%(refname)', 'refs/remotes'), 'refs/remotes/origin/main', 'and only the base, as in a reused copy (no origin/HEAD)');
+  t.equal(git(dest, 'config', '--get-all', 'remote.origin.fetch'), '+refs/heads/main:refs/remotes/origin/main');
   t.equal(git(dest, 'cat-file', '-t', 'v1'), 'tag', 'and its tags');
   t.throws(() => git(dest, 'rev-parse', '--abbrev-ref', '--symbolic-full-name', '@{upstream}'), 'the run branch tracks nothing');
   t.notOk(existsSync(join(dest, '.git', 'objects', 'info', 'alternates')), 'no alternates: the copy reads no object from the mirror');

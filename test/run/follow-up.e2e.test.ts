@@ -161,6 +161,8 @@ t.test('a first run and two follow-ups leave one branch, one pull request and on
   t.match(edits[1]?.argv?.slice(0, 2), ['exec', 'resume']);
   const shipped = JSON.parse(readFileSync(join(w.cache, 'runs', secondId, '4-codex.json'), 'utf8')).envelope.codex;
   t.same([shipped.resumed, shipped.thread_id], [true, THREAD(1)], 'the envelope says codex resumed');
+  const reused = [firstId, secondId, thirdId].map((id) => JSON.parse(readFileSync(join(w.cache, 'runs', id, '3-worktree.json'), 'utf8')).envelope.worktree.reused);
+  t.same(reused, [false, true, true], "each follow-up took the run before's working copy from the pool");
   noSecrets(t, w, [first, second, third]);
 });
 

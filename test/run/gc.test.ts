@@ -7,7 +7,8 @@ import t from 'tap';
 import { existsSync, mkdirSync, utimesSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { collectGarbage, removeTrees, stampMs } from '../../lib/run/gc.js';
+import { collectGarbage, stampMs } from '../../lib/run/gc.js';
+import { removeTrees } from '../../lib/fsutil.js';
 import { tempDir } from '../helpers/run.js';
 
 const DAY = 24 * 3600 * 1000;

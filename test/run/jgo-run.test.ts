@@ -242,10 +242,13 @@ t.test('gc removes finished runs and their working copies, and says what it free
   const aside = join(w.cache, 'work', '.removing-20261101-000000-abcd-4242');
   mkdirSync(join(aside, 'repo'), { recursive: true });
   writeFileSync(join(aside, 'repo', 'file.txt'), 'x'.repeat(2048));
+  const kept20261101 = join(w.cache, 'pool', 'acme-widgets-0123abcd', '20261101-000000-abcd', '.git');
+  mkdirSync(kept20261101, { recursive: true });
   const gc = await runProcess(jgo, { args: ['gc', '--days', '0'], env: w.env(), cwd: w.home });
   t.equal(gc.code, 0);
   t.match(gc.stdout, new RegExp(`^removed 20261101-000000-abcd\\nremoved ${runId}\\nfreed about \\d+(\\.\\d)? [KMG]?i?B in 2 runs\\n$`), 'oldest first, and an estimate of what was freed');
   t.notOk(existsSync(aside), 'what a stopped jgo-ship set aside is removed too');
+  t.notOk(existsSync(kept20261101), 'and a kept working copy of a run begun before the cut-off');
   t.notOk(existsSync(join(w.cache, 'work', runId)));
   t.notOk(existsSync(join(w.cache, 'runs', runId)));
   t.ok(readdirSync(join(w.cache, 'repos')).some((e) => e.endsWith('.git')), 'the mirror stays');
@@ -330,6 +333,9 @@ t.test('nothing of jgo outlives jgo run: no process of the run is left when it r
       }
     });
   for (let i = 0; i < 3; i++) {
+    // A removal cut off by a kill, before the last run: that run finishes it.
+    const aside = join(w.cache, 'work', '.removing-20261101-000000-abcd-999999999');
+    if (i === 2) mkdirSync(join(aside, 'repo'), { recursive: true });
     const llm = await startLlmServer([gateAnswer({ executable: true, repo_ref: 'acme/widgets', optimized_prompt: 'Add CONTRIBUTING.md.' })]);
     t.teardown(llm.close);
     const fake = fakeCodex(tempDir(t), codexScript({ [`C${i}.md`]: 'x\n' }));
@@ -340,6 +346,19 @@ t.test('nothing of jgo outlives jgo run: no process of the run is left when it r
     const left = mine();
     t.equal(code, 0);
     t.same(left, [], `run ${i + 1}: no process of it is still at work`);
-    t.same(readdirSync(join(w.cache, 'work')).filter((e) => e !== '.branches'), [], 'and no working copy is left');
+    t.same(readdirSync(join(w.cache, 'work')).filter((e) => e !== '.branches'), [], 'and no working copy is left in work/, nor what a killed run had set aside');
+    const runs = readdirSync(join(w.cache, 'runs')).sort();
+    const pool = readdirSync(join(w.cache, 'pool'));
+    t.same(pool.flatMap((repo) => readdirSync(join(w.cache, 'pool', repo))), [runs.at(-1)], "the pool holds the run's own working copy, and no other");
+    const worktree = JSON.parse(readFileSync(join(w.cache, 'runs', runs.at(-1) ?? '', '3-worktree.json'), 'utf8')).envelope.worktree;
+    t.equal(worktree.reused, i > 0, i > 0 ? "the run reused the one before's copy" : 'the first run made its copy');
   }
+  const llm = await startLlmServer([gateAnswer({ executable: true, repo_ref: 'acme/widgets' })]);
+  t.teardown(llm.close);
+  const fake = fakeCodex(tempDir(t), codexScript({ 'D.md': 'd\n' }));
+  const off = await runProcess(jgo, { args: ['run', '--quiet', 'acme/widgets add D.md'], env: w.env({ JGO_POOL_SIZE: '0', OPENAI_BASE_URL: llm.url, ...fake.env }), cwd: w.home });
+  t.equal(off.code, 0, off.stderr);
+  const last = readdirSync(join(w.cache, 'runs')).sort().at(-1) ?? '';
+  t.equal(JSON.parse(readFileSync(join(w.cache, 'runs', last, '3-worktree.json'), 'utf8')).envelope.worktree.reused, false, 'JGO_POOL_SIZE=0: a new copy');
+  t.notOk(readdirSync(join(w.cache, 'pool')).some((repo) => readdirSync(join(w.cache, 'pool', repo)).includes(last)), 'and it is not kept');
 });
