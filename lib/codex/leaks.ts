@@ -151,12 +151,18 @@ export async function watchForLeaks(home: string, workspace: string, sandbox: Sa
  */
 export async function refuseLeaks(
   watch: LeakWatch,
-  scan: { cache: string; secrets: string[]; finishing: Promise<unknown> | void; say: (line: string) => void },
+  scan: { cache: string; secrets: string[]; finishing: Promise<unknown> | void; changed?: Promise<string[] | undefined> | undefined; say: (line: string) => void },
   run: CodexRun,
 ): Promise<void> {
   const scanBegan = performance.now();
+  // In jgo's own working copy git status, taken once after the run, names what changed there
+  // (ignored files and directories too): only that, and .git, is read, not the whole tree.
+  const changed = scan.changed !== undefined ? await scan.changed.catch(() => undefined) : undefined;
+  const inCopy = changed !== undefined && watch.writable.includes(watch.workspace);
+  const listed = inCopy ? changed.map((path) => join(watch.workspace, path)) : [];
   const options = {
-    roots: watch.writable,
+    roots: inCopy ? [...watch.writable.filter((root) => root !== watch.workspace), watch.gitDir, ...listed.filter((p) => p.endsWith('/'))] : watch.writable,
+    files: listed.filter((p) => !p.endsWith('/')),
     secrets: scan.secrets,
     since: watch.since,
     // auth.json is codex's own credential store. Git's objects are zlib-compressed, so no byte
@@ -170,7 +176,7 @@ export async function refuseLeaks(
   await scan.finishing;
   const cleanup = await removeLeaks(found.files, { home: watch.home, workspace: watch.workspace, cache: scan.cache, kept: watch.kept });
   // Whatever is still there after the cleanup (a file that could not be removed) is named.
-  const again = await scanForSecrets({ ...options, roots: [watch.home] });
+  const again = await scanForSecrets({ ...options, roots: [watch.home], files: [] });
   const left = again.files.filter((f) => !cleanup.notOurs.includes(f));
   const [first] = found.files;
   const more = found.files.length > 1 ? ` (and ${found.files.length - 1} more: ${found.files.slice(1, 5).join(', ')})` : '';

@@ -59,9 +59,10 @@ export interface RunCodexOptions {
   /**
    * Called once codex and everything it started are gone, before the secret scan: work that
    * needs codex finished (jgo-codex's second snapshot) can start then and overlap the scan. What
-   * it returns is awaited before a working copy holding a secret is removed.
+   * it returns is awaited before a working copy holding a secret is removed; the paths it names
+   * as changed in the workspace (`changed`, from one git status) are all the scan reads there.
    */
-  afterExit?: () => Promise<unknown> | void;
+  afterExit?: () => Promise<{ changed?: string[] } | undefined> | void;
   /** Called for every event, after it was recorded and shown. */
   onEvent?: (event: CodexEvent) => void;
   /**
@@ -192,7 +193,8 @@ export async function runCodex(options: RunCodexOptions, context: CodexContext):
   finishRun(run, watched.stderr, redact);
 
   const finishing = options.afterExit?.();
-  await refuseLeaks(leakWatch, { cache: context.cache, secrets, finishing, say }, run);
+  const changed = finishing?.then((after) => after?.changed);
+  await refuseLeaks(leakWatch, { cache: context.cache, secrets, finishing, changed, say }, run);
   refuseStopped(watched.stopped, run, config, context.signal);
   return run;
 }

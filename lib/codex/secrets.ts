@@ -5,13 +5,15 @@
  * encoded forms (lib/codex/needles.ts). Only file names are ever reported.
  */
 import { readdirSync, statSync } from 'node:fs';
-import { open, rm, stat, writeFile } from 'node:fs/promises';
+import { lstat, open, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { secretNeedleBytes } from '../needles.js';
 
 export interface SecretScanOptions {
   /** Directories to walk (symbolic links are not followed). */
   roots: string[];
+  /** Files to read besides (each when it is a regular file, not a symbolic link, changed since `since`). */
+  files?: readonly string[];
   /** The values to look for (each also base64-, hex- and percent-encoded). */
   secrets: readonly string[];
   /** Only files whose mtime or ctime is at or after this time (ms since the epoch) are read. */
@@ -63,6 +65,11 @@ export async function fileSystemNow(dirs: readonly string[]): Promise<number> {
   return earliest;
 }
 
+async function changedSince(path: string, since: number): Promise<boolean> {
+  const info = await lstat(path).catch(() => undefined);
+  return info !== undefined && info.isFile() && Math.max(info.mtimeMs, info.ctimeMs) >= since;
+}
+
 /** True when the file holds any of the needles; read in chunks that overlap by the longest one. */
 export async function fileHolds(path: string, needles: readonly Buffer[], scratch?: Buffer): Promise<boolean> {
   const longest = Math.max(0, ...needles.map((n) => n.length));
@@ -96,6 +103,12 @@ export async function scanForSecrets(options: SecretScanOptions): Promise<Secret
   const seenDirs = new Set<string>();
   const found = new Set<string>();
   let entries = 0;
+  for (const path of options.files ?? []) {
+    options.signal?.throwIfAborted();
+    if (skip.has(path) || !(await changedSince(path, options.since))) continue;
+    result.read++;
+    if (await fileHolds(path, needles, scratch).catch(() => false)) found.add(path);
+  }
   const stack = [...options.roots];
   while (stack.length > 0) {
     options.signal?.throwIfAborted();

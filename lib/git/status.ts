@@ -1,6 +1,6 @@
 /**
  * What changed in a working copy, as `git status` reports it: paths relative to its root,
- * untracked files included, ignored files not.
+ * untracked files included, ignored files only when asked for (jgo-codex's secret scan reads them).
  */
 import { JgoError, EXIT } from '../errors.js';
 import { runGit } from './native.js';
@@ -24,6 +24,7 @@ export function parsePorcelainZ(text: string): Change[] {
     const x = entry[0];
     const y = entry[1];
     const path = entry.slice(3);
+    if (x === '!' && y === '!') continue; // ignored: workingStatus's, never a change
     if (x === 'R' || x === 'C') {
       changes.push({ path, kind: 'renamed', from: fields[++i] ?? '' });
     } else if (x === '?' && y === '?') {
@@ -42,9 +43,18 @@ export function parsePorcelainZ(text: string): Change[] {
 
 /** The changes in the working copy at `dir`, sorted by path; `paths` narrows them to those paths. */
 export async function changedPaths(dir: string, options: { paths?: string[]; env?: NodeJS.ProcessEnv } = {}): Promise<Change[]> {
-  const args = ['status', '--porcelain=v1', '-z', '--untracked-files=all', '--no-renames'];
+  return (await workingStatus(dir, options)).changes;
+}
+
+/**
+ * One `git status` of the working copy at `dir`: its changes, sorted by path, and with `ignored`
+ * the ignored paths as well (an ignored directory as `dir/`, its files not listed).
+ */
+export async function workingStatus(dir: string, options: { paths?: string[]; env?: NodeJS.ProcessEnv; ignored?: boolean } = {}): Promise<{ changes: Change[]; ignored: string[] }> {
+  const args = ['status', '--porcelain=v1', '-z', '--untracked-files=all', '--no-renames', ...(options.ignored ? ['--ignored=matching'] : [])];
   if (options.paths) args.push('--', ...options.paths);
   const result = await runGit(args, { cwd: dir, env: options.env });
   if (result.code !== 0) throw new JgoError('git_failed', `git status failed: ${result.stderr.trim()}`, EXIT.failed);
-  return parsePorcelainZ(result.stdout).sort((a, b) => (a.path < b.path ? -1 : 1));
+  const ignored = options.ignored ? result.stdout.split('\0').filter((e) => e.startsWith('!! ')).map((e) => e.slice(3)) : [];
+  return { changes: parsePorcelainZ(result.stdout).sort((a, b) => (a.path < b.path ? -1 : 1)), ignored };
 }

@@ -15,7 +15,7 @@ import { authorityOf } from '../config.js';
 import { editPrompt } from '../codex/prompt.js';
 import { shellQuote } from '../codex/args.js';
 import { CodexRunError, findGitRoot, runCodex, startLoginCheck, type CodexRun } from '../codex/run.js';
-import { changedPaths } from '../git/status.js';
+import { workingStatus } from '../git/status.js';
 import { hasSession } from '../codex/session.js';
 import { codexContext } from './context.js';
 
@@ -50,15 +50,21 @@ async function fingerprint(path: string): Promise<string> {
   }
 }
 
-async function snapshot(root: string, context: StageContext, only?: Snapshot): Promise<Snapshot> {
-  const changes = await changedPaths(root, { env: context.io.env });
+/**
+ * The dirty paths of the working copy at `root`, from one git status. With `ignored` (after the
+ * run in jgo's own copy) `written` lists what the secret scan reads there: every path dirty or
+ * ignored, but deleted ones.
+ */
+async function snapshot(root: string, context: StageContext, only?: Snapshot, ignored = false): Promise<{ snap: Snapshot; written?: string[] }> {
+  const status = await workingStatus(root, { env: context.io.env, ignored });
   const snap: Snapshot = new Map();
-  for (const change of changes) {
+  for (const change of status.changes) {
     // Content matters only where the path was already dirty before the run.
     const print = only === undefined || only.has(change.path) ? await fingerprint(join(root, change.path)) : 'new';
     snap.set(change.path, `${change.kind}:${print}`);
   }
-  return snap;
+  if (!ignored) return { snap };
+  return { snap, written: [...status.changes.filter((c) => c.kind !== 'deleted').map((c) => c.path), ...status.ignored] };
 }
 
 /**
@@ -103,7 +109,7 @@ export async function codex(envelope: Envelope, context: StageContext): Promise<
   const login = startLoginCheck(cwd, codexCtx);
   // Taken while the login is checked. jgo's own working copy needs none: what is dirty in it
   // after the run is codex's (a retried attempt's too), so one `git status` tells the change.
-  const taking = root === undefined ? Promise.resolve(undefined) : worktree ? Promise.resolve<Snapshot>(new Map()) : snapshot(root, context);
+  const taking = root === undefined ? Promise.resolve(undefined) : worktree ? Promise.resolve<Snapshot>(new Map()) : snapshot(root, context).then((s) => s.snap);
   taking.catch(() => {}); // awaited below; runCodex sees a failure first
   const resume = await resumable(envelope, codexCtx.config.home, context);
   const prompt = editPrompt({
@@ -118,14 +124,17 @@ export async function codex(envelope: Envelope, context: StageContext): Promise<
   });
 
   // The second snapshot starts as soon as codex is gone, while runCodex scans for secrets.
-  let after: Promise<Snapshot | undefined> | undefined;
+  let after: Promise<{ snap: Snapshot; written?: string[] } | undefined> | undefined;
   // Returned so that runCodex lets this git status finish before it removes a working copy that
-  // holds a secret.
+  // holds a secret; in jgo's own copy, the same status tells the secret scan what to read.
   const afterExit = () => {
     if (root === undefined) return;
-    after = taking.then((before) => (before === undefined ? undefined : snapshot(root, context, before)));
+    after = taking.then((before) => (before === undefined ? undefined : snapshot(root, context, before, worktree !== undefined)));
     after.catch(() => {}); // awaited below; a failed run reports its own error
-    return after.catch(() => undefined);
+    return after.then(
+      (s) => (s?.written !== undefined ? { changed: s.written } : undefined),
+      () => undefined,
+    );
   };
 
   let run: CodexRun;
@@ -145,7 +154,7 @@ export async function codex(envelope: Envelope, context: StageContext): Promise<
   }
 
   const before = await taking;
-  const now = root !== undefined && before !== undefined ? await (after ?? snapshot(root, context, before)) : undefined;
+  const now = root !== undefined && before !== undefined ? (await (after ?? snapshot(root, context, before)))?.snap : undefined;
   const changed = before !== undefined && now !== undefined ? changedBetween(before, now) : undefined;
   const result = { ...codexField(run, changed), ...(envelope.continue ? { resumed: resume !== undefined } : {}) };
   const patch = { codex: result };

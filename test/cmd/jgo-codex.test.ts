@@ -139,3 +139,33 @@ t.test("in jgo's own working copy one git status tells what codex changed", asyn
   const statuses = result.stderr.split('\n').filter((l) => /^jgo-codex \S+ \+\d+ms git status\b/.test(l));
   t.equal(statuses.length, 1, `one git status, after codex (${statuses.length})`);
 });
+
+t.test("in jgo's own working copy the secret scan reads what that git status names, ignored files included, and .git", async (t) => {
+  // 150 tracked files the agent rewrites as they were (a formatter, a code generator): git sees
+  // no change, and a scan of the tree by time would read every one.
+  const files = Array.from({ length: 150 }, (_, i) => `src/f${i}.txt`);
+  const run = async (secretAt: string | undefined) => {
+    const wt = repository(t);
+    mkdirSync(join(wt.path, 'src'));
+    for (const f of [...files, '.gitignore']) writeFileSync(join(wt.path, f), f === '.gitignore' ? 'build/\n*.log\n' : `${f}\n`);
+    const git = (...args: string[]) => spawnSync('git', args, { cwd: wt.path, encoding: 'utf8', env: { PATH: process.env.PATH ?? '', HOME: wt.path, GIT_CONFIG_NOSYSTEM: '1' } }).stdout.trim();
+    git('add', '.');
+    git('-c', 'user.name=t', '-c', 'user.email=t@example.invalid', 'commit', '-q', '-m', 'files');
+    const home = tempDir(t);
+    const rewrite = files.map((f) => ({ write: f, content: `${f}\n` }));
+    const secret = secretAt ? [{ write: secretAt, content: 'GH_TOKEN={{env:GH_TOKEN}}\n' }] : [];
+    const fake = fakeCodex(home, { login: 'ok', steps: [ev.threadStarted(), ev.turnStarted(), ...rewrite, { write: 'NOTES.md', content: 'hi\n' }, { write: 'debug.log', content: 'log\n' }, ...secret, ev.message('m', 'done'), ev.turnCompleted()] });
+    const token = ['gh', 'p_', 'Sc4'.repeat(12)].join('');
+    return runProcess(jgoCodex, { input: envelope({ path: wt.path, sha: git('rev-parse', 'HEAD') }), cwd: home, env: { ...baseEnv(home), ...fake.env, JGO_CACHE_DIR: wt.cache, JGO_TRACE: '1', GH_TOKEN: token } });
+  };
+  const clean = await run(undefined);
+  t.equal(clean.code, 0, clean.stderr);
+  t.same(JSON.parse(clean.stdout).codex.changed_files, ['NOTES.md']);
+  const read = Number(/secret scan read (\d+) files/.exec(clean.stderr)?.[1]);
+  t.ok(read >= 2 && read < 20, `the scan read NOTES.md, debug.log and what changed in .git and CODEX_HOME, not the 150 rewritten files (${read})`);
+  for (const where of ['build/out/secret.txt', 'deep.log', '.git/config', 'src/f7.txt']) {
+    const leaked = await run(where);
+    t.equal(leaked.code, 1, `${where}: caught`);
+    t.match(JSON.parse(leaked.stdout).error, { code: 'secret_on_disk', message: new RegExp(`written to \\S*${where.replace(/\./g, '\\.')}`) });
+  }
+});
