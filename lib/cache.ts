@@ -21,9 +21,10 @@ export function setAsideName(runId: string): string {
   return `.removing-${runId}-${process.pid}`;
 }
 
-/** The run id of a set-aside directory's name; undefined for any other entry of work/. */
-export function setAsideRunId(entry: string): string | undefined {
-  return /^\.removing-(.+)-\d+$/.exec(entry)?.[1];
+/** The run id and process of a set-aside directory's name; undefined for any other entry of work/. */
+export function setAside(entry: string): { runId: string; pid: number } | undefined {
+  const m = /^\.removing-(.+)-(\d+)$/.exec(entry);
+  return m?.[1] !== undefined ? { runId: m[1], pid: Number(m[2]) } : undefined;
 }
 
 /** The cache directory of these settings, found once; a fallback is said once through `log`. */
@@ -131,8 +132,8 @@ export async function removeRunDir(cache: string, runId: string, context: { afte
 export async function finishRemovals(cache: string): Promise<void> {
   const work = join(cache, 'work');
   const left = (await readdir(work).catch(() => [] as string[])).filter((entry) => {
-    const pid = /^\.removing-.+-(\d+)$/.exec(entry)?.[1];
-    return pid !== undefined && Number(pid) !== process.pid && !pidAlive(Number(pid));
+    const pid = setAside(entry)?.pid;
+    return pid !== undefined && pid !== process.pid && !pidAlive(pid);
   });
   await removeTrees(left.map((entry) => join(work, entry)));
 }

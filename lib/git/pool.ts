@@ -28,13 +28,18 @@ import { checkBranchName, configureCopy, mirrorBase, type WorkingCopyRequest } f
 /** Why a kept working copy is not reused. */
 export class NotReusable extends Error {}
 
+/** The kept copies of a pool, by the run ids that name them (anything else there is not one). */
+async function keptIn(pool: string): Promise<string[]> {
+  return (await readdir(pool).catch(() => [] as string[])).filter((e) => RUN_ID_FORMAT.test(e));
+}
+
 /**
  * Moves one kept copy of the pool to `dest` (a rename: the copy becomes the run's own) and says
  * which; the newest first, as it is the nearest to the current base. Two runs never get the same
  * copy: the rename is atomic, and the loser tries the next one.
  */
 export async function takePooled(pool: string, dest: string): Promise<string | undefined> {
-  const entries = (await readdir(pool).catch(() => [] as string[])).filter((e) => RUN_ID_FORMAT.test(e)).sort().reverse();
+  const entries = (await keptIn(pool)).sort().reverse();
   if (entries.length > 0) await mkdir(dirname(dest), { recursive: true });
   for (const entry of entries) {
     try {
@@ -54,8 +59,7 @@ export async function takePooled(pool: string, dest: string): Promise<string | u
  */
 export async function givePooled(pool: string, copy: string, runId: string, size: number): Promise<boolean> {
   if (size <= 0) return false;
-  const kept = (await readdir(pool).catch(() => [] as string[])).filter((e) => RUN_ID_FORMAT.test(e));
-  if (kept.length >= size) return false;
+  if ((await keptIn(pool)).length >= size) return false;
   await mkdir(pool, { recursive: true });
   return rename(copy, join(pool, runId)).then(
     () => true,

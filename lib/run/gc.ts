@@ -11,7 +11,7 @@ import { readdir, readFile, stat, statfs } from 'node:fs/promises';
 import { join } from 'node:path';
 import { runStamp } from '../envelope.js';
 import { exists, removeTrees } from '../fsutil.js';
-import { setAsideRunId } from '../cache.js';
+import { setAside } from '../cache.js';
 import { Journal, listRunIds, runDir } from './journal.js';
 
 export interface GcResult {
@@ -82,7 +82,7 @@ export async function collectGarbage(cache: string, days: number, now = Date.now
   }
   // Working copies jgo-ship set aside to remove after its answer, left by a ship stopped first.
   for (const entry of entries) {
-    const runId = setAsideRunId(entry);
+    const runId = setAside(entry)?.runId;
     if (runId === undefined) continue;
     removed.add(runId);
     paths.push(join(workDir, entry));
