@@ -1,10 +1,12 @@
 #!/usr/bin/env node
 /**
  * npm run bench: jgo's git work against native git doing the same work, on a repository of
- * realistic size served by the tests' loopback smart-HTTP server (git http-backend).
+ * realistic size (generated, or one that exists: --repo) served by the tests' loopback smart-HTTP
+ * server (git http-backend).
  *
- *   node dist/scripts/bench.js [--files 5000] [--commits 2000] [--runs 5] [--cold-runs 3]
- *                              [--only sync_warm,…] [--cap 120] [--json] [--quick] [--no-time]
+ *   node dist/scripts/bench.js [--preset default|many | --files 5000 --commits 2000 | --repo PATH|URL]
+ *                              [--runs 5] [--cold-runs 3] [--only sync_warm,…|--all] [--cap 120]
+ *                              [--json] [--quick] [--no-time]
  *
  * Prints a table (stdout; --json for machines; progress on stderr): per operation,
  * the medians of jgo and native git, their ratio against the issue's target, and peak memory.
@@ -27,18 +29,28 @@ import { makeContext } from './bench/context.js';
 import { findGnuTime, makeRunner } from './bench/measure.js';
 import { startPushProxy } from './bench/proxy.js';
 import { formatTable, targets, type Report } from './bench/report.js';
-import { benchRepo, gitRunner } from './bench/repo.js';
-import { PUSH_PROBE, ROWS } from './bench/rows.js';
+import { benchRepo, gitRunner, PRESETS, type BenchRepo, type RepoSize } from './bench/repo.js';
+import { ALL_ROWS, PUSH_PROBE, ROWS } from './bench/rows.js';
+import { checkRepoSource, RepoProblem, sourceRepo } from './bench/source.js';
 import { runRows } from './bench/run.js';
 
-const USAGE = `usage: node dist/scripts/bench.js [--files N] [--commits N] [--runs N] [--cold-runs N]
-                              [--only ROW,…] [--cap SECONDS] [--json] [--quick] [--no-time]
+const USAGE = `usage: node dist/scripts/bench.js [--preset default|many | --files N --commits N | --repo PATH|URL]
+                              [--runs N] [--cold-runs N] [--only ROW,…|--all] [--cap SECONDS]
+                              [--json] [--quick] [--no-time]
+  --preset     the generated repository's size: default (5000 files, 2000 commits) or
+               many (50000 files, 200 commits); generated once, cached under the temp dir
   --files      files in the generated repository (default 5000; --quick: 200)
   --commits    commits in its history (default 2000; --quick: 40)
+  --repo       measure this repository instead: a local path (bare or not) or an http(s) URL
+               (cloned with git clone --mirror once, cached under the temp dir); a bare copy of
+               it is served on loopback, and every row runs against that copy
   --runs       timed runs per warm row, after one warm-up (default 5; --quick: 1; start-up: 3x;
                ship and push rows: at most 3, no warm-up, one when jgo takes over 5 s)
   --cold-runs  timed runs of cold rows (default 3; --quick: 1)
-  --only       row ids to run (${ROWS.map((r) => r.id).join(', ')})
+  --only       row ids to run (${ALL_ROWS.map((r) => r.id).join(', ')});
+               default: ${ROWS.map((r) => r.id).join(', ')}
+  --all        every row: the default ones, whole jgo runs (run_first, run_back_to_back) and jgo gc
+               (gc_10k, gc_10k_none)
   --cap        seconds after which a run is killed and recorded as over the cap (default 120;
                ship and push rows: 30 at most)
   --json       print the report as JSON instead of the table
@@ -54,17 +66,30 @@ function positiveInt(name: string, raw: string | undefined, fallback: number): n
   return n;
 }
 
-function parseFlags(argv: string[]) {
+/** The generated repository's size: --preset, then --files and --commits over it. */
+function repoSize(values: { preset?: string | undefined; files?: string | undefined; commits?: string | undefined }, quick: boolean): RepoSize {
+  const preset = values.preset === undefined ? undefined : PRESETS[values.preset];
+  if (values.preset !== undefined && preset === undefined) {
+    throw new UsageProblem(`--preset: no preset ${JSON.stringify(values.preset)} (presets: ${Object.keys(PRESETS).join(', ')})`);
+  }
+  const base = preset ?? (quick ? { files: 200, commits: 40 } : PRESETS.default) ?? { files: 5000, commits: 2000 };
+  return { files: positiveInt('files', values.files, base.files), commits: positiveInt('commits', values.commits, base.commits) };
+}
+
+function parseFlags(argv: string[], gitEnv: NodeJS.ProcessEnv) {
   const { values } = parseArgs({
     args: argv,
     strict: true,
     allowPositionals: false,
     options: {
+      preset: { type: 'string' },
       files: { type: 'string' },
       commits: { type: 'string' },
+      repo: { type: 'string' },
       runs: { type: 'string' },
       'cold-runs': { type: 'string' },
       only: { type: 'string' },
+      all: { type: 'boolean', default: false },
       cap: { type: 'string' },
       json: { type: 'boolean', default: false },
       quick: { type: 'boolean', default: false },
@@ -75,28 +100,51 @@ function parseFlags(argv: string[]) {
   const quick = values.quick ?? false;
   const only = values.only?.split(',').map((r) => r.trim()).filter(Boolean);
   for (const id of only ?? []) {
-    if (!ROWS.some((r) => r.id === id)) throw new UsageProblem(`--only: no row ${JSON.stringify(id)} (rows: ${ROWS.map((r) => r.id).join(', ')})`);
+    if (!ALL_ROWS.some((r) => r.id === id)) throw new UsageProblem(`--only: no row ${JSON.stringify(id)} (rows: ${ALL_ROWS.map((r) => r.id).join(', ')})`);
+  }
+  if (only !== undefined && values.all) throw new UsageProblem('--only and --all: one or the other');
+  if (values.repo !== undefined && (values.preset ?? values.files ?? values.commits) !== undefined) {
+    throw new UsageProblem('--repo measures a repository that exists: no --preset, --files or --commits with it');
   }
   const runs = positiveInt('runs', values.runs, quick ? 1 : 5);
+  const size = repoSize(values, quick);
   return {
     help: values.help ?? false,
     quick,
     json: values.json ?? false,
     time: !(values['no-time'] ?? false),
-    files: positiveInt('files', values.files, quick ? 200 : 5000),
-    commits: positiveInt('commits', values.commits, quick ? 40 : 2000),
+    size,
+    // Checked last: the one flag whose check runs git.
+    source: values.help || values.repo === undefined ? undefined : checkRepoSource(values.repo, gitEnv),
     runs,
     coldRuns: positiveInt('cold-runs', values['cold-runs'], quick ? 1 : Math.min(3, runs)),
-    rows: only ? ROWS.filter((r) => only.includes(r.id)) : ROWS,
+    rows: only ? ALL_ROWS.filter((r) => only.includes(r.id)) : values.all ? ALL_ROWS : ROWS,
     capMs: positiveInt('cap', values.cap, 120) * 1000,
   };
 }
 
 async function main(): Promise<number> {
-  let flags: ReturnType<typeof parseFlags>;
+  const root = await realpath(await mkdtemp(join(tmpdir(), 'jgo-bench-')));
   try {
-    flags = parseFlags(process.argv.slice(2));
+    return await bench(root);
+  } finally {
+    await rm(root, { recursive: true, force: true });
+  }
+}
+
+async function bench(root: string): Promise<number> {
+  const home = join(root, 'home');
+  await mkdir(home, { recursive: true });
+  const gitEnv = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: home, GIT_CONFIG_NOSYSTEM: '1', GIT_TERMINAL_PROMPT: '0' };
+  let flags: Flags;
+  try {
+    flags = parseFlags(process.argv.slice(2), gitEnv);
   } catch (error) {
+    // A --repo that is no repository: one line, the flag and the path say it all.
+    if (error instanceof RepoProblem) {
+      process.stderr.write(`bench: ${error.message}\n`);
+      return 2;
+    }
     process.stderr.write(`bench: ${error instanceof Error ? error.message : String(error)}\n${USAGE}\n`);
     return 2;
   }
@@ -104,18 +152,21 @@ async function main(): Promise<number> {
     process.stdout.write(`${USAGE}\n`);
     return 0;
   }
+  return measure(root, flags, gitEnv);
+}
+
+type Flags = ReturnType<typeof parseFlags>;
+
+/** The servers, the repository, the rows and the report. */
+async function measure(root: string, flags: Flags, gitEnv: NodeJS.ProcessEnv): Promise<number> {
   const log = (line: string) => process.stderr.write(`bench: ${line}\n`);
   const started = Date.now();
 
-  const root = await realpath(await mkdtemp(join(tmpdir(), 'jgo-bench-')));
-  const home = join(root, 'home');
-  await mkdir(home, { recursive: true });
   // A snapshot of the build: every row runs the same executables, even if dist/ is rebuilt meanwhile.
   const built = resolve(import.meta.dirname, '..');
   const dist = join(root, 'dist');
   // scripts/: bench.js itself is the push rows' jgo side (--push-probe).
   for (const dir of ['cmd', 'chunks', 'scripts']) await cp(join(built, dir), join(dist, dir), { recursive: true });
-  const gitEnv = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: home, GIT_CONFIG_NOSYSTEM: '1', GIT_TERMINAL_PROMPT: '0' };
   const runner = await makeRunner({ timeBin: flags.time ? findGnuTime() : undefined });
   const server = await startGitServer();
   const proxy = await startPushProxy(server.url);
@@ -131,10 +182,17 @@ async function main(): Promise<number> {
   process.on('SIGTERM', onSignal);
 
   try {
-    const repo = await benchRepo({ files: flags.files, commits: flags.commits }, gitRunner(gitEnv), log);
-    // The served copy: rows add commits to it, the cache stays as generated.
+    // The served copy: rows add commits to it, the cache (or --repo's repository) stays as it is.
     const repoName = 'bench/repo.git';
-    await cp(repo.path, join(server.root, repoName), { recursive: true });
+    const served = join(server.root, repoName);
+    const git = gitRunner(gitEnv);
+    let repo: BenchRepo;
+    if (flags.source !== undefined) {
+      repo = await sourceRepo(flags.source, served, git, log);
+    } else {
+      repo = await benchRepo(flags.size, git, log);
+      await cp(repo.path, served, { recursive: true });
+    }
     if (flags.time && !runner.timeBin) log('GNU time not found at /usr/bin/time: peak memory is not measured (apt-get install time)');
     const ctx = makeContext({ root, dist, repoRoot: resolve(built, '..'), server, proxy, repoName, repo, runner, capMs: flags.capMs, log });
     const memoryLimitKiB = (2 * repo.packBytes) / 1024 + 150 * 1024;
@@ -148,6 +206,9 @@ async function main(): Promise<number> {
     if (stop.signal.aborted) return 130;
     const report: Report = {
       meta: {
+        repository: repo.name,
+        source: repo.source,
+        branch: repo.branch,
         files: repo.files,
         commits: repo.commits,
         packBytes: repo.packBytes,
@@ -176,7 +237,6 @@ async function main(): Promise<number> {
     await proxy.close();
     await server.close();
     await runner.close();
-    await rm(root, { recursive: true, force: true });
   }
 }
 

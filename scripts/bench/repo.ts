@@ -22,11 +22,14 @@ export interface RepoSize {
 export interface BenchRepo extends RepoSize {
   /** The bare repository (the cache: copy it before changing it). */
   path: string;
-  /** Whether it came from the cache. */
+  /** Where it comes from: generated here, or --repo's path or URL (what the report names). */
+  source: 'generated' | 'path' | 'url';
+  name: string;
+  /** Whether it came from the cache (a generated one, or a URL's mirror). */
   cached: boolean;
   /** Bytes of its packs: what a clone transfers, near enough. */
   packBytes: number;
-  /** The default branch and the paths of its tip (for later commits). */
+  /** The default branch and the paths of its tip's text files (for later commits and edits). */
   branch: string;
   paths: string[];
 }
@@ -190,7 +193,9 @@ async function* history(size: RepoSize, paths: string[], rand: () => number): As
     }
     const subject = c === 0 ? 'Initial import' : `${pick(rand, ['fix', 'feat', 'refactor', 'docs', 'test', 'chore'])}: ${pick(rand, WORDS)} ${pick(rand, WORDS)} ${pick(rand, WORDS)}`;
     chunk += data(`${subject}\n`);
-    yield chunk + touched.join('');
+    // File by file: a first commit of 30,000 files (--preset many) is tens of MiB of text.
+    yield chunk;
+    yield* touched;
     // A few branches and annotated tags along the way, as real repositories have.
     if (c > 0 && c % Math.max(1, Math.floor(commits / tags)) === 0) {
       yield `tag v0.${c}.0\nfrom :${c + 1}\ntagger ${who(0)}\n${data(`Release 0.${c}.0\n`)}`;
@@ -202,7 +207,11 @@ async function* history(size: RepoSize, paths: string[], rand: () => number): As
   yield 'done\n';
 }
 
-async function packBytes(repo: string): Promise<number> {
+function generatedName(size: RepoSize): string {
+  return `generated (${size.files} files, ${size.commits} commits)`;
+}
+
+export async function packBytes(repo: string): Promise<number> {
   const dir = join(repo, 'objects', 'pack');
   let total = 0;
   for (const name of await readdir(dir).catch(() => [] as string[])) {
@@ -210,6 +219,12 @@ async function packBytes(repo: string): Promise<number> {
   }
   return total;
 }
+
+/** The sizes --preset names; `default` is the bench's own default. */
+export const PRESETS: Readonly<Record<string, RepoSize>> = {
+  default: { files: 5000, commits: 2000 },
+  many: { files: 50_000, commits: 200 },
+};
 
 export function repoCachePath(size: RepoSize): string {
   return join(tmpdir(), `jgo-bench-repo-v${GENERATOR_VERSION}-f${size.files}-c${size.commits}.git`);
@@ -223,7 +238,7 @@ export async function benchRepo(size: RepoSize, git: GitRunner, log: (line: stri
     const marker = JSON.parse(await readFile(join(path, MARKER), 'utf8')) as { files?: number; commits?: number };
     if (marker.files === size.files && marker.commits === size.commits) {
       log(`using the cached repository ${path} (${size.files} files, ${size.commits} commits): generation skipped`);
-      return { ...size, path, cached: true, packBytes: await packBytes(path), branch: 'main', paths };
+      return { ...size, path, source: 'generated', name: generatedName(size), cached: true, packBytes: await packBytes(path), branch: 'main', paths };
     }
   }
   const started = Date.now();
@@ -246,7 +261,7 @@ export async function benchRepo(size: RepoSize, git: GitRunner, log: (line: stri
   }
   const bytes = await packBytes(path);
   log(`generated in ${((Date.now() - started) / 1000).toFixed(1)} s: pack ${(bytes / 1024 / 1024).toFixed(1)} MiB`);
-  return { ...size, path, cached: false, packBytes: bytes, branch: 'main', paths };
+  return { ...size, path, source: 'generated', name: generatedName(size), cached: false, packBytes: bytes, branch: 'main', paths };
 }
 
 /** New text for a file (used by later commits to the served repository). */

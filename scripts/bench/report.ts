@@ -3,6 +3,11 @@ import { median } from './measure.js';
 import type { RowResult } from './run.js';
 
 export interface ReportMeta {
+  /** The repository measured: `generated (N files, M commits)`, or --repo's path or URL. */
+  repository: string;
+  source: 'generated' | 'path' | 'url';
+  /** Its default branch; files are those of its tip, commits those of the branch's history. */
+  branch: string;
   files: number;
   commits: number;
   packBytes: number;
@@ -128,7 +133,8 @@ export function formatTable(report: Report): string {
   const out: string[] = [];
   const limitMiB = (2 * meta.packBytes) / MiB + 150;
   out.push(
-    `repository: ${meta.files} files, ${meta.commits} commits, pack ${(meta.packBytes / MiB).toFixed(1)} MiB${meta.repoCached ? ' (cached)' : ''}; ` +
+    `repository: ${meta.source === 'generated' ? '' : `${meta.repository}, `}${meta.files} files, ${meta.commits} commits${meta.source === 'generated' ? '' : ` on ${meta.branch}`}, ` +
+      `pack ${(meta.packBytes / MiB).toFixed(1)} MiB${meta.repoCached ? ' (cached)' : ''}; ` +
       `medians of ${meta.runs} runs (cold: ${meta.coldRuns}; start-up: 3x), cap ${meta.capMs / 1000} s a run; node ${meta.node}, ${meta.git}, ${meta.cpus} CPUs`,
   );
   out.push(`peak memory: ${meta.memory ?? 'n/a (GNU time not used: not found at /usr/bin/time, or --no-time)'}; limit 2 x pack + 150 MiB = ${limitMiB.toFixed(1)} MiB`);

@@ -8,6 +8,7 @@ import { mkdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { mirrorOf, parseEnvelope, removeQuietly, type BenchContext, type MirrorField } from './context.js';
 import type { Cmd } from './measure.js';
+import { gc10k, gc10kNone } from './gc.js';
 import { prng } from './repo.js';
 import {
   commit,
@@ -28,6 +29,7 @@ import {
   type JgoTemplate,
   type WorkingCopy,
 } from './ship.js';
+import { runBackToBack, runFirst } from './whole-run.js';
 
 export interface RowSpec<R> {
   /** Stable key for --json and --only, e.g. `sync_cold`. */
@@ -70,6 +72,18 @@ export interface RowSpec<R> {
    * where the operation is timed inside the process. Default: the wall time.
    */
   jgoMs?(ctx: BenchContext, run: R, stdout: string, wallMs: number): number;
+  /**
+   * Named figures of one jgo run beside its time (whole runs: the process's wall time, codex's
+   * and the model's shares), recorded per run; the report gives their medians.
+   */
+  parts?(ctx: BenchContext, run: R, stdout: string, wallMs: number): Record<string, number>;
+  /**
+   * Milliseconds of jgo's time that are a fixed cost, not work that grows with the repository
+   * (known after the runs): the ratio is then (jgo - this) / native, and the note says so.
+   */
+  allowanceMs?(ctx: BenchContext): number | undefined;
+  /** Said after the label in the report, once the row ran (what the label cannot know: counts that depend on the repository). */
+  detail?(ctx: BenchContext): string | undefined;
   /** After teardown: how many objects the run's change really adds (what a push must send at most). */
   newObjects?(run: R): number | undefined;
   /** Untimed, after each run; `jgoStdout` is undefined when jgo did not complete (killed at the cap). */
@@ -84,6 +98,7 @@ export interface Iteration {
   native: Cmd[];
   check(stdout: string): void;
   jgoMs(stdout: string, wallMs: number): number;
+  parts(stdout: string, wallMs: number): Record<string, number> | undefined;
   teardown(jgoStdout: string | undefined): Promise<void>;
   newObjects(): number | undefined;
 }
@@ -106,6 +121,8 @@ export interface Row {
   prepare(ctx: BenchContext): Promise<void>;
   iteration(ctx: BenchContext, index: number): Promise<Iteration>;
   finish(ctx: BenchContext): Promise<void>;
+  allowanceMs(ctx: BenchContext): number | undefined;
+  detail(ctx: BenchContext): string | undefined;
 }
 
 export function defineRow<R>(spec: RowSpec<R>): Row {
@@ -125,6 +142,8 @@ export function defineRow<R>(spec: RowSpec<R>): Row {
     note: spec.note,
     prepare: async (ctx) => spec.prepare?.(ctx),
     finish: async (ctx) => spec.finish?.(ctx),
+    allowanceMs: (ctx) => spec.allowanceMs?.(ctx),
+    detail: (ctx) => spec.detail?.(ctx),
     iteration: async (ctx, index) => {
       const run = await spec.setup(ctx, index);
       return {
@@ -132,6 +151,7 @@ export function defineRow<R>(spec: RowSpec<R>): Row {
         native: spec.native(ctx, run),
         check: (stdout) => spec.check?.(ctx, run, stdout),
         jgoMs: (stdout, wallMs) => (spec.jgoMs ? spec.jgoMs(ctx, run, stdout, wallMs) : wallMs),
+        parts: (stdout, wallMs) => spec.parts?.(ctx, run, stdout, wallMs),
         teardown: async (jgoStdout) => spec.teardown?.(ctx, run, jgoStdout),
         newObjects: () => spec.newObjects?.(run),
       };
@@ -504,5 +524,14 @@ function pushRow(id: 'push' | 'push_moved', moved: boolean) {
 export const push = pushRow('push', false);
 export const pushMoved = pushRow('push_moved', true);
 
-/** Every row, in the order they run and print. */
+/** The rows a bench runs by default, in the order they run and print. */
 export const ROWS: readonly Row[] = [startup, syncCold, syncWarm, syncOneCommit, worktree, shipCommitPush, push, pushMoved];
+
+/**
+ * Rows that run when named (--only) or with --all: whole jgo runs with the loopback model and the
+ * fake codex (scripts/bench/whole-run.ts), and jgo gc on 10,000 journals (scripts/bench/gc.ts).
+ */
+export const MORE_ROWS: readonly Row[] = [defineRow(runFirst), defineRow(runBackToBack), defineRow(gc10k), defineRow(gc10kNone)];
+
+/** Every row, in the order they run and print. */
+export const ALL_ROWS: readonly Row[] = [...ROWS, ...MORE_ROWS];

@@ -48,6 +48,10 @@ export interface RowResult {
   newObjects: number | undefined;
   /** How jgo's time was taken, when not as the process's wall time. */
   note: string | undefined;
+  /** Medians of the named figures of jgo's runs (RowSpec.parts), when the row records them. */
+  parts: Record<string, number> | undefined;
+  /** jgo's fixed cost taken off before the ratio (RowSpec.allowanceMs): ratio = (jgo - this) / native. */
+  allowanceMs: number | undefined;
   /** This row's cap, when lower than --cap. */
   capMs: number | undefined;
   error: string | undefined;
@@ -97,11 +101,14 @@ export async function runRow(ctx: BenchContext, row: Row, options: RunOptions): 
     memoryPass: undefined,
     newObjects: undefined,
     note: row.note,
+    parts: undefined,
+    allowanceMs: undefined,
     capMs: row.capMs !== undefined && row.capMs < ctx.capMs ? row.capMs : undefined,
     error: undefined,
   };
   const capMs = result.capMs ?? ctx.capMs;
   const newObjects: number[] = [];
+  const parts = new Map<string, number[]>();
   const name = row.id;
   try {
     try {
@@ -130,6 +137,7 @@ export async function runRow(ctx: BenchContext, row: Row, options: RunOptions): 
       const line: string[] = [];
       // Kept until the iteration ends: a slow warm-up is recorded after all.
       const samples: Array<{ target: SideResult; took: number; wall: number; peakKiB?: number; cpuMs?: number; bytes: number; objects?: number }> = [];
+      let runParts: Record<string, number> | undefined;
       try {
         for (const which of k % 2 === 0 ? (['jgo', 'native'] as const) : (['native', 'jgo'] as const)) {
           const target = which === 'jgo' ? jgo : native;
@@ -147,6 +155,7 @@ export async function runRow(ctx: BenchContext, row: Row, options: RunOptions): 
             it.check(sample.stdout);
             jgoStdout = sample.stdout;
             took = it.jgoMs(sample.stdout, sample.ms);
+            runParts = it.parts(sample.stdout, sample.ms);
             if (row.slowMs !== undefined && took > row.slowMs) slow = true;
           }
           const bytes = pushes.reduce((sum, p) => sum + p.bytes, 0);
@@ -171,6 +180,7 @@ export async function runRow(ctx: BenchContext, row: Row, options: RunOptions): 
       if (recorded) {
         done++;
         if (added !== undefined) newObjects.push(added);
+        for (const [key, value] of Object.entries(runParts ?? {})) parts.set(key, [...(parts.get(key) ?? []), value]);
         for (const s of samples) {
           s.target.runsMs.push(s.took);
           s.target.wallMs.push(s.wall);
@@ -199,8 +209,12 @@ export async function runRow(ctx: BenchContext, row: Row, options: RunOptions): 
     s.medianCpuMs = median(s.cpuMs);
   }
   result.newObjects = median(newObjects);
+  if (parts.size > 0) result.parts = Object.fromEntries([...parts].map(([key, values]) => [key, median(values) ?? 0]));
+  const detail = row.detail(ctx);
+  if (detail !== undefined) result.label = `${row.label}, ${detail}`;
+  result.allowanceMs = result.error === undefined ? row.allowanceMs(ctx) : undefined;
   if (result.error === undefined && jgo.medianMs !== undefined && native.medianMs !== undefined && native.medianMs > 0 && !native.capped) {
-    result.ratio = jgo.medianMs / native.medianMs;
+    result.ratio = (jgo.medianMs - (result.allowanceMs ?? 0)) / native.medianMs;
     result.pass = !jgo.capped && result.ratio <= row.target;
   }
   if (result.memoryLimitKiB !== undefined && jgo.peakKiB !== undefined) result.memoryPass = jgo.peakKiB <= result.memoryLimitKiB;
