@@ -56,7 +56,10 @@ export function targets(rows: readonly RowResult[], memoryLimitKiB: number, memo
       limit: row.target,
       unit: 'x',
       pass: row.error !== undefined ? false : row.pass,
-      detail: row.error !== undefined ? `error: ${row.error.split('\n')[0]}` : `${fmtMs(row.jgo, true)} vs ${fmtMs(row.native, true)}`,
+      detail:
+        row.error !== undefined
+          ? `error: ${row.error.split('\n')[0]}`
+          : `${fmtMs(row.jgo, true)} vs ${fmtMs(row.native, true)}${row.allowanceMs !== undefined ? ` + jgo's fixed cost ${Math.round(row.allowanceMs)} ms` : ''}`,
     });
   };
   ratio('sync_warm', 'warm no-change sync within 2x of git fetch');
@@ -67,6 +70,10 @@ export function targets(rows: readonly RowResult[], memoryLimitKiB: number, memo
   ratio('ship_commit_push', 'ship commit + push + verify (plan excluded) within 2x of git add + commit + push');
   ratio('push', 'push, remote main unchanged, within 2x of git push');
   ratio('push_moved', 'push, remote main moved, within 2x of git push');
+  ratio('run_first', "first jgo run (codex, model excluded) within 1.3x of native git + jgo's fixed cost");
+  ratio('run_back_to_back', "back-to-back jgo runs (codex, model excluded) within 1.3x of native git + jgo's fixed cost");
+  ratio('gc_10k', 'jgo gc, 10,000 journals, old runs to remove, within 1.5x of rm -rf');
+  ratio('gc_10k_none', 'jgo gc, 10,000 journals, nothing to remove, within 3x of node listing them');
   for (const id of ['push', 'push_moved']) {
     const row = rows.find((r) => r.id === id);
     if (!row) continue;
@@ -109,6 +116,26 @@ function fmtKiB(kib: number | undefined): string {
 
 function pad(cells: string[], widths: number[], right: boolean[]): string {
   return cells.map((c, i) => (right[i] ? c.padStart(widths[i] ?? 0) : c.padEnd(widths[i] ?? 0))).join('  ').trimEnd();
+}
+
+/** Whole runs: the wall time split into codex, the model and jgo, and jgo against native git plus its fixed cost. */
+function wholeRuns(rows: readonly RowResult[]): string[] {
+  const whole = rows.filter((r) => r.parts !== undefined && r.error === undefined);
+  if (whole.length === 0) return [];
+  const out = ['', "whole jgo runs, medians: the run's wall time = codex + the model + jgo; jgo against 1.3 x native git + jgo's fixed cost:"];
+  const ms = (n: number | undefined) => (n === undefined ? '?' : `${Math.round(n)}`);
+  const idWidth = Math.max(...whole.map((r) => r.id.length));
+  for (const r of whole) {
+    const p = r.parts ?? {};
+    const fixed = r.allowanceMs;
+    const limit = r.native.medianMs === undefined || fixed === undefined ? undefined : r.target * r.native.medianMs + fixed;
+    const verdict = limit === undefined || r.jgo.medianMs === undefined ? '' : ` ${r.jgo.medianMs <= limit ? 'pass' : 'FAIL'}`;
+    out.push(
+      `  ${r.id.padEnd(idWidth)}  wall ${ms(p.wall_ms)} = codex ${ms(p.codex_ms)} + model ${ms(p.model_ms)} + jgo ${ms(p.jgo_ms)} ms; ` +
+        `native ${ms(r.native.medianMs)} ms; jgo ${ms(r.jgo.medianMs)} vs ${r.target} x ${ms(r.native.medianMs)} + ${ms(fixed)} = ${ms(limit)} ms${verdict}`,
+    );
+  }
+  return out;
 }
 
 export function formatTable(report: Report): string {
@@ -168,6 +195,7 @@ export function formatTable(report: Report): string {
       out.push(`  ${r.id.padEnd(idWidth)}  commit adds ${r.newObjects ?? '?'}; jgo ${side(r.jgo)}; native ${side(r.native)}${wall}`);
     }
   }
+  out.push(...wholeRuns(rows));
   out.push('');
   out.push('targets:');
   const nameWidth = Math.max(...report.targets.map((t) => t.name.length));
