@@ -4,8 +4,7 @@
  */
 import t, { type Test } from 'tap';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync, chmodSync, symlinkSync, statSync, lstatSync, existsSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync, chmodSync, symlinkSync, statSync, lstatSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { runStage } from '../../lib/stage.js';
 import { syncStage } from '../../lib/stages/sync.js';
@@ -18,9 +17,9 @@ const git = (dir: string, ...args: string[]) =>
   execFileSync('git', args, { cwd: dir, encoding: 'utf8', env: { PATH: process.env.PATH, HOME: dir, GIT_CONFIG_NOSYSTEM: '1' } }).trim();
 
 /** A served repository with an executable script and a symlink, pushed by native git. */
-async function richRepo(server: GitServer): Promise<string> {
+async function richRepo(t: Test, server: GitServer): Promise<string> {
   await createBareRepo(server, 'acme/widgets.git', { files: { 'README.md': '# widgets\n' } });
-  const work = mkdtempSync(join(tmpdir(), 'jgo-rich-'));
+  const work = tempDir(t, 'jgo-rich-');
   await runGit(server, ['clone', '--quiet', server.repoUrl('acme/widgets.git'), work]);
   writeFileSync(join(work, 'run.sh'), '#!/bin/sh\necho hi\n');
   chmodSync(join(work, 'run.sh'), 0o755);
@@ -40,7 +39,7 @@ async function stage(t: Test, spec: ReturnType<typeof syncStage>, input: object,
 t.test(`an ordinary repository on a new branch, origin the real remote`, async (t) => {
   const server = await startGitServer();
   t.teardown(server.close);
-  await richRepo(server);
+  await richRepo(t, server);
   const cache = tempDir(t);
   const env = { JGO_GIT_BASE_URL: server.url, JGO_CACHE_DIR: cache };
   const url = server.repoUrl('acme/widgets.git');
