@@ -38,11 +38,12 @@ export function trace(what: string, sinceMs?: number): void {
  * trace line of a process (a first touch of a page cost 13-14 µs on the 2-core development VM).
  */
 function cpuSpent(): string {
-  const { userCPUTime, systemCPUTime, minorPageFault } = process.resourceUsage();
-  return `${Math.round(userCPUTime / 1000)} ms user, ${Math.round(systemCPUTime / 1000)} ms system CPU, ${minorPageFault} page faults`;
+  const { userCPUTime, systemCPUTime, minorPageFault, maxRSS } = process.resourceUsage();
+  // maxRSS is this process's own peak (KiB), not its children's: what jgo itself held.
+  return `${Math.round(userCPUTime / 1000)} ms user, ${Math.round(systemCPUTime / 1000)} ms system CPU, ${minorPageFault} page faults, peak ${Math.round(maxRSS / 1024)} MiB`;
 }
 
-/** The last trace line of a process: its exit, with the CPU it used (computed only when tracing). */
+/** The last trace line of a process: its exit, with the CPU and memory it used (computed only when tracing). */
 export function traceExit(): void {
   if (enabled) trace(`exit, ${cpuSpent()}`);
 }

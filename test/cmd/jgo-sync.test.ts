@@ -173,7 +173,7 @@ t.test('a stage waiting for its envelope stops at once and silently on SIGTERM; 
   const traced = await runProcess(sync, { input: envelope(server.repoUrl('acme/widgets.git')), env, cwd: home });
   t.equal(traced.code, 0, traced.stderr);
   t.match(traced.stdout, /^\{[^\n]+\}\n$/, 'stdout still holds only the envelope');
-  for (const step of [/ ready\n/, / envelope in\n/, / git (clone|fetch) \(\d+ ms\)\n/, / envelope out\n/, / exit, \d+ ms user, \d+ ms system CPU, \d+ page faults\n/]) t.match(traced.stderr, step);
+  for (const step of [/ ready\n/, / envelope in\n/, / git (clone|fetch) \(\d+ ms\)\n/, / envelope out\n/, / exit, \d+ ms user, \d+ ms system CPU, \d+ page faults, peak \d+ MiB\n/]) t.match(traced.stderr, step);
   // The warm path (nothing to fetch) reads the remote's refs with isomorphic-git's listServerRefs,
   // the one way jgo reads them (so the token's rule is enforced in one place).
   const warm = await runProcess(sync, { input: envelope(server.repoUrl('acme/widgets.git')), env, cwd: home });
