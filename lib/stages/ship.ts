@@ -141,12 +141,24 @@ export async function ship(envelope: Envelope, context: StageContext, options: S
   if (!options.keep) {
     // The pushed branch is now the record: the working copy goes to the pool for the next run
     // of this repository (which proves it clean first), or is deleted with the run directory.
-    const kept = await givePooled(poolPath(cache, url), dir, runId, config.JGO_POOL_SIZE);
+    const kept = poolable(envelope, mode) && (await givePooled(poolPath(cache, url), dir, runId, config.JGO_POOL_SIZE));
     await removeRunDir(cache, runId, context);
     context.afterAnswer?.(() => finishRemovals(cache));
     trace(kept ? 'working copy kept in the pool' : 'working copy removed');
   }
   return { ...envelope, ship: shipped };
+}
+
+/**
+ * Whether the working copy may go to the pool: only when no agent could write its `.git`. The
+ * next run trusts the kept index and objects (a file whose stat matches its index entry is not
+ * read again), so an agent that could rewrite them could hide a change from the proof of a clean
+ * copy. codex's workspace-write and read-only sandboxes keep `.git` read-only; danger-full-access,
+ * agent-mode shipping, or a codex stage that does not say how it ran, give no such promise.
+ */
+function poolable(envelope: Envelope, mode: string): boolean {
+  const sandbox = envelope.codex?.sandbox;
+  return mode !== 'agent' && (sandbox === 'workspace-write' || sandbox === 'read-only');
 }
 
 /**

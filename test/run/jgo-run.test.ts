@@ -361,4 +361,16 @@ t.test('nothing of jgo outlives jgo run: no process of the run is left when it r
   const last = readdirSync(join(w.cache, 'runs')).sort().at(-1) ?? '';
   t.equal(JSON.parse(readFileSync(join(w.cache, 'runs', last, '3-worktree.json'), 'utf8')).envelope.worktree.reused, false, 'JGO_POOL_SIZE=0: a new copy');
   t.notOk(readdirSync(join(w.cache, 'pool')).some((repo) => readdirSync(join(w.cache, 'pool', repo)).includes(last)), 'and it is not kept');
+  // An agent that could write .git (its index, its objects) leaves a copy that cannot be proven clean.
+  const kept = () => readdirSync(join(w.cache, 'pool')).flatMap((repo) => readdirSync(join(w.cache, 'pool', repo)));
+  t.equal(kept().length, 1, "the third run's copy is still kept");
+  const llm2 = await startLlmServer([gateAnswer({ executable: true, repo_ref: 'acme/widgets' })]);
+  t.teardown(llm2.close);
+  const fake2 = fakeCodex(tempDir(t), codexScript({ 'E.md': 'e\n' }));
+  const open = await runProcess(jgo, { args: ['run', '--quiet', 'acme/widgets add E.md'], env: w.env({ JGO_CODEX_SANDBOX: 'danger-full-access', OPENAI_BASE_URL: llm2.url, ...fake2.env }), cwd: w.home });
+  t.equal(open.code, 0, open.stderr);
+  const newest = readdirSync(join(w.cache, 'runs')).sort().at(-1) ?? '';
+  t.equal(JSON.parse(readFileSync(join(w.cache, 'runs', newest, '3-worktree.json'), 'utf8')).envelope.worktree.reused, true, 'danger-full-access: the kept copy is taken');
+  t.same(kept(), [], 'and, the agent having been free to write its .git, it is not given back');
+  t.same(readdirSync(join(w.cache, 'work')).filter((e) => e !== '.branches'), [], 'but deleted');
 });
