@@ -29,7 +29,7 @@ import { makeContext } from './bench/context.js';
 import { findGnuTime, makeRunner } from './bench/measure.js';
 import { startPushProxy } from './bench/proxy.js';
 import { formatTable, targets, type Report } from './bench/report.js';
-import { benchRepo, gitRunner, PRESETS, type BenchRepo, type RepoSize } from './bench/repo.js';
+import { benchRepo, gitRunner, PRESETS, type BenchRepo, type GitRunner, type RepoSize } from './bench/repo.js';
 import { ALL_ROWS, PUSH_PROBE, ROWS } from './bench/rows.js';
 import { checkRepoSource, RepoProblem, sourceRepo } from './bench/source.js';
 import { runRows } from './bench/run.js';
@@ -44,6 +44,8 @@ const USAGE = `usage: node dist/scripts/bench.js [--preset default|many | --file
   --repo       measure this repository instead: a local path (bare or not) or an http(s) URL
                (cloned with git clone --mirror once, cached under the temp dir); a bare copy of
                it is served on loopback, and every row runs against that copy
+  --refs       N more branches on the served repository (refs/heads/bench/ref-<n>, on commits
+               of its history, packed): a remote with many refs (default 0)
   --runs       timed runs per warm row, after one warm-up (default 5; --quick: 1; start-up: 3x;
                ship and push rows: at most 3, no warm-up, one when jgo takes over 5 s)
   --cold-runs  timed runs of cold rows (default 3; --quick: 1)
@@ -86,6 +88,7 @@ function parseFlags(argv: string[], gitEnv: NodeJS.ProcessEnv) {
       files: { type: 'string' },
       commits: { type: 'string' },
       repo: { type: 'string' },
+      refs: { type: 'string' },
       runs: { type: 'string' },
       'cold-runs': { type: 'string' },
       only: { type: 'string' },
@@ -117,6 +120,7 @@ function parseFlags(argv: string[], gitEnv: NodeJS.ProcessEnv) {
     // Checked last: the one flag whose check runs git.
     source: values.help || values.repo === undefined ? undefined : checkRepoSource(values.repo, gitEnv),
     runs,
+    refs: values.refs === undefined ? 0 : positiveInt('refs', values.refs, 0),
     coldRuns: positiveInt('cold-runs', values['cold-runs'], quick ? 1 : Math.min(3, runs)),
     rows: only ? ALL_ROWS.filter((r) => only.includes(r.id)) : values.all ? ALL_ROWS : ROWS,
     capMs: positiveInt('cap', values.cap, 120) * 1000,
@@ -157,6 +161,20 @@ async function bench(root: string): Promise<number> {
 
 type Flags = ReturnType<typeof parseFlags>;
 
+/**
+ * --refs: `count` branches on the served repository, spread over the commits of `branch`'s
+ * history, then packed, as a big project's remote holds many branches and tags. Every row then
+ * meets them: the mirror fetches them, every push is told of them.
+ */
+async function addRefs(served: string, branch: string, count: number, git: GitRunner, log: (line: string) => void): Promise<void> {
+  const commits = (await git(['rev-list', '--first-parent', branch], { cwd: served })).split('\n').filter(Boolean);
+  const lines: string[] = [];
+  for (let i = 0; i < count; i++) lines.push(`create refs/heads/bench/ref-${i} ${commits[i % commits.length]}\n`);
+  await git(['update-ref', '--stdin'], { cwd: served, input: lines.join('') });
+  await git(['pack-refs', '--all'], { cwd: served });
+  log(`served repository: ${count} more branches (refs/heads/bench/ref-*)`);
+}
+
 /** The servers, the repository, the rows and the report. */
 async function measure(root: string, flags: Flags, gitEnv: NodeJS.ProcessEnv): Promise<number> {
   const log = (line: string) => process.stderr.write(`bench: ${line}\n`);
@@ -193,6 +211,7 @@ async function measure(root: string, flags: Flags, gitEnv: NodeJS.ProcessEnv): P
       repo = await benchRepo(flags.size, git, log);
       await cp(repo.path, served, { recursive: true });
     }
+    if (flags.refs > 0) await addRefs(served, repo.branch, flags.refs, git, log);
     if (flags.time && !runner.timeBin) log('GNU time not found at /usr/bin/time: peak memory is not measured (apt-get install time)');
     const ctx = makeContext({ root, dist, repoRoot: resolve(built, '..'), server, proxy, repoName, repo, runner, capMs: flags.capMs, log });
     const memoryLimitKiB = (2 * repo.packBytes) / 1024 + 150 * 1024;
@@ -213,6 +232,7 @@ async function measure(root: string, flags: Flags, gitEnv: NodeJS.ProcessEnv): P
         commits: repo.commits,
         packBytes: repo.packBytes,
         repoCached: repo.cached,
+        extraRefs: flags.refs,
         runs: flags.runs,
         coldRuns: flags.coldRuns,
         capMs: flags.capMs,

@@ -12,6 +12,8 @@ export interface ReportMeta {
   commits: number;
   packBytes: number;
   repoCached: boolean;
+  /** Branches --refs added to the served repository (0: none). */
+  extraRefs: number;
   runs: number;
   coldRuns: number;
   capMs: number;
@@ -161,7 +163,7 @@ export function formatTable(report: Report): string {
   const limitMiB = (2 * meta.packBytes) / MiB + 150;
   out.push(
     `repository: ${meta.source === 'generated' ? '' : `${meta.repository}, `}${meta.files} files, ${meta.commits} commits${meta.source === 'generated' ? '' : ` on ${meta.branch}`}, ` +
-      `pack ${(meta.packBytes / MiB).toFixed(1)} MiB${meta.repoCached ? ' (cached)' : ''}; ` +
+      `pack ${(meta.packBytes / MiB).toFixed(1)} MiB${meta.repoCached ? ' (cached)' : ''}${meta.extraRefs > 0 ? `, ${meta.extraRefs} more branches served` : ''}; ` +
       `medians of ${meta.runs} runs (cold: ${meta.coldRuns}; start-up: 3x), cap ${meta.capMs / 1000} s a run; node ${meta.node}, ${meta.git}, ${meta.cpus} CPUs`,
   );
   out.push(`peak memory: ${meta.memory ?? 'n/a (GNU time not used: not found at /usr/bin/time, or --no-time)'}; limit 2 x pack + 150 MiB = ${limitMiB.toFixed(1)} MiB`);
