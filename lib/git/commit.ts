@@ -20,14 +20,14 @@ export interface CommitRequest {
   author: Identity;
   /**
    * Every new path among `changes` is already in the index with intent to add (intendToAdd):
-   * git then commits exactly these paths in one process, `git commit --only`.
+   * git then stages and commits exactly these paths in one process, `git commit --include`.
    */
   intended?: boolean;
 }
 
 /**
  * Puts the new (untracked) paths among `changes` in the index with intent to add (`git add -N`),
- * so that a later `git commit --only -- <paths>` can take them: one process per commit instead
+ * so that a later `git commit --include -- <paths>` can take them: one process per commit instead
  * of two (`add`, then `commit`). The content is still the working tree's at commit time, and
  * `git diff` shows the new files too. True when done (or nothing was needed); false when git
  * refused, and commitChanges then stages the paths itself.
@@ -39,7 +39,19 @@ export async function intendToAdd(dir: string, changes: Change[], env?: NodeJS.P
   return result.code === 0;
 }
 
-/** Stages exactly `changes` and commits them; returns the new commit's sha. */
+/**
+ * Unstages everything (`git reset`, the working tree untouched), so that the index is HEAD's but
+ * for paths added with intent: what commitChanges expects.
+ */
+export async function unstageAll(dir: string, env?: NodeJS.ProcessEnv): Promise<void> {
+  const result = await runGit(['reset', '--quiet'], { cwd: dir, env });
+  if (result.code !== 0) throw new JgoError('commit_failed', `git reset failed: ${result.stderr.trim()}`, EXIT.failed);
+}
+
+/**
+ * Stages exactly `changes` and commits them; returns the new commit's sha. The index must hold
+ * nothing staged but paths added with intent (unstageAll), or that would be committed too.
+ */
 export async function commitChanges(req: CommitRequest, env?: NodeJS.ProcessEnv): Promise<string> {
   if (req.changes.length === 0) throw new JgoError('nothing_to_commit', 'no paths to commit', EXIT.failed);
   // Author and committer through config for this call: jgo's git ignores the user's own.
@@ -58,10 +70,11 @@ export async function commitChanges(req: CommitRequest, env?: NodeJS.ProcessEnv)
     if (add.code !== 0) throw new JgoError('commit_failed', `git add failed: ${add.stderr.trim()}`, EXIT.failed);
   }
   // The message goes on stdin: no quoting, no length limit, nothing in ps. With every path
-  // known to the index, --only commits exactly those paths as they are in the working tree
-  // (edits, deletions, the new files added with intent), whatever else is staged.
-  const only = req.intended ? ['--only', '--', ...paths] : [];
-  const commit = await runGit(['commit', '--quiet', '--no-verify', '--no-gpg-sign', '--file=-', ...only], { ...base, config: once, input: req.message });
+  // known to the index, --include stages those paths as they are in the working tree (edits,
+  // deletions, the new files added with intent) and commits the index. Not --only: that builds a
+  // second index from HEAD's whole tree, several times the time and memory on a big tree.
+  const include = req.intended ? ['--include', '--', ...paths] : [];
+  const commit = await runGit(['commit', '--quiet', '--no-verify', '--no-gpg-sign', '--file=-', ...include], { ...base, config: once, input: req.message });
   if (commit.code !== 0) throw new JgoError('commit_failed', `git commit failed: ${(commit.stderr || commit.stdout).trim()}`, EXIT.failed);
   const written = await readWorkingHead(req.dir);
   if (written !== undefined) return written;

@@ -41,6 +41,15 @@ export function parsePorcelainZ(text: string): Change[] {
   return changes;
 }
 
+/**
+ * Whether `git status --porcelain -z` output shows anything in the index that HEAD does not have
+ * (its first column). A path added with intent (` A`) is not staged: git commits no content for it.
+ */
+export function anyStaged(text: string): boolean {
+  // A rename's old path (the field after its entry) is never looked at: the rename is staged.
+  return text.split('\0').some((entry) => entry.length >= 4 && !' ?!'.includes(entry[0] ?? ' '));
+}
+
 /** The changes in the working copy at `dir`, sorted by path; `paths` narrows them to those paths. */
 export async function changedPaths(dir: string, options: { paths?: string[]; env?: NodeJS.ProcessEnv } = {}): Promise<Change[]> {
   return (await workingStatus(dir, options)).changes;
@@ -50,11 +59,14 @@ export async function changedPaths(dir: string, options: { paths?: string[]; env
  * One `git status` of the working copy at `dir`: its changes, sorted by path, and with `ignored`
  * the ignored paths as well (an ignored directory as `dir/`, its files not listed).
  */
-export async function workingStatus(dir: string, options: { paths?: string[]; env?: NodeJS.ProcessEnv; ignored?: boolean } = {}): Promise<{ changes: Change[]; ignored: string[] }> {
+export async function workingStatus(
+  dir: string,
+  options: { paths?: string[]; env?: NodeJS.ProcessEnv; ignored?: boolean } = {},
+): Promise<{ changes: Change[]; ignored: string[]; staged: boolean }> {
   const args = ['status', '--porcelain=v1', '-z', '--untracked-files=all', '--no-renames', ...(options.ignored ? ['--ignored=matching'] : [])];
   if (options.paths) args.push('--', ...options.paths);
   const result = await runGit(args, { cwd: dir, env: options.env });
   if (result.code !== 0) throw new JgoError('git_failed', `git status failed: ${result.stderr.trim()}`, EXIT.failed);
   const ignored = options.ignored ? result.stdout.split('\0').filter((e) => e.startsWith('!! ')).map((e) => e.slice(3)) : [];
-  return { changes: parsePorcelainZ(result.stdout).sort((a, b) => (a.path < b.path ? -1 : 1)), ignored };
+  return { changes: parsePorcelainZ(result.stdout).sort((a, b) => (a.path < b.path ? -1 : 1)), ignored, staged: anyStaged(result.stdout) };
 }

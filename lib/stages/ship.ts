@@ -8,9 +8,9 @@ import { join } from 'node:path';
 import type { Envelope, Ship } from '../envelope.js';
 import { EXIT, JgoError, UsageError } from '../errors.js';
 import type { StageContext, StageSpec } from '../stage.js';
-import { changedPaths, type Change } from '../git/status.js';
+import { changedPaths, workingStatus, type Change } from '../git/status.js';
 import { checkBranchName } from '../git/worktree.js';
-import { commitChanges, intendToAdd } from '../git/commit.js';
+import { commitChanges, intendToAdd, unstageAll } from '../git/commit.js';
 import { commitsSince, headSha, pathsChangedSince } from '../git/history.js';
 import { readWorkingHead } from '../git/refs.js';
 import { agentGitEnv, credentialsFor, type GitCredentials } from '../git/auth.js';
@@ -83,7 +83,14 @@ export async function ship(envelope: Envelope, context: StageContext, options: S
   // Changes reported by jgo-codex and nothing committed yet (not a retried push) mean codex will be
   // asked for a plan: its login check starts now, while git reads the status, not after it.
   const login = mode === 'plan' && fromBase && known && known.length > 0 ? startLoginCheck(dir, codexContext(context)) : undefined;
-  const pending = await changedPaths(dir, { env });
+  let status = await workingStatus(dir, { env });
+  // Commits are made from the index (commitChanges): anything an agent staged is unstaged first,
+  // and git is asked again, since unstaging can change what there is to commit.
+  if (mode === 'plan' && status.staged) {
+    await unstageAll(dir, env);
+    status = await workingStatus(dir, { env });
+  }
+  const pending = status.changes;
 
   if (mode === 'agent') {
     await shipByAgent({ dir, url, request, branch: wt.branch, pending, credentials }, context);

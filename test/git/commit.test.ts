@@ -107,7 +107,7 @@ t.test(`the remote's default branch moved while we worked`, async (t) => {
   t.equal(await revParse(server, 'acme/widgets.git', 'jgo/moved'), sha);
 });
 
-t.test('new files added with intent, then each commit is one `git commit --only` of exactly its paths', async (t) => {
+t.test('new files added with intent, then each commit is one `git commit --include` of exactly its paths', async (t) => {
   const server = await startGitServer();
   t.teardown(server.close);
   await createBareRepo(server, 'acme/widgets.git', { files: { 'README.md': 'r\n', 'old.txt': 'o\n', 'gone.txt': 'g\n' } });

@@ -4,7 +4,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { changedPaths } from '../../lib/git/status.js';
-import { parsePorcelainZ } from '../../lib/git/status.js';
+import { anyStaged, parsePorcelainZ } from '../../lib/git/status.js';
 import { tempDir } from '../helpers/run.js';
 
 const git = (dir: string, ...args: string[]) =>
@@ -48,4 +48,12 @@ t.test('porcelain -z parsing: spaces, renames, staged additions', async (t) => {
     { path: 'del', kind: 'deleted' },
     { path: 'intended.ts', kind: 'added' },
   ]);
+});
+
+t.test('anyStaged: the index column, intent-to-add and untracked and ignored not counted', async (t) => {
+  t.equal(anyStaged(' M a\0?? b\0 A intended\0 D gone\0!! build/\0'), false, 'worktree changes, an intended file, untracked and ignored: nothing staged');
+  t.equal(anyStaged(''), false, 'a clean copy');
+  for (const entry of ['M  a', 'A  new', 'D  gone', 'MM both', 'AD added then deleted']) t.equal(anyStaged(` M x\0${entry}\0`), true, `"${entry.slice(0, 2)}" is staged`);
+  t.equal(anyStaged('R  new.md\0old.md\0'), true, 'a staged rename');
+  t.equal(anyStaged(' M x\0?? R weird name\0'), false, 'a path beginning with R is not a rename');
 });

@@ -116,6 +116,30 @@ t.test('a two-group plan gives two commits on the server, in order; the working 
   t.same(kinds, ['login', 'exec'], 'one login check, then the plan');
 });
 
+t.test('what an agent left staged is not committed with another group: each commit holds its own paths', async (t) => {
+  const s = await setup(t);
+  const changed = edit(s.dir);
+  // Staged as an agent free to write .git might: the README (with content since changed again), and old.txt's removal.
+  writeFileSync(join(s.dir, 'README.md'), 'staged text\n');
+  git(s.dir, 'add', 'README.md');
+  git(s.dir, 'rm', '--quiet', 'old.txt');
+  writeFileSync(join(s.dir, 'README.md'), '# widgets\n\n## Install\n\nnpm ci\n');
+  const fake = fakeCodex(tempDir(t), planRun({
+    commits: [
+      { subject: 'build: add a make dev target', body: '', paths: ['Makefile'] },
+      { subject: 'docs(readme): add install steps', body: '', paths: ['README.md', 'old.txt'] },
+    ],
+  }));
+  const shipped = await stage(t, shipStage(), withCodex(s, [...changed, 'old.txt']), { ...s.env, ...fake.env, JGO_POOL_SIZE: '0' });
+  t.equal(shipped.code, 0, shipped.err);
+  const [first, second] = shipped.out.ship.commits.map((c: { sha: string }) => c.sha);
+  const files = (sha: string) => execFileSync('git', ['--git-dir', join(s.server.root, 'acme/widgets.git'), 'show', '--name-status', '--format=', sha], { encoding: 'utf8' }).trim().split('\n').sort();
+  t.same(files(first), ['A\tMakefile'], 'the first commit is the Makefile alone, not the staged README or removal');
+  t.same(files(second), ['D\told.txt', 'M\tREADME.md'], 'the second holds the rest');
+  const readme = execFileSync('git', ['--git-dir', join(s.server.root, 'acme/widgets.git'), 'show', `${second}:README.md`], { encoding: 'utf8' });
+  t.equal(readme, '# widgets\n\n## Install\n\nnpm ci\n', "the README as the working tree has it, not as it was staged");
+});
+
 t.test('a plan that forgets a file gives an extra commit; --keep keeps the working copy', async (t) => {
   const s = await setup(t);
   const changed = edit(s.dir);
