@@ -4,16 +4,19 @@
  * run of that repository takes it. Checking a big tree out anew costs seconds (more right after
  * a mass delete); bringing a kept copy to the new branch writes only the files that differ.
  *
- * A kept copy is the previous run's, and the agent could write all of it, `.git` included. It is
- * reused only once it is proven to hold nothing of that run:
+ * A kept copy is the previous run's. Its files are the agent's to write; its `.git` is not (ship
+ * keeps only copies whose agent ran with `.git` read-only), but `.git` holds what the run's git
+ * left. It is reused only once it is proven to hold nothing of that run:
  *   - before any git runs in it, `.git` keeps only its object store and index (with no
  *     alternates, commit graph or symlinks); config, hooks, refs (branches, stash, tags),
  *     reflogs, info/ and every state file are removed, and git makes a new config (`git init`);
  *   - `git reset --hard` brings index and files to the new base, and `git clean -ffdx` removes
- *     untracked and ignored files;
- *   - the proof: `git status` reports nothing, ignored files included, and no index entry is
- *     marked assume-unchanged or skip-worktree (which would hide a modified file from it).
- * A copy that fails any of it is not reused (`NotReusable`): the caller discards it and clones.
+ *     untracked and ignored files; each exits non-zero on a file it cannot restore or remove;
+ *   - no index entry is marked assume-unchanged or skip-worktree, which would let reset pass a
+ *     modified file over.
+ * That is the proof: a `git status` after it would ask the same index the same question again
+ * (a full scan of the tree). A copy that fails any of it is not reused (`NotReusable`): the
+ * caller discards it and clones.
  */
 import { lstat, mkdir, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
@@ -95,18 +98,14 @@ async function scrubGitDir(dir: string): Promise<void> {
   await Promise.all(doomed.map((path) => rm(path, { recursive: true, force: true })));
 }
 
-/** The proof that nothing of the previous run is left: see the module's comment. */
+/** The last part of the proof that nothing of the previous run is left: see the module's comment. */
 async function proveClean(here: NativeOptions): Promise<void> {
-  const status = await runGit(['status', '--porcelain=v1', '-z', '--ignored=matching', '--untracked-files=all'], here);
-  if (status.code !== 0) throw new NotReusable(`git status failed: ${status.stderr.trim().split('\n').at(-1) ?? ''}`);
-  const left = status.stdout.split('\0').find(Boolean);
-  if (left !== undefined) throw new NotReusable(`git status still shows ${JSON.stringify(left.slice(0, 200))}`);
   const files = await runGitBytes(['ls-files', '-v', '-z'], here);
   if (files.code !== 0) throw new NotReusable('git ls-files failed');
   // Every entry is "H <path>": lower case is assume-unchanged, S is skip-worktree.
   const entries = files.stdout.toString('utf8').split('\0');
   const hidden = entries.find((e) => e !== '' && !e.startsWith('H '));
-  if (hidden !== undefined) throw new NotReusable(`the index hides ${JSON.stringify(hidden.slice(2, 200))} from git status (${hidden[0]})`);
+  if (hidden !== undefined) throw new NotReusable(`the index hides ${JSON.stringify(hidden.slice(2, 200))} from git (${hidden[0]})`);
 }
 
 /**
@@ -117,16 +116,26 @@ async function proveClean(here: NativeOptions): Promise<void> {
 export async function reuseWorkingCopy(req: WorkingCopyRequest, ctx: GitContext): Promise<{ baseSha: string }> {
   checkBranchName(req.base, 'base branch');
   checkBranchName(req.branch);
-  // The previous run's commit: only a hint for the fetch (what the copy already has), never used as a ref.
-  const previous = await readWorkingHead(req.dest);
+  // The previous run's commit: what the copy already has, a hint for the fetch below.
+  const head = await readWorkingHead(req.dest);
+  const previous = head !== undefined && /^[0-9a-f]{40,64}$/.test(head) ? head : undefined;
   await scrubGitDir(req.dest);
   await writeFile(join(req.dest, '.git', 'HEAD'), `ref: refs/heads/${req.branch}\n`, { flag: 'wx' });
   const here: NativeOptions = { cwd: req.dest, env: ctx.env, signal: ctx.signal };
   await configureCopy(req, here, (args, stderr) => new NotReusable(`git ${args[0]} failed: ${stderr.trim().split('\n').at(-1) ?? ''}`));
+  // The fetch's own ref starts at that commit, and the fetch moves it (forced) to the base. With
+  // no ref at all, git proves the base connected by walking the objects of its whole history
+  // (every tree of every commit) before it finds it has nothing to fetch; from this ref it walks
+  // only the commits in between.
+  const remoteRef = join(req.dest, '.git', 'refs', 'remotes', 'origin', ...req.base.split('/'));
+  if (previous !== undefined) {
+    await mkdir(dirname(remoteRef), { recursive: true });
+    await writeFile(remoteRef, `${previous}\n`, { flag: 'wx' });
+  }
   const onWait = (holder: string) => ctx.log(`waiting for a sync of this repository to finish (${holder})`);
   const baseSha = await withLock(mirrorLockPath(req.mirror), { signal: ctx.signal, onWait }, async () => {
     const sha = await mirrorBase(req.mirror, req.base);
-    const tip = previous !== undefined && /^[0-9a-f]{40,64}$/.test(previous) ? [`--negotiation-tip=${previous}`] : [];
+    const tip = previous !== undefined ? [`--negotiation-tip=${previous}`] : [];
     // As the clone of a new copy (--single-branch): the base's remote ref, and the tags in its history.
     const fetch = ['fetch', '--quiet', '--no-write-fetch-head', ...tip, '--', req.mirror, `+refs/heads/${req.base}:refs/remotes/origin/${req.base}`];
     // No gc or maintenance in a copy: it lives for a run or two, and the mirror is where packs are kept tidy.

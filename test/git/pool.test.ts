@@ -140,7 +140,26 @@ t.test('a copy whose index hides a change from git status is not reused', async 
     await givePooled(pool, donor, `20261207-10000${n}-aaaa`, 2);
     const dest = join(cache, 'work', `20261207-11000${n}-bbbb`, '.repo-partial-1');
     await takePooled(pool, dest);
-    await t.rejects(reuseWorkingCopy({ mirror, url, dest, base: 'main', branch: `jgo/20261207-11000${n}` }, context()), /the index hides "src\/a.txt" from git status/, `${flag}: not reused`);
+    await t.rejects(reuseWorkingCopy({ mirror, url, dest, base: 'main', branch: `jgo/20261207-11000${n}` }, context()), /the index hides "src\/a.txt" from git \(/, `${flag}: not reused`);
+  }
+});
+
+t.test('a copy git cannot clean is not reused: a failing reset or clean is the end of it, not a warning', async (t) => {
+  const { url, cache, fresh, pool, mirror } = await mirrored(t);
+  // Root removes anything, so a file clean cannot remove is played by a git that fails as clean
+  // does then (exit 1, "failed to remove"); everything else goes to the real git.
+  const bin = tempDir(t, 'jgo-shim-');
+  const real = execFileSync('sh', ['-c', 'command -v git'], { encoding: 'utf8' }).trim();
+  for (const step of ['reset', 'clean']) {
+    writeFileSync(join(bin, 'git'), `#!/bin/sh\nfor a; do [ "$a" = ${step} ] && { echo "warning: failed to remove stuck.txt: Operation not permitted" >&2; exit 1; }; done\nexec ${real} "$@"\n`);
+    chmodSync(join(bin, 'git'), 0o755);
+    const n = step === 'reset' ? 1 : 2;
+    const donor = await fresh(`jgo/20261207-10000${n}`);
+    await givePooled(pool, donor, `20261207-10000${n}-aaaa`, 2);
+    const dest = join(cache, 'work', `20261207-11000${n}-bbbb`, '.repo-partial-1');
+    await takePooled(pool, dest);
+    const ctx = { ...context(), env: { PATH: `${bin}:${process.env.PATH}`, HOME: process.env.HOME } };
+    await t.rejects(reuseWorkingCopy({ mirror, url, dest, base: 'main', branch: `jgo/20261207-11000${n}` }, ctx), new RegExp(`git ${step} failed: warning: failed to remove stuck.txt`), `${step}: not reused`);
   }
 });
 
