@@ -33,6 +33,7 @@ import { benchRepo, gitRunner, PRESETS, type BenchRepo, type GitRunner, type Rep
 import { ALL_ROWS, PUSH_PROBE, ROWS } from './bench/rows.js';
 import { checkRepoSource, RepoProblem, sourceRepo } from './bench/source.js';
 import { runRows } from './bench/run.js';
+import { EXTRA_BRANCHES } from './bench/ship.js';
 
 const USAGE = `usage: node dist/scripts/bench.js [--preset default|many | --files N --commits N | --repo PATH|URL]
                               [--runs N] [--cold-runs N] [--only ROW,…|--all] [--cap SECONDS]
@@ -169,10 +170,10 @@ type Flags = ReturnType<typeof parseFlags>;
 async function addRefs(served: string, branch: string, count: number, git: GitRunner, log: (line: string) => void): Promise<void> {
   const commits = (await git(['rev-list', '--first-parent', branch], { cwd: served })).split('\n').filter(Boolean);
   const lines: string[] = [];
-  for (let i = 0; i < count; i++) lines.push(`create refs/heads/bench/ref-${i} ${commits[i % commits.length]}\n`);
+  for (let i = 0; i < count; i++) lines.push(`create refs/heads/${EXTRA_BRANCHES}${i} ${commits[i % commits.length]}\n`);
   await git(['update-ref', '--stdin'], { cwd: served, input: lines.join('') });
   await git(['pack-refs', '--all'], { cwd: served });
-  log(`served repository: ${count} more branches (refs/heads/bench/ref-*)`);
+  log(`served repository: ${count} more branches (refs/heads/${EXTRA_BRANCHES}*)`);
 }
 
 /** The servers, the repository, the rows and the report. */

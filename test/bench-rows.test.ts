@@ -142,11 +142,12 @@ t.test('bench --repo <url>: mirrored once into the cache, then served as a path 
   const files = Object.fromEntries(Array.from({ length: 6 }, (_, i) => [`src/f${i}.txt`, `line ${i}\n`.repeat(30)]));
   await createBareRepo(server, 'acme/widgets.git', { files });
   const url = server.repoUrl('acme/widgets.git');
-  const first = await runBench(['--quick', '--repo', url, '--refs', '300', '--only', 'worktree', '--json'], tmp, 60_000);
+  const first = await runBench(['--quick', '--repo', url, '--refs', '300', '--only', 'worktree,push', '--json'], tmp, 60_000);
   t.equal(first.code, 0, first.stderr);
   const report = JSON.parse(first.stdout) as Report;
   t.equal(report.meta.extraRefs, 300, '--refs: the report says how many branches were added');
   t.match(first.stderr, /served repository: 300 more branches/);
+  t.notMatch(first.stderr, /left on the server/, "--refs's branches stay for every row: they are no run's leftovers");
   t.same(
     { repository: report.meta.repository, source: report.meta.source, files: report.meta.files, commits: report.meta.commits, cached: report.meta.repoCached },
     { repository: url, source: 'url', files: 6, commits: 1, cached: false },

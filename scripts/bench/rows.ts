@@ -349,7 +349,7 @@ function templatesOf(): Templates {
 async function cleanServer(ctx: BenchContext, id: string): Promise<void> {
   const left = await leftoverBranches(ctx);
   if (left.length > 0) {
-    ctx.log(`${id}: deleting ${left.length} branch(es) left on the server: ${left.join(', ')}`);
+    ctx.log(`${id}: deleting ${left.length} branch(es) left on the server: ${left.slice(0, 5).join(', ')}${left.length > 5 ? ', …' : ''}`);
     await deleteServed(ctx, left);
   }
 }

@@ -182,9 +182,12 @@ export async function resetServedMain(ctx: BenchContext, sha: string): Promise<v
   await serverGit(ctx.server, [servedGitDir(ctx), 'update-ref', `refs/heads/${ctx.repo.branch}`, sha]);
 }
 
+/** The prefix of --refs's branches: part of the served repository, never a run's leftover. */
+export const EXTRA_BRANCHES = 'bench/ref-';
+
 /** Branches on the served repository that a bench run pushed and did not delete. */
 export async function leftoverBranches(ctx: BenchContext): Promise<string[]> {
-  return [...(await servedBranches(ctx)).keys()].filter((b) => b.startsWith('jgo/') || b.startsWith('bench/'));
+  return [...(await servedBranches(ctx)).keys()].filter((b) => (b.startsWith('jgo/') || b.startsWith('bench/')) && !b.startsWith(EXTRA_BRANCHES));
 }
 
 /** The fake codex (test/helpers/fake-codex.mjs) answering the commit plan at once: one commit of `paths`. */
