@@ -122,7 +122,7 @@ export async function reuseWorkingCopy(req: WorkingCopyRequest, ctx: GitContext)
   await scrubGitDir(req.dest);
   await writeFile(join(req.dest, '.git', 'HEAD'), `ref: refs/heads/${req.branch}\n`, { flag: 'wx' });
   const here: NativeOptions = { cwd: req.dest, env: ctx.env, signal: ctx.signal };
-  await configureCopy(req, here, (args, stderr) => new NotReusable(`git ${args[0]} failed: ${stderr.trim().split('\n').at(-1) ?? ''}`));
+  await configureCopy(req, here, notReusable);
   // The fetch's own ref starts at that commit, and the fetch moves it (forced) to the base. With
   // no ref at all, git proves the base connected by walking the objects of its whole history
   // (every tree of every commit) before it finds it has nothing to fetch; from this ref it walks
@@ -148,7 +148,12 @@ export async function reuseWorkingCopy(req: WorkingCopyRequest, ctx: GitContext)
   return { baseSha };
 }
 
+/** A git step that failed in a kept copy: its command and git's last line say why. */
+function notReusable(args: string[], stderr: string): NotReusable {
+  return new NotReusable(`git ${args[0]} failed: ${stderr.trim().split('\n').at(-1) ?? ''}`);
+}
+
 async function git(args: string[], options: NativeOptions): Promise<void> {
   const result = await runGit(args, options);
-  if (result.code !== 0) throw new NotReusable(`git ${args[0]} failed: ${result.stderr.trim().split('\n').at(-1) ?? ''}`);
+  if (result.code !== 0) throw notReusable(args, result.stderr);
 }
